@@ -1,0 +1,32 @@
+# Two commands do everything on a fresh clone:
+#   make train   train the default 80:20 network at the quick scale
+#   make test    run the test suite
+# Each creates the virtual environment (.venv, pinned versions) and installs the data on first use.
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: train test data venv clean-cache
+
+$(STAMP): requirements.txt setup.cfg
+	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; run 'make PYTHON=python3 ...' with a Python 3.11"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements.txt
+	$(PY) -m pip install -q --no-deps -e .
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+data: $(STAMP)
+	@$(VENV)/bin/ei-brian data ensure fashion-mnist
+
+train: data
+	$(VENV)/bin/ei-brian train
+
+test: data
+	$(PY) -m pytest -q tests
+
+clean-cache:
+	rm -rf .cache

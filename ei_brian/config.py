@@ -1,0 +1,287 @@
+"""Configuration: frozen parameter objects with defaults, overrides that reject unknown keys.
+
+Physical parameters are Brian2 quantities (``20*ms``). A configuration turns into plain JSON with
+:meth:`to_dict` (quantities as strings such as ``"20. ms"``) and back with :meth:`from_dict`, and
+has a short label made from its content, so a results folder says what made it.
+"""
+import dataclasses
+import hashlib
+import json
+import re
+
+from brian2 import Hz, Quantity, ms, second
+
+__all__ = ["NetworkConfig", "TrainConfig", "ConfigError", "parse_ratio", "population_sizes"]
+
+_UNITS = {"ms": ms, "s": second, "second": second, "Hz": Hz}
+
+
+class ConfigError(ValueError):
+    """A configuration value is impossible; the message says which and what to do."""
+
+
+def parse_ratio(ratio):
+    """Parse an E:I ratio such as ``"80:20"`` into the excitatory fraction.
+
+    Parameters
+    ----------
+    ratio : str
+        Two non-negative numbers separated by a colon, e.g. ``"80:20"``, ``"4:1"`` or ``"100:0"``.
+
+    Returns
+    -------
+    float
+        The excitatory fraction, ``e / (e + i)``.
+    """
+    if not isinstance(ratio, str) or not re.fullmatch(r"\s*[-+0-9.eE]+\s*:\s*[-+0-9.eE]+\s*", ratio):
+        raise ConfigError(f"E:I ratio {ratio!r} is not a ratio: write it as two numbers with a colon, "
+                          "such as 80:20")
+    try:
+        exc, inh = (float(part) for part in ratio.split(":"))
+    except ValueError:
+        raise ConfigError(f"E:I ratio {ratio!r} is not a ratio: write it as two numbers with a colon, "
+                          "such as 80:20") from None
+    if exc < 0 or inh < 0:
+        raise ConfigError(f"E:I ratio {ratio!r} has a negative part; both parts must be >= 0")
+    if exc + inh <= 0:
+        raise ConfigError(f"E:I ratio {ratio!r} has no neurons in it; use for example 80:20")
+    if exc == 0:
+        raise ConfigError(f"E:I ratio {ratio!r} has no excitatory neurons, but the readout listens to "
+                          "E neurons only (and nothing would excite the network); use at least 10:90")
+    return exc / (exc + inh)
+
+
+def population_sizes(ratio, n_hidden):
+    """Split ``n_hidden`` neurons into (n_exc, n_inh) by an E:I ratio, total size fixed.
+
+    ``n_exc = round(n_hidden * e / (e + i))``. A population that the ratio asks for but that rounds
+    to zero neurons is refused.
+    """
+    if int(n_hidden) != n_hidden or n_hidden < 1:
+        raise ConfigError(f"hidden size {n_hidden!r} must be a positive integer")
+    fraction = parse_ratio(ratio)
+    n_exc = int(round(n_hidden * fraction))
+    n_inh = int(n_hidden) - n_exc
+    if n_exc == 0:
+        raise ConfigError(f"E:I ratio {ratio} with {n_hidden} hidden neurons gives 0 excitatory neurons; "
+                          "use more hidden neurons or a larger E share")
+    if fraction < 1 and n_inh == 0:
+        raise ConfigError(f"E:I ratio {ratio} with {n_hidden} hidden neurons rounds to 0 inhibitory "
+                          f"neurons; use more hidden neurons (at least {int(1 / (2 * (1 - fraction))) + 1}) "
+                          "or the ratio 100:0")
+    return n_exc, n_inh
+
+
+def _encode(value):
+    if isinstance(value, Quantity):
+        for name in ("ms", "Hz", "second"):
+            unit = _UNITS[name]
+            if value.has_same_dimensions(unit):
+                return f"{float(value / unit)!r} {name}"
+        raise TypeError(f"cannot store quantity {value!r}")
+    return value
+
+
+def _decode(value, default):
+    if isinstance(default, Quantity):
+        if isinstance(value, str):
+            number, _, unit = value.partition(" ")
+            if unit not in _UNITS:
+                raise ConfigError(f"unknown unit in {value!r}")
+            return float(number) * _UNITS[unit]
+        raise ConfigError(f"{value!r} needs a unit, e.g. '20 ms'")
+    if isinstance(default, tuple):
+        return tuple(value)
+    return value
+
+
+def _quantity(value):
+    """A dataclass field whose default is a (mutable) Brian2 quantity."""
+    return dataclasses.field(default_factory=lambda: value)
+
+
+class _Config:
+    """Shared behaviour of the frozen configuration classes."""
+
+    def replace(self, **overrides):
+        """Return a copy with ``overrides``; an unknown key raises :class:`ConfigError`."""
+        names = {field.name for field in dataclasses.fields(self)}
+        unknown = sorted(set(overrides) - names)
+        if unknown:
+            raise ConfigError(f"unknown {type(self).__name__} parameter(s) {unknown}; "
+                              f"known: {sorted(names)}")
+        return dataclasses.replace(self, **overrides)
+
+    def to_dict(self):
+        return {field.name: _encode(getattr(self, field.name)) for field in dataclasses.fields(self)}
+
+    @classmethod
+    def from_dict(cls, values):
+        default = cls()
+        names = {field.name for field in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - names)
+        if unknown:
+            raise ConfigError(f"unknown {cls.__name__} parameter(s) {unknown}")
+        return default.replace(**{key: _decode(value, getattr(default, key))
+                                  for key, value in values.items()})
+
+    def digest(self, length=8):
+        text = json.dumps(self.to_dict(), sort_keys=True)
+        return hashlib.sha256(text.encode()).hexdigest()[:length]
+
+
+@dataclasses.dataclass(frozen=True)
+class NetworkConfig(_Config):
+    """The network: sizes, E:I ratio and neuron and readout parameters (STUDY.md defaults).
+
+    Parameters
+    ----------
+    ratio : str
+        E:I ratio of the hidden layer, e.g. ``"80:20"``; ignored when ``unbounded``.
+    n_hidden : int
+        Total number of hidden neurons, split by ``ratio``.
+    n_inputs, n_outputs : int
+        Input channels and readout units.
+    unbounded : bool
+        The sign-free baseline: one hidden population, every projection free in sign.
+    tau_mem, tau_exc, tau_inh : Quantity
+        Membrane and synaptic time constants of hidden neurons.
+    tau_out_mem, tau_out_syn : Quantity
+        Membrane and synaptic time constants of the (non-spiking) readout units.
+    v_threshold, v_reset : float
+        Threshold and reset of the dimensionless membrane potential.
+    dt : Quantity
+        Simulation time step.
+    n_steps : int
+        Time steps per sample (the sample lasts ``n_steps * dt``).
+    surrogate_beta : float
+        Steepness of the SuperSpike surrogate derivative ``1 / (beta |v - threshold| + 1)^2``.
+    """
+
+    ratio: str = "80:20"
+    n_hidden: int = 160
+    n_inputs: int = 784
+    n_outputs: int = 10
+    unbounded: bool = False
+    tau_mem: Quantity = _quantity(20 * ms)
+    tau_exc: Quantity = _quantity(10 * ms)
+    tau_inh: Quantity = _quantity(20 * ms)
+    tau_out_mem: Quantity = _quantity(100 * ms)
+    tau_out_syn: Quantity = _quantity(10 * ms)
+    v_threshold: float = 1.0
+    v_reset: float = 0.0
+    dt: Quantity = _quantity(1 * ms)
+    n_steps: int = 100
+    surrogate_beta: float = 20.0
+
+    def __post_init__(self):
+        for name in ("n_inputs", "n_outputs", "n_steps"):
+            value = getattr(self, name)
+            if int(value) != value or value < 1:
+                raise ConfigError(f"{name} must be a positive integer, not {value!r}")
+        for name in ("tau_mem", "tau_exc", "tau_inh", "tau_out_mem", "tau_out_syn", "dt"):
+            value = getattr(self, name)
+            if not isinstance(value, Quantity) or not value.has_same_dimensions(second) or value <= 0:
+                raise ConfigError(f"{name} must be a positive time such as 20*ms, not {value!r}")
+        if self.v_reset >= self.v_threshold:
+            raise ConfigError("v_reset must lie below v_threshold")
+        self.population_sizes()  # validates ratio and size
+
+    def population_sizes(self):
+        """``(n_exc, n_inh)``; the unbounded baseline has one population of ``n_hidden``."""
+        if self.unbounded:
+            if int(self.n_hidden) != self.n_hidden or self.n_hidden < 1:
+                raise ConfigError(f"hidden size {self.n_hidden!r} must be a positive integer")
+            return int(self.n_hidden), 0
+        return population_sizes(self.ratio, self.n_hidden)
+
+    @property
+    def n_exc(self):
+        return self.population_sizes()[0]
+
+    @property
+    def n_inh(self):
+        return self.population_sizes()[1]
+
+    @property
+    def projections(self):
+        """Names of the projections this network has (``xe, xi, ee, ei, ie, ii, eo``)."""
+        if self.n_inh == 0:
+            return ("xe", "ee", "eo")
+        return ("xe", "xi", "ee", "ei", "ie", "ii", "eo")
+
+    def projection_shape(self, name):
+        """``(n_pre, n_post)`` of a projection."""
+        sizes = {"x": self.n_inputs, "e": self.n_exc, "i": self.n_inh, "o": self.n_outputs}
+        return sizes[name[0]], sizes[name[1]]
+
+    @property
+    def sample_duration(self):
+        return self.n_steps * self.dt
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig(_Config):
+    """Training: data, optimisation and initialisation.
+
+    Parameters
+    ----------
+    dataset : str
+        Data set name (``"fashion-mnist"``).
+    train_samples, test_samples : int or None
+        Sizes of class-balanced subsets drawn from the seed; ``None`` uses the whole set.
+    epochs, batch_size : int
+        Epochs of training and samples per minibatch (one compiled run carries one minibatch).
+    optimizer : str
+        ``"adam"`` or ``"smorms3"``.
+    learning_rate : float
+        Step size of the optimizer.
+    seed : int
+        The run's seed; every random stream derives from it.
+    encoding : str
+        ``"latency"`` (STUDY.md) or ``"poisson"``.
+    init_scale_exc, init_scale_inh : float
+        Gain ``g`` of the initial weights: magnitudes ``|N(0, (g / sqrt(fan_in))^2)|`` for
+        excitatory and inhibitory projections.
+    regularizer_strength : float
+        Strength of the upper-bound L2 penalty on hidden spike counts (0 disables it).
+    regularizer_rate : Quantity
+        Rate above which the penalty acts.
+    n_probe : int
+        Test samples whose hidden spike trains are saved before and after training.
+    """
+
+    dataset: str = "fashion-mnist"
+    train_samples: int = 10000
+    test_samples: int = 2000
+    epochs: int = 10
+    batch_size: int = 256
+    optimizer: str = "adam"
+    learning_rate: float = 2e-3
+    seed: int = 0
+    encoding: str = "latency"
+    init_scale_exc: float = 1.0
+    init_scale_inh: float = 1.0
+    regularizer_strength: float = 0.0
+    regularizer_rate: Quantity = _quantity(10 * Hz)
+    n_probe: int = 20
+
+    def __post_init__(self):
+        for name in ("epochs", "batch_size", "n_probe"):
+            value = getattr(self, name)
+            if int(value) != value or value < 1:
+                raise ConfigError(f"{name} must be a positive integer, not {value!r}")
+        for name in ("train_samples", "test_samples"):
+            value = getattr(self, name)
+            if value is not None and (int(value) != value or value < 1):
+                raise ConfigError(f"{name} must be a positive integer or None, not {value!r}")
+        if self.optimizer not in ("adam", "smorms3"):
+            raise ConfigError(f"optimizer {self.optimizer!r} is unknown; use adam or smorms3")
+        if self.encoding not in ("latency", "poisson"):
+            raise ConfigError(f"encoding {self.encoding!r} is unknown; use latency or poisson")
+        if not self.learning_rate > 0:
+            raise ConfigError("learning_rate must be positive")
+        if self.init_scale_exc < 0 or self.init_scale_inh < 0:
+            raise ConfigError("initial weight scales must be >= 0")
+        if self.regularizer_strength < 0:
+            raise ConfigError("regularizer_strength must be >= 0")

@@ -1,0 +1,201 @@
+"""The network as Brian2 equations: Dale's-law E and I populations, an E-only readout.
+
+The same builder serves the compiled training runs (:mod:`ei_brian.runner`) and interactive use::
+
+    from brian2 import ms
+    from ei_brian.config import NetworkConfig
+    from ei_brian.network import build_network, initial_weights
+    cfg = NetworkConfig(ratio="80:20")
+    parts = build_network(cfg, weights=initial_weights(cfg, seed=0),
+                          input_indices=[0, 1], input_times=[5, 7] * ms, record_potentials=True)
+    parts["network"].run(cfg.sample_duration)
+    parts["spikes"].i, parts["spikes"].t  # a brian2 SpikeMonitor of all hidden neurons
+
+Model (per hidden neuron; E and I neurons obey the same equations)::
+
+    dv/dt     = (I_exc - I_inh - v) / tau_mem      membrane potential (dimensionless, threshold 1)
+    dI_exc/dt = -I_exc / tau_exc                   excitatory synaptic current
+    dI_inh/dt = -I_inh / tau_inh                   inhibitory synaptic current, subtracted
+    spike when v > v_threshold, then v = v_reset (no refractory period)
+
+Excitatory projections (``xe, xi, ee, ei``) add their weight to ``I_exc`` of the target, inhibitory
+ones (``ie, ii``) to ``I_inh``. Weights are magnitudes >= 0 (Dale's law). The readout units are
+non-spiking leaky integrators driven by E neurons only (``eo``). In the unbounded baseline all
+hidden neurons form one population and every weight, free in sign, adds to ``I_exc``.
+
+Integration is ``exponential_euler``: each variable decays by its own factor over a step, the
+others held at their values from the start of the step (STUDY.md explains why not ``exact``).
+A run may carry many samples one after another; every ``n_steps`` all state is set back to zero.
+Within one time step Brian2 runs, in order: the reset between samples, the state update, the
+threshold, the synaptic effects of this step's spikes (input and hidden), the reset of spiking
+neurons. :mod:`ei_brian.gradients` follows the same order.
+"""
+import numpy as np
+from brian2 import (Network, NeuronGroup, SpikeGeneratorGroup, SpikeMonitor, StateMonitor, Synapses,
+                    ms)
+
+from ei_brian.config import NetworkConfig
+
+HIDDEN_EQUATIONS = """
+dv/dt = (I_exc - I_inh - v) / tau_mem : 1         # membrane potential (threshold v_threshold)
+dI_exc/dt = -I_exc / tau_exc : 1                  # excitatory synaptic current
+dI_inh/dt = -I_inh / tau_inh : 1                  # inhibitory synaptic current (subtracted)
+tau_mem : second (constant)                       # membrane time constant, per neuron
+tau_exc : second (constant)                       # excitatory synaptic time constant
+tau_inh : second (constant)                       # inhibitory synaptic time constant
+"""
+
+READOUT_EQUATIONS = """
+dv/dt = (I_syn - v) / tau_out_mem : 1             # readout potential (non-spiking)
+dI_syn/dt = -I_syn / tau_out_syn : 1              # synaptic current from E neurons
+"""
+
+#: target variable of each projection (excitatory ones add to I_exc, inhibitory ones to I_inh)
+PROJECTION_TARGETS = {"xe": "I_exc", "xi": "I_exc", "ee": "I_exc", "ei": "I_exc",
+                      "ie": "I_inh", "ii": "I_inh", "eo": "I_syn"}
+
+
+def initial_weights(config, seed, scale_exc=1.0, scale_inh=1.0):
+    """Initial weights: magnitudes ``|N(0, (g / sqrt(fan_in))^2)|`` per projection.
+
+    Parameters
+    ----------
+    config : NetworkConfig
+    seed : int or numpy.random.SeedSequence
+        Seed of the weight draw (one independent stream per projection).
+    scale_exc, scale_inh : float
+        Gain ``g`` of excitatory (``xe, xi, ee, ei, eo``) and inhibitory (``ie, ii``) projections.
+
+    Returns
+    -------
+    dict of str to ndarray
+        ``w_<projection>`` arrays of shape ``(n_pre, n_post)``. For the unbounded baseline the
+        draws are signed normal with the excitatory gain.
+    """
+    sequence = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
+    streams = dict(zip(config.projections, sequence.spawn(len(config.projections))))
+    weights = {}
+    for name in config.projections:
+        n_pre, n_post = config.projection_shape(name)
+        rng = np.random.default_rng(streams[name])
+        gain = scale_inh if name in ("ie", "ii") else scale_exc
+        draw = rng.normal(0.0, gain / np.sqrt(n_pre), size=(n_pre, n_post))
+        weights["w_" + name] = draw if config.unbounded else np.abs(draw)
+    return weights
+
+
+def check_weights(config, weights):
+    """Check that ``weights`` has every projection of ``config`` with the right shape and sign."""
+    expected = {"w_" + name for name in config.projections}
+    missing = sorted(expected - set(weights))
+    extra = sorted(set(weights) - expected)
+    if missing or extra:
+        raise ValueError(f"weights do not fit the network: missing {missing}, unexpected {extra}")
+    for name in config.projections:
+        array = np.asarray(weights["w_" + name])
+        if array.shape != config.projection_shape(name):
+            raise ValueError(f"w_{name} has shape {array.shape}, the network needs "
+                             f"{config.projection_shape(name)} (n_pre, n_post)")
+        if not np.all(np.isfinite(array)):
+            raise ValueError(f"w_{name} holds NaN or infinite values")
+        if not config.unbounded and np.any(array < 0):
+            raise ValueError(f"w_{name} has negative entries, but Dale's law needs magnitudes >= 0")
+
+
+def _dense_connect(synapses, n_pre, n_post):
+    """All-to-all, in row-major order of ``w[pre, post]``, so weights map to the array directly."""
+    synapses.connect(i=np.repeat(np.arange(n_pre), n_post), j=np.tile(np.arange(n_post), n_pre))
+
+
+def build_network(config=None, weights=None, input_indices=(), input_times=None, n_samples=1,
+                  record_potentials=False, spike_capacity=None, name="ei"):
+    """Create the Brian2 objects of an E/I network.
+
+    Parameters
+    ----------
+    config : NetworkConfig, optional
+        Defaults to ``NetworkConfig()`` (80:20, 160 hidden neurons).
+    weights : dict, optional
+        ``w_<projection>`` arrays (n_pre, n_post); zeros if omitted (set them later, or pass them
+        with ``run_args`` in standalone mode).
+    input_indices, input_times : array-like, Quantity
+        Input spikes (channel, time); with ``spike_capacity`` they are placeholders.
+    n_samples : int
+        Samples carried by one run; the state is reset every ``config.n_steps`` steps.
+    record_potentials : bool
+        Also record hidden membrane potentials (after the state update, before the threshold).
+    spike_capacity : int, optional
+        For compiled runs: the input group holds this many spike slots whose channels and time
+        bins are replaced at every run (unused slots lie after the end of the run).
+    name : str
+        Prefix of the Brian2 object names.
+
+    Returns
+    -------
+    dict
+        ``network`` (a ``brian2.Network`` holding everything), ``input`` (SpikeGeneratorGroup),
+        ``hidden`` (NeuronGroup), ``exc`` and ``inh`` (its E and I subgroups; ``inh`` is None
+        without I neurons), ``readout`` (NeuronGroup), ``synapses`` (dict by projection name),
+        ``spikes`` (SpikeMonitor of ``hidden``), ``readout_monitor`` (StateMonitor of the readout
+        ``v``), ``potential_monitor`` (StateMonitor of hidden ``v`` or None).
+    """
+    config = config or NetworkConfig()
+    n_exc, n_inh = config.population_sizes()
+    dt = config.dt
+    if spike_capacity is not None:
+        total_steps = n_samples * config.n_steps
+        slots = np.arange(spike_capacity)
+        input_indices = slots % config.n_inputs
+        input_times = (total_steps + slots // config.n_inputs) * dt
+    elif input_times is None:
+        input_times = [] * ms
+    inputs = SpikeGeneratorGroup(config.n_inputs, np.asarray(input_indices, dtype=int), input_times,
+                                 dt=dt, name=f"{name}_input")
+    if spike_capacity is not None:
+        # the spike slots are replaced through run_args at every compiled run
+        for variable in ("neuron_index", "_timebins"):
+            inputs.variables[variable].read_only = False
+
+    hidden = NeuronGroup(n_exc + n_inh, HIDDEN_EQUATIONS, threshold="v > v_threshold",
+                         reset="v = v_reset", method="exponential_euler", dt=dt,
+                         namespace={"v_threshold": config.v_threshold, "v_reset": config.v_reset},
+                         name=f"{name}_hidden")
+    hidden.tau_mem = config.tau_mem
+    hidden.tau_exc = config.tau_exc
+    hidden.tau_inh = config.tau_inh
+    exc = hidden[:n_exc]
+    inh = hidden[n_exc:] if n_inh else None
+    readout = NeuronGroup(config.n_outputs, READOUT_EQUATIONS, method="exponential_euler", dt=dt,
+                          namespace={"tau_out_mem": config.tau_out_mem,
+                                     "tau_out_syn": config.tau_out_syn},
+                          name=f"{name}_readout")
+    for group, variables in ((hidden, ("v", "I_exc", "I_inh")), (readout, ("v", "I_syn"))):
+        group.run_regularly("\n".join(f"{var} = 0" for var in variables), dt=config.sample_duration,
+                            when="start", order=-1, name=f"{group.name}_sample_reset")
+
+    sources = {"x": inputs, "e": exc, "i": inh}
+    targets = {"e": exc, "i": inh, "o": readout}
+    synapses = {}
+    for projection in config.projections:
+        pre, post = sources[projection[0]], targets[projection[1]]
+        synapse = Synapses(pre, post, "w : 1", on_pre=f"{PROJECTION_TARGETS[projection]}_post += w",
+                           dt=dt, name=f"{name}_{projection}")
+        _dense_connect(synapse, len(pre), len(post))
+        if weights is not None:
+            synapse.w = np.asarray(weights["w_" + projection]).ravel()
+        synapses[projection] = synapse
+    if weights is not None:
+        check_weights(config, weights)
+
+    spikes = SpikeMonitor(hidden, name=f"{name}_spikes")
+    readout_monitor = StateMonitor(readout, "v", record=True, when="before_thresholds", dt=dt,
+                                   name=f"{name}_readout_v")
+    potential_monitor = None
+    objects = [inputs, hidden, readout, *synapses.values(), spikes, readout_monitor]
+    if record_potentials:
+        potential_monitor = StateMonitor(hidden, "v", record=True, when="before_thresholds", dt=dt,
+                                         name=f"{name}_hidden_v")
+        objects.append(potential_monitor)
+    return {"network": Network(*objects), "input": inputs, "hidden": hidden, "exc": exc, "inh": inh,
+            "readout": readout, "synapses": synapses, "spikes": spikes,
+            "readout_monitor": readout_monitor, "potential_monitor": potential_monitor}

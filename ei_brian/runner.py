@@ -1,0 +1,212 @@
+"""Compiled runs: build the C++ standalone project once, rerun it with new weights and inputs.
+
+One :class:`CompiledNetwork` owns Brian2's standalone device while it lives. Its project folder
+sits in a cache keyed by the architecture (sizes, parameters, samples per run, spike capacity and
+the versions of brian2 and ei_brian), so a second process with the same architecture reuses the
+compiled binary. Each :meth:`CompiledNetwork.run` passes the weights and one minibatch of input
+spikes with ``device.run(run_args=...)``; the arrays that this writes into the project folder are
+removed after the run, so nothing piles up on disk.
+"""
+import contextlib
+import hashlib
+import io
+import json
+import os
+import time
+
+import brian2
+import numpy as np
+from brian2 import device, prefs, set_device
+
+import ei_brian
+from ei_brian.network import build_network, check_weights
+
+#: where compiled projects are kept (override with $EI_BRIAN_CACHE)
+DEFAULT_CACHE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), ".cache",
+                             "brian2")
+
+
+def cache_root():
+    return os.environ.get("EI_BRIAN_CACHE", DEFAULT_CACHE)
+
+
+class RunResult:
+    """What one compiled run recorded, per sample of the minibatch.
+
+    Attributes
+    ----------
+    hidden_spikes : ndarray of bool, shape (n_samples, n_steps, n_hidden)
+        Spikes of hidden neurons (E first, then I).
+    readout : ndarray, shape (n_samples, n_steps, n_outputs)
+        Readout potentials after each step's state update.
+    potentials : ndarray or None, shape (n_samples, n_steps, n_hidden)
+        Hidden membrane potentials after the state update, before threshold and reset (only with
+        ``record_potentials``).
+    seconds : float
+        Wall time of the compiled run, including writing inputs and reading results.
+    """
+
+    def __init__(self, hidden_spikes, readout, potentials, seconds):
+        self.hidden_spikes = hidden_spikes
+        self.readout = readout
+        self.potentials = potentials
+        self.seconds = seconds
+
+
+class CompiledNetwork:
+    """A network compiled to C++ once, run many times with new weights and inputs.
+
+    Parameters
+    ----------
+    config : NetworkConfig
+    samples_per_run : int
+        Samples carried by one run (one after another, state reset between them); minibatches
+        with fewer samples are padded with silent samples.
+    spike_capacity : int, optional
+        Input spike slots per run; default ``samples_per_run * n_inputs`` (enough for the latency
+        code, which emits at most one spike per channel and sample).
+    record_potentials : bool
+        Also record hidden membrane potentials (costs time and memory; for checks).
+    cache_dir : str, optional
+        Root of the compiled-project cache; default ``$EI_BRIAN_CACHE`` or ``.cache/brian2``.
+    verbose : bool
+        Print what is compiled and where.
+    """
+
+    _active = None
+
+    def __init__(self, config, samples_per_run, spike_capacity=None, record_potentials=False,
+                 cache_dir=None, verbose=True):
+        self.config = config
+        self.samples_per_run = int(samples_per_run)
+        self.spike_capacity = int(spike_capacity or self.samples_per_run * config.n_inputs)
+        self.record_potentials = bool(record_potentials)
+        self.n_exc, self.n_inh = config.population_sizes()
+        self.n_hidden = self.n_exc + self.n_inh
+        key = {"network": config.to_dict(), "samples_per_run": self.samples_per_run,
+               "spike_capacity": self.spike_capacity, "record_potentials": self.record_potentials,
+               "brian2": brian2.__version__, "ei_brian": ei_brian.__version__}
+        digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
+        self.directory = os.path.join(cache_dir or cache_root(), digest)
+        self.compile_seconds = self._build(key, verbose)
+
+    # ------------------------------------------------------------------------------------------
+    def _build(self, key, verbose):
+        if CompiledNetwork._active is not None:
+            CompiledNetwork._active.close()
+        device.reinit()
+        device.activate()
+        set_device("cpp_standalone", build_on_run=False, directory=self.directory)
+        prefs.devices.cpp_standalone.extra_make_args_unix = ["-j2", "-s"]
+        prefs.logging.std_redirection = False
+        brian2.seed(0)  # no random numbers are drawn in the compiled code; fixed for reproducibility
+        self.parts = build_network(self.config, n_samples=self.samples_per_run,
+                                   spike_capacity=self.spike_capacity,
+                                   record_potentials=self.record_potentials)
+        self.parts["network"].run(self.samples_per_run * self.config.sample_duration)
+        stamp = os.path.join(self.directory, "ei_brian_build.json")
+        cached = os.path.exists(stamp) and os.path.exists(os.path.join(self.directory, "main"))
+        if verbose:
+            print(("reusing compiled network in " if cached else "compiling network (once per "
+                   "architecture) in ") + self.directory, flush=True)
+        start = time.perf_counter()
+        with contextlib.redirect_stdout(io.StringIO()):
+            device.build(directory=self.directory, compile=True, run=False, clean=False)
+        seconds = time.perf_counter() - start
+        with open(stamp, "w") as f:
+            json.dump(key, f, indent=1)
+        inputs = self.parts["input"]
+        self._timebins = inputs.variables["_timebins"].get_addressable_value_with_unit(
+            "_timebins", inputs)
+        self._neuron_index = inputs.neuron_index
+        CompiledNetwork._active = self
+        self._closed = False
+        return seconds
+
+    def close(self):
+        """Release the standalone device (a later CompiledNetwork may then be built)."""
+        if getattr(self, "_closed", True):
+            return
+        self._closed = True
+        if CompiledNetwork._active is self:
+            CompiledNetwork._active = None
+        device.reinit()
+        device.activate()
+        set_device("runtime")
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    # ------------------------------------------------------------------------------------------
+    def run(self, weights, spike_input):
+        """Run one minibatch.
+
+        Parameters
+        ----------
+        weights : dict
+            ``w_<projection>`` arrays (n_pre, n_post).
+        spike_input : ei_brian.encoding.SpikeInput
+            Input spikes of at most ``samples_per_run`` samples.
+
+        Returns
+        -------
+        RunResult
+            Recordings for the ``spike_input.n_samples`` samples.
+        """
+        if self._closed:
+            raise RuntimeError("this CompiledNetwork was closed (another one was built after it); "
+                               "build it again")
+        cfg = self.config
+        n_samples = spike_input.n_samples
+        if n_samples > self.samples_per_run:
+            raise ValueError(f"{n_samples} samples do not fit a run of {self.samples_per_run}")
+        if spike_input.n_channels != cfg.n_inputs or spike_input.n_steps != cfg.n_steps:
+            raise ValueError(f"input has {spike_input.n_channels} channels x {spike_input.n_steps} "
+                             f"steps; the network needs {cfg.n_inputs} x {cfg.n_steps}")
+        n_spikes = spike_input.n_spikes
+        if n_spikes > self.spike_capacity:
+            raise ValueError(f"{n_spikes} input spikes exceed the compiled capacity of "
+                             f"{self.spike_capacity}; build with a larger spike_capacity")
+        check_weights(cfg, weights)
+        start = time.perf_counter()
+        # spikes sorted by (sample, step, channel) are sorted by global time bin, as Brian2 needs
+        timebins = np.full(self.spike_capacity, self.samples_per_run * cfg.n_steps + 1, np.int32)
+        channels = np.zeros(self.spike_capacity, np.int32)
+        timebins[:n_spikes] = spike_input.sample * cfg.n_steps + spike_input.step
+        channels[:n_spikes] = spike_input.channel
+        run_args = {self._timebins: timebins, self._neuron_index: channels}
+        for name, synapses in self.parts["synapses"].items():
+            run_args[synapses.w] = np.ascontiguousarray(weights["w_" + name], dtype=np.float64).ravel()
+        try:
+            device.run(run_args=run_args, with_output=False)
+        finally:
+            self._remove_run_arrays()
+        total_steps = self.samples_per_run * cfg.n_steps
+        monitor = self.parts["spikes"]
+        steps = np.rint(monitor.t_[:] / float(cfg.dt)).astype(np.int64)
+        neurons = monitor.i_[:]
+        keep = steps < n_samples * cfg.n_steps
+        spikes = np.zeros((n_samples * cfg.n_steps, self.n_hidden), dtype=bool)
+        spikes[steps[keep], neurons[keep]] = True
+        readout = self.parts["readout_monitor"].v_[:]  # (n_outputs, total_steps)
+        if readout.shape[1] != total_steps:
+            raise RuntimeError(f"the compiled run recorded {readout.shape[1]} steps, not {total_steps}")
+        readout = readout[:, :n_samples * cfg.n_steps].T.reshape(n_samples, cfg.n_steps, -1)
+        potentials = None
+        if self.record_potentials:
+            potentials = self.parts["potential_monitor"].v_[:][:, :n_samples * cfg.n_steps]
+            potentials = potentials.T.reshape(n_samples, cfg.n_steps, self.n_hidden)
+        seconds = time.perf_counter() - start
+        return RunResult(spikes.reshape(n_samples, cfg.n_steps, self.n_hidden),
+                         np.ascontiguousarray(readout), potentials, seconds)
+
+    def _remove_run_arrays(self):
+        folder = os.path.join(self.directory, "static_arrays")
+        for name in device.run_args_arrays:
+            for path in (os.path.join(folder, name), os.path.join(folder, name + ".lock")):
+                with contextlib.suppress(FileNotFoundError):
+                    os.remove(path)
+        device.run_args_arrays.clear()
