@@ -1,52 +1,47 @@
 """The ``ei-brian`` command: ``train``, ``analyze`` and ``data``.
 
-Each subcommand imports its module only when it runs, so ``ei-brian --help`` is quick.
+Only the module of the subcommand that runs is imported, so ``ei-brian data ...`` does not load
+Brian2 and ``ei-brian --help`` is quick.
 """
 import argparse
+import importlib
 import sys
 
-
-def _add_train(sub):
-    from ei_brian import training
-    parser = sub.add_parser(
-        "train", help="train an E/I network (default: 80:20 on Fashion-MNIST at the quick scale)",
-        description="Train a Dale's-law E/I spiking network, compiled with Brian2, with surrogate "
-                    "gradients. Writes config.json, metrics.csv, weights.npz, a checkpoint and the "
-                    "probe spike trains into the output folder.")
-    training.add_train_arguments(parser)
-    parser.set_defaults(func=training.run_train_command)
-
-
-def _add_analyze(sub):
-    from ei_brian import analysis
-    parser = sub.add_parser(
-        "analyze", help="spike-train measures (rates, CV, Fano factor, Van Rossum) of saved runs",
-        description="Compute spike-train measures of one or more run folders through Neo and Elephant.")
-    analysis.add_analyze_arguments(parser)
-    parser.set_defaults(func=analysis.run_analyze_command)
+#: subcommand -> (module, function adding its arguments, function running it, help, description)
+COMMANDS = {
+    "train": ("ei_brian.training", "add_train_arguments", "run_train_command",
+              "train an E/I network (default: 80:20 on Fashion-MNIST at the quick scale)",
+              "Train a Dale's-law E/I spiking network, compiled with Brian2, with surrogate "
+              "gradients. Writes config.json, metrics.csv, weights.npz, a checkpoint and the probe "
+              "spike trains into the output folder."),
+    "analyze": ("ei_brian.analysis", "add_analyze_arguments", "run_analyze_command",
+                "spike-train measures (rates, CV, Fano factor, Van Rossum) of saved runs",
+                "Compute spike-train measures of one or more run folders through Neo and Elephant."),
+    "data": ("ei_brian.data", "add_data_arguments", "run_data_command",
+             "find, check or download data sets", "Find, check or download data sets."),
+}
 
 
-def _add_data(sub):
-    from ei_brian import data
-    parser = sub.add_parser("data", help="find, check or download data sets")
-    data.add_data_arguments(parser)
-    parser.set_defaults(func=data.run_data_command)
-
-
-def build_parser():
+def build_parser(command=None):
+    """The argument parser; only ``command``'s module is imported to fill in its arguments."""
     parser = argparse.ArgumentParser(
         prog="ei-brian",
         description="Dale's-law E/I spiking networks in Brian2, trained with surrogate gradients.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
-    _add_train(sub)
-    _add_analyze(sub)
-    _add_data(sub)
+    for name, (module_name, add, run, help_text, description) in COMMANDS.items():
+        subparser = sub.add_parser(name, help=help_text, description=description)
+        if name == command:
+            module = importlib.import_module(module_name)
+            getattr(module, add)(subparser)
+            subparser.set_defaults(func=getattr(module, run))
     return parser
 
 
 def main(argv=None):
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    command = next((arg for arg in argv if not arg.startswith("-")), None)
+    parser = build_parser(command if command in COMMANDS else None)
     args = parser.parse_args(argv)
     try:
         return args.func(args) or 0

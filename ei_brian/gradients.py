@@ -21,11 +21,15 @@ and per readout unit ``uo[n] = c + (uo[n-1] - c) * a_out_mem`` with ``c = I_syn[
 maximum of ``uo`` over time; loss: cross-entropy of those maxima (mean over the minibatch), plus
 the optional upper-bound L2 rate penalty.
 """
+import concurrent.futures
+import os
+
 import numpy as np
 import scipy.sparse
+import threadpoolctl
 
 __all__ = ["decay_factors", "input_matrix", "forward", "loss_and_output_gradient", "backward",
-           "loss_and_gradients"]
+           "loss_and_gradients", "GradientEngine", "Workspace"]
 
 
 def decay_factors(config):
@@ -40,9 +44,16 @@ def decay_factors(config):
             "out_syn": float(np.exp(-dt / float(config.tau_out_syn)))}
 
 
-def input_matrix(spike_input):
-    """Input spikes as a sparse (n_samples * n_steps, n_channels) matrix of ones (CSR)."""
-    rows = spike_input.sample * spike_input.n_steps + spike_input.step
+def input_matrix(spike_input, time_major=False):
+    """Input spikes as a sparse matrix of ones (CSR), one row per (sample, step).
+
+    Rows are ordered ``sample * n_steps + step``, or ``step * n_samples + sample`` when
+    ``time_major``; columns are channels.
+    """
+    if time_major:
+        rows = spike_input.step * spike_input.n_samples + spike_input.sample
+    else:
+        rows = spike_input.sample * spike_input.n_steps + spike_input.step
     shape = (spike_input.n_samples * spike_input.n_steps, spike_input.n_channels)
     data = np.ones(len(rows))
     return scipy.sparse.csr_matrix((data, (rows, spike_input.channel)), shape=shape)
@@ -62,13 +73,55 @@ def _stacked(config, weights):
 
 
 class ForwardState:
-    """States of a forward pass, arrays of shape (n_samples, n_steps, units)."""
+    """States of a forward pass. Arrays are stored time-major, (n_steps, n_samples, units); the
+    properties ``u``, ``spikes`` and ``readout`` give (n_samples, n_steps, units) views."""
 
     def __init__(self, **arrays):
         self.__dict__.update(arrays)
 
+    u = property(lambda self: np.moveaxis(self.u_tm, 0, 1))
+    spikes = property(lambda self: np.moveaxis(self.spikes_tm, 0, 1))
+    readout = property(lambda self: np.moveaxis(self.readout_tm, 0, 1))
 
-def forward(config, weights, spike_input, hidden_spikes=None):
+
+def _sparse_split(spikes_tm, n_exc):
+    """CSR matrices (n_steps * n_samples rows) of the E and of the I spikes of a time-major
+    boolean spike array, built from the nonzero entries (much faster than from the dense array)."""
+    n_rows = spikes_tm.shape[0] * spikes_tm.shape[1]
+    rows, columns = np.nonzero(spikes_tm.reshape(n_rows, -1))
+    out = []
+    for chosen, offset, width in ((columns < n_exc, 0, n_exc),
+                                  (columns >= n_exc, n_exc, spikes_tm.shape[-1] - n_exc)):
+        r, c = rows[chosen], columns[chosen] - offset
+        indptr = np.zeros(n_rows + 1, dtype=np.int64)
+        np.cumsum(np.bincount(r, minlength=n_rows), out=indptr[1:])
+        out.append(scipy.sparse.csr_matrix((np.ones(len(c)), c, indptr), shape=(n_rows, width)))
+    return out
+
+
+class Workspace:
+    """Reusable arrays for :func:`forward` and :func:`backward`.
+
+    Large arrays that are allocated afresh at every minibatch cost page faults; a training loop
+    passes one Workspace to every call so the same memory is reused. Arrays handed out by a call
+    (``ForwardState.u``...) are then overwritten by the next call with the same workspace.
+    """
+
+    def __init__(self):
+        self._arrays = {}
+
+    def get(self, name, shape, dtype=np.float64):
+        array = self._arrays.get(name)
+        if array is None or array.shape != tuple(shape) or array.dtype != dtype:
+            array = self._arrays[name] = np.empty(shape, dtype=dtype)
+        return array
+
+
+def _array(workspace, name, shape, dtype=np.float64):
+    return np.empty(shape, dtype=dtype) if workspace is None else workspace.get(name, shape, dtype)
+
+
+def forward(config, weights, spike_input, hidden_spikes=None, workspace=None):
     """Simulate the discrete dynamics (see the module docstring).
 
     Parameters
@@ -78,51 +131,72 @@ def forward(config, weights, spike_input, hidden_spikes=None):
         ``w_<projection>`` arrays (n_pre, n_post).
     spike_input : ei_brian.encoding.SpikeInput
     hidden_spikes : ndarray of bool (n_samples, n_steps, n_hidden), optional
-        Spikes recorded by the compiled run; the replay uses them instead of thresholding.
+        Spikes recorded by the compiled run; the replay uses them instead of thresholding, which
+        lets it compute all synaptic input with a few sparse products before stepping in time.
+    workspace : Workspace, optional
+        Reuse its arrays (faster in a loop); by default the arrays are new.
 
     Returns
     -------
     ForwardState
-        ``u`` (potentials before threshold and reset), ``spikes``, ``exc``, ``inh`` (synaptic
-        currents after each step), ``readout`` (readout potentials), ``readout_syn``, and the
-        sparse input matrix ``x``.
+        ``u`` (potentials after the state update, before threshold and reset), ``spikes``,
+        ``readout`` (readout potentials), and the sparse time-major input matrix ``x``.
     """
     n_samples, n_steps = spike_input.n_samples, config.n_steps
     n_exc = config.n_exc
     n_hidden = n_exc + config.n_inh
     decay = decay_factors(config)
+    a_mem, a_exc, a_inh = decay["mem"], decay["exc"], decay["inh"]
     w_x, w_e, w_i = _stacked(config, weights)
     w_eo = weights["w_eo"]
-    x = input_matrix(spike_input)
-    drive = np.asarray(x @ w_x).reshape(n_samples, n_steps, n_hidden)
+    x = input_matrix(spike_input, time_major=True)
+    shape = (n_steps, n_samples, n_hidden)
+    drive_exc = np.asarray(x @ w_x).reshape(shape)
     threshold, v_reset = config.v_threshold, config.v_reset
-    shape = (n_samples, n_steps, n_hidden)
-    u_all, exc_all, inh_all = np.empty(shape), np.empty(shape), np.empty(shape)
-    spikes_all = np.empty(shape, dtype=bool) if hidden_spikes is None else hidden_spikes
-    readout_all = np.empty((n_samples, n_steps, config.n_outputs))
-    readout_syn_all = np.empty_like(readout_all)
+    replay = hidden_spikes is not None
+    if replay:
+        spikes_tm = np.ascontiguousarray(np.moveaxis(np.asarray(hidden_spikes, dtype=bool), 1, 0))
+        s_exc, s_inh = _sparse_split(spikes_tm, n_exc)
+        drive_exc += np.asarray(s_exc @ w_e).reshape(shape)
+        drive_inh = np.asarray(s_inh @ w_i).reshape(shape)
+        drive_out = np.asarray(s_exc @ w_eo).reshape(n_steps, n_samples, config.n_outputs)
+    else:
+        spikes_tm = _array(workspace, "spikes", shape, bool)
+        s_exc = s_inh = None
+    u_tm = _array(workspace, "u", shape)
+    readout_tm = _array(workspace, "readout", (n_steps, n_samples, config.n_outputs))
     v = np.zeros((n_samples, n_hidden))
     exc = np.zeros_like(v)
     inh = np.zeros_like(v)
+    c = np.empty_like(v)
     vo = np.zeros((n_samples, config.n_outputs))
     syn_o = np.zeros_like(vo)
     for step in range(n_steps):
-        c = exc - inh
-        u = c + (v - c) * decay["mem"]
-        spikes = u > threshold if hidden_spikes is None else hidden_spikes[:, step]
-        s = spikes.astype(np.float64)
-        exc = decay["exc"] * exc + drive[:, step] + s[:, :n_exc] @ w_e
-        inh = decay["inh"] * inh + s[:, n_exc:] @ w_i
-        v = np.where(spikes, v_reset, u)
-        co = syn_o
-        vo = co + (vo - co) * decay["out_mem"]
-        syn_o = decay["out_syn"] * syn_o + s[:, :n_exc] @ w_eo
-        u_all[:, step], exc_all[:, step], inh_all[:, step] = u, exc, inh
-        readout_all[:, step], readout_syn_all[:, step] = vo, syn_o
-        if hidden_spikes is None:
-            spikes_all[:, step] = spikes
-    return ForwardState(u=u_all, spikes=spikes_all, exc=exc_all, inh=inh_all, readout=readout_all,
-                        readout_syn=readout_syn_all, x=x)
+        u = u_tm[step]
+        np.subtract(exc, inh, out=c)          # u = c + (v - c) * a_mem, c = I_exc - I_inh
+        np.subtract(v, c, out=u)
+        u *= a_mem
+        u += c
+        if replay:
+            spikes = spikes_tm[step]
+            exc *= a_exc
+            exc += drive_exc[step]
+            inh *= a_inh
+            inh += drive_inh[step]
+            syn_out = drive_out[step]
+        else:
+            spikes = np.greater(u, threshold, out=spikes_tm[step])
+            s = spikes.astype(np.float64)
+            exc = a_exc * exc + drive_exc[step] + s[:, :n_exc] @ w_e
+            inh = a_inh * inh + s[:, n_exc:] @ w_i
+            syn_out = s[:, :n_exc] @ w_eo
+        np.copyto(v, u)
+        v[spikes] = v_reset
+        vo = syn_o + (vo - syn_o) * decay["out_mem"]
+        syn_o = decay["out_syn"] * syn_o + syn_out
+        readout_tm[step] = vo
+    return ForwardState(u_tm=u_tm, spikes_tm=spikes_tm, readout_tm=readout_tm, x=x,
+                        s_exc=s_exc, s_inh=s_inh)
 
 
 def loss_and_output_gradient(readout, labels):
@@ -166,7 +240,8 @@ def rate_penalty(config, spikes, strength, rate):
     return float(penalty), 2.0 * strength * excess / excess.size
 
 
-def backward(config, weights, state, output_gradient, argmax_step, spike_gradient=None):
+def backward(config, weights, state, output_gradient, argmax_step, spike_gradient=None,
+             workspace=None):
     """Backpropagation through time.
 
     Parameters
@@ -179,64 +254,149 @@ def backward(config, weights, state, output_gradient, argmax_step, spike_gradien
         Where each maximum was reached.
     spike_gradient : ndarray (n_samples, n_hidden), optional
         Extra d loss / d s[n] that is the same at every step (from the rate penalty).
+    workspace : Workspace, optional
 
     Returns
     -------
     dict of str to ndarray
         ``w_<projection>`` gradients, shaped like the weights.
     """
-    n_samples, n_steps, n_hidden = state.u.shape
-    n_exc = config.n_exc
+    n_steps, n_samples, n_hidden = state.u_tm.shape
+    n_exc, n_out = config.n_exc, config.n_outputs
     decay = decay_factors(config)
     a_mem, a_exc, a_inh = decay["mem"], decay["exc"], decay["inh"]
     a_out_mem, a_out_syn = decay["out_mem"], decay["out_syn"]
     w_x, w_e, w_i = _stacked(config, weights)
-    w_e_t, w_i_t, w_eo_t = w_e.T.copy(), w_i.T.copy(), weights["w_eo"].T.copy()
+    # E neurons feed hidden E and I currents and the readout: one product per step
+    w_from_exc_t = np.vstack([w_e.T, weights["w_eo"].T])
+    w_i_t = np.ascontiguousarray(w_i.T)
     beta, threshold = config.surrogate_beta, config.v_threshold
-    surrogate = 1.0 / (beta * np.abs(state.u - threshold) + 1.0) ** 2
-    not_spiked = 1.0 - state.spikes
-    grad_exc = np.empty((n_samples, n_steps, n_hidden))
-    grad_inh = np.empty((n_samples, n_steps, n_hidden))
-    grad_out_syn = np.empty((n_samples, n_steps, config.n_outputs))
+    surrogate = np.empty((n_samples, n_hidden))
+    spikes_tm = state.spikes_tm
+    injection = np.zeros((n_steps, n_samples, n_out))   # d loss / d readout potential
+    samples, units = np.indices((n_samples, n_out))
+    injection[argmax_step, samples, units] = output_gradient
+    # adjoints of the E-neuron targets (hidden E and I currents, readout current) side by side
+    grad_from_exc = _array(workspace, "grad_from_exc", (n_steps, n_samples, n_hidden + n_out))
+    grad_inh = _array(workspace, "grad_inh", (n_steps, n_samples, n_hidden))
     g_u = np.zeros((n_samples, n_hidden))
-    g_exc = np.zeros_like(g_u)
-    g_inh = np.zeros_like(g_u)
-    g_uo = np.zeros((n_samples, config.n_outputs))
-    g_syn_o = np.zeros_like(g_uo)
+    g_exc_out = np.zeros((n_samples, n_hidden + n_out))
+    g_exc, g_syn_o = g_exc_out[:, :n_hidden], g_exc_out[:, n_hidden:]
+    g_inh = np.zeros((n_samples, n_hidden))
+    g_uo = np.zeros((n_samples, n_out))
+    g_s = np.empty((n_samples, n_hidden))
+    scaled = np.empty_like(g_u)
     one_minus_a_mem = 1.0 - a_mem
     for step in range(n_steps - 1, -1, -1):
         # adjoints of the states after step `step`, from those of step + 1
-        g_exc = a_exc * g_exc + one_minus_a_mem * g_u
-        g_inh = a_inh * g_inh - one_minus_a_mem * g_u
-        g_syn_o = a_out_syn * g_syn_o + (1.0 - a_out_mem) * g_uo
-        g_uo = a_out_mem * g_uo + np.where(argmax_step == step, output_gradient, 0.0)
-        g_s = np.empty((n_samples, n_hidden))
-        g_s[:, :n_exc] = g_exc @ w_e_t + g_syn_o @ w_eo_t
-        g_s[:, n_exc:] = g_inh @ w_i_t
+        np.multiply(one_minus_a_mem, g_u, out=scaled)
+        g_exc *= a_exc
+        g_exc += scaled
+        g_inh *= a_inh
+        g_inh -= scaled
+        g_syn_o *= a_out_syn
+        g_syn_o += (1.0 - a_out_mem) * g_uo
+        g_uo *= a_out_mem
+        g_uo += injection[step]
+        np.matmul(g_exc_out, w_from_exc_t, out=g_s[:, :n_exc])
+        np.matmul(g_inh, w_i_t, out=g_s[:, n_exc:])
         if spike_gradient is not None:
             g_s += spike_gradient
-        g_u = a_mem * g_u * not_spiked[:, step] + surrogate[:, step] * g_s
-        grad_exc[:, step], grad_inh[:, step], grad_out_syn[:, step] = g_exc, g_inh, g_syn_o
-    flat_exc = grad_exc.reshape(-1, n_hidden)
-    flat_inh = grad_inh.reshape(-1, n_hidden)
-    spikes = state.spikes.reshape(-1, n_hidden)
-    active = np.flatnonzero(spikes.any(axis=1))  # only steps with hidden spikes contribute
-    s_exc = spikes[active, :n_exc].astype(np.float64)
-    s_inh = spikes[active, n_exc:].astype(np.float64)
-    d_x = np.asarray(state.x.T @ flat_exc)
-    d_e = s_exc.T @ flat_exc[active]
-    d_eo = s_exc.T @ grad_out_syn.reshape(-1, config.n_outputs)[active]
-    grads = {"w_xe": d_x[:, :n_exc], "w_ee": d_e[:, :n_exc], "w_eo": d_eo}
+        g_u *= a_mem
+        g_u[spikes_tm[step]] = 0.0          # the reset is treated as a constant
+        np.subtract(state.u_tm[step], threshold, out=surrogate)  # 1 / (beta |u - th| + 1)^2
+        np.abs(surrogate, out=surrogate)
+        surrogate *= beta
+        surrogate += 1.0
+        np.square(surrogate, out=surrogate)
+        g_s /= surrogate
+        g_u += g_s
+        grad_from_exc[step] = g_exc_out
+        grad_inh[step] = g_inh
+    flat_from_exc = grad_from_exc.reshape(-1, n_hidden + n_out)
+    s_exc, s_inh = state.s_exc, state.s_inh
+    if s_exc is None:
+        s_exc, s_inh = _sparse_split(spikes_tm, n_exc)
+    d_x = np.asarray(state.x.T @ flat_from_exc[:, :n_hidden])
+    d_from_exc = np.asarray(s_exc.T @ flat_from_exc)
+    grads = {"w_xe": d_x[:, :n_exc], "w_ee": d_from_exc[:, :n_exc],
+             "w_eo": d_from_exc[:, n_hidden:]}
     if config.n_inh:
-        d_i = s_inh.T @ flat_inh[active]
-        grads.update(w_xi=d_x[:, n_exc:], w_ei=d_e[:, n_exc:], w_ie=d_i[:, :n_exc],
+        d_i = np.asarray(s_inh.T @ grad_inh.reshape(-1, n_hidden))
+        grads.update(w_xi=d_x[:, n_exc:], w_ei=d_from_exc[:, n_exc:n_hidden], w_ie=d_i[:, :n_exc],
                      w_ii=d_i[:, n_exc:])
     return {key: np.ascontiguousarray(value) for key, value in grads.items()}
 
 
+def _part_loss_and_gradients(config, weights, spike_input, labels, hidden_spikes, readout,
+                             regularizer_strength, regularizer_rate, share, workspace):
+    state = forward(config, weights, spike_input, hidden_spikes=hidden_spikes, workspace=workspace)
+    recorded = state.readout if readout is None else readout
+    cross_entropy, output_gradient, argmax_step, predictions = loss_and_output_gradient(recorded,
+                                                                                        labels)
+    penalty, spike_gradient = 0.0, None
+    if regularizer_strength:
+        penalty, spike_gradient = rate_penalty(config, state.spikes, regularizer_strength,
+                                               regularizer_rate)
+        spike_gradient *= share
+    grads = backward(config, weights, state, output_gradient * share, argmax_step, spike_gradient,
+                     workspace=workspace)
+    return cross_entropy * share, penalty * share, grads, predictions, state.spikes
+
+
+class GradientEngine:
+    """Loss and gradients of minibatches, split over threads by sample.
+
+    Samples are independent until the weight gradients are summed, so the minibatch is cut into
+    ``n_threads`` parts whose forward replay and backward pass run at the same time (NumPy releases
+    the GIL in its array operations). Each thread keeps its own :class:`Workspace`.
+    """
+
+    def __init__(self, config, n_threads=None):
+        self.config = config
+        self.n_threads = max(1, int(n_threads or min(2, os.cpu_count() or 1)))
+        self.workspaces = [Workspace() for _ in range(self.n_threads)]
+        self.pool = (concurrent.futures.ThreadPoolExecutor(self.n_threads)
+                     if self.n_threads > 1 else None)
+
+    def __call__(self, weights, spike_input, labels, hidden_spikes=None, readout=None,
+                 regularizer_strength=0.0, regularizer_rate=None):
+        """Same arguments and result as :func:`loss_and_gradients`."""
+        labels = np.asarray(labels)
+        n_samples = len(labels)
+        n_parts = min(self.n_threads, n_samples)
+        bounds = np.linspace(0, n_samples, n_parts + 1).astype(int)
+        jobs = []
+        for part, (start, stop) in enumerate(zip(bounds[:-1], bounds[1:])):
+            jobs.append((self.config, weights, spike_input.subset(start, stop), labels[start:stop],
+                         None if hidden_spikes is None else hidden_spikes[start:stop],
+                         None if readout is None else readout[start:stop],
+                         regularizer_strength, regularizer_rate, (stop - start) / n_samples,
+                         self.workspaces[part]))
+        if self.pool is None or n_parts == 1:
+            results = [_part_loss_and_gradients(*job) for job in jobs]
+        else:
+            # one BLAS thread per worker: the parts already keep the cores busy
+            with threadpoolctl.threadpool_limits(1, user_api="blas"):
+                results = list(self.pool.map(lambda job: _part_loss_and_gradients(*job), jobs))
+        cross_entropy = sum(r[0] for r in results)
+        penalty = sum(r[1] for r in results)
+        grads = results[0][2]
+        for other in results[1:]:
+            for key in grads:
+                grads[key] += other[2][key]
+        return cross_entropy + penalty, grads, {
+            "predictions": np.concatenate([r[3] for r in results]), "cross_entropy": cross_entropy,
+            "penalty": penalty, "spikes": np.concatenate([r[4] for r in results])}
+
+    def close(self):
+        if self.pool is not None:
+            self.pool.shutdown()
+
+
 def loss_and_gradients(config, weights, spike_input, labels, hidden_spikes=None, readout=None,
                        regularizer_strength=0.0, regularizer_rate=None):
-    """Loss, gradients and predictions of one minibatch.
+    """Loss, gradients and predictions of one minibatch (in one thread; see GradientEngine).
 
     ``hidden_spikes`` and ``readout`` are what the compiled run recorded; without them the
     forward pass runs free in NumPy (used by the tests).
@@ -249,14 +409,9 @@ def loss_and_gradients(config, weights, spike_input, labels, hidden_spikes=None,
     info : dict
         ``predictions``, ``cross_entropy``, ``penalty``, ``spikes`` (n_samples, n_steps, n_hidden).
     """
-    state = forward(config, weights, spike_input, hidden_spikes=hidden_spikes)
-    recorded = state.readout if readout is None else readout
-    cross_entropy, output_gradient, argmax_step, predictions = loss_and_output_gradient(recorded,
-                                                                                        labels)
-    penalty, spike_gradient = 0.0, None
-    if regularizer_strength:
-        penalty, spike_gradient = rate_penalty(config, state.spikes, regularizer_strength,
-                                               regularizer_rate)
-    grads = backward(config, weights, state, output_gradient, argmax_step, spike_gradient)
-    return cross_entropy + penalty, grads, {"predictions": predictions, "cross_entropy": cross_entropy,
-                                            "penalty": penalty, "spikes": state.spikes}
+    cross_entropy, penalty, grads, predictions, spikes = _part_loss_and_gradients(
+        config, weights, spike_input, np.asarray(labels), hidden_spikes, readout,
+        regularizer_strength, regularizer_rate, 1.0, None)
+    return cross_entropy + penalty, grads, {"predictions": predictions,
+                                            "cross_entropy": cross_entropy, "penalty": penalty,
+                                            "spikes": spikes}

@@ -40,9 +40,9 @@ HIDDEN_EQUATIONS = """
 dv/dt = (I_exc - I_inh - v) / tau_mem : 1         # membrane potential (threshold v_threshold)
 dI_exc/dt = -I_exc / tau_exc : 1                  # excitatory synaptic current
 dI_inh/dt = -I_inh / tau_inh : 1                  # inhibitory synaptic current (subtracted)
-tau_mem : second (constant)                       # membrane time constant, per neuron
-tau_exc : second (constant)                       # excitatory synaptic time constant
-tau_inh : second (constant)                       # inhibitory synaptic time constant
+tau_mem : second (constant, shared)               # membrane time constant
+tau_exc : second (constant, shared)                     # excitatory synaptic time constant
+tau_inh : second (constant, shared)                     # inhibitory synaptic time constant
 """
 
 READOUT_EQUATIONS = """
@@ -53,6 +53,41 @@ dI_syn/dt = -I_syn / tau_out_syn : 1              # synaptic current from E neur
 #: target variable of each projection (excitatory ones add to I_exc, inhibitory ones to I_inh)
 PROJECTION_TARGETS = {"xe": "I_exc", "xi": "I_exc", "ee": "I_exc", "ei": "I_exc",
                       "ie": "I_inh", "ii": "I_inh", "eo": "I_syn"}
+
+#: Brian2 Synapses objects and the projections each carries. A source population reaches all
+#: hidden neurons through one Synapses object (E targets first, then I), so the compiled code runs
+#: four synaptic pathways per time step instead of seven; the weights of e.g. ``x_to_hidden`` are
+#: ``[w_xe | w_xi]`` (n_pre, n_exc + n_inh), kept in the per-projection form everywhere else.
+SYNAPSE_PROJECTIONS = {"x_to_hidden": ("xe", "xi"), "e_to_hidden": ("ee", "ei"),
+                       "i_to_hidden": ("ie", "ii"), "e_to_readout": ("eo",)}
+
+
+def synapse_weights(config, weights):
+    """Flat weight arrays of the Brian2 Synapses objects (see ``SYNAPSE_PROJECTIONS``)."""
+    flat = {}
+    for name, projections in SYNAPSE_PROJECTIONS.items():
+        present = [p for p in projections if p in config.projections]
+        if present:
+            flat[name] = np.ascontiguousarray(
+                np.hstack([np.asarray(weights["w_" + p], dtype=np.float64) for p in present])).ravel()
+    return flat
+
+
+def projection_weights(config, synapses):
+    """Per-projection ``w_<projection>`` arrays read back from the Synapses objects of a network
+    (runtime mode, after a run or after setting ``w``)."""
+    n_exc = config.n_exc
+    weights = {}
+    for name, synapse in synapses.items():
+        projections = [p for p in SYNAPSE_PROJECTIONS[name] if p in config.projections]
+        n_pre = config.projection_shape(projections[0])[0]
+        matrix = np.asarray(synapse.w[:]).reshape(n_pre, -1)
+        if len(projections) == 1:
+            weights["w_" + projections[0]] = matrix
+        else:
+            weights["w_" + projections[0]] = matrix[:, :n_exc]
+            weights["w_" + projections[1]] = matrix[:, n_exc:]
+    return weights
 
 
 def initial_weights(config, seed, scale_exc=1.0, scale_inh=1.0):
@@ -173,19 +208,25 @@ def build_network(config=None, weights=None, input_indices=(), input_times=None,
         group.run_regularly("\n".join(f"{var} = 0" for var in variables), dt=config.sample_duration,
                             when="start", order=-1, name=f"{group.name}_sample_reset")
 
-    sources = {"x": inputs, "e": exc, "i": inh}
-    targets = {"e": exc, "i": inh, "o": readout}
-    synapses = {}
-    for projection in config.projections:
-        pre, post = sources[projection[0]], targets[projection[1]]
-        synapse = Synapses(pre, post, "w : 1", on_pre=f"{PROJECTION_TARGETS[projection]}_post += w",
-                           dt=dt, name=f"{name}_{projection}")
-        _dense_connect(synapse, len(pre), len(post))
-        if weights is not None:
-            synapse.w = np.asarray(weights["w_" + projection]).ravel()
-        synapses[projection] = synapse
+    sources = {"x_to_hidden": inputs, "e_to_hidden": exc, "i_to_hidden": inh,
+               "e_to_readout": exc}
+    targets = {"x_to_hidden": hidden, "e_to_hidden": hidden, "i_to_hidden": hidden,
+               "e_to_readout": readout}
     if weights is not None:
         check_weights(config, weights)
+        flat_weights = synapse_weights(config, weights)
+    synapses = {}
+    for synapse_name, projections in SYNAPSE_PROJECTIONS.items():
+        if projections[0] not in config.projections:
+            continue  # no I neurons
+        pre, post = sources[synapse_name], targets[synapse_name]
+        synapse = Synapses(pre, post, "w : 1  # weight (a magnitude under Dale's law)",
+                           on_pre=f"{PROJECTION_TARGETS[projections[0]]}_post += w",
+                           dt=dt, name=f"{name}_{synapse_name}")
+        _dense_connect(synapse, len(pre), len(post))
+        if weights is not None:
+            synapse.w = flat_weights[synapse_name]
+        synapses[synapse_name] = synapse
 
     spikes = SpikeMonitor(hidden, name=f"{name}_spikes")
     readout_monitor = StateMonitor(readout, "v", record=True, when="before_thresholds", dt=dt,

@@ -19,7 +19,7 @@ import numpy as np
 from brian2 import device, prefs, set_device
 
 import ei_brian
-from ei_brian.network import build_network, check_weights
+from ei_brian.network import build_network, check_weights, synapse_weights
 
 #: where compiled projects are kept (override with $EI_BRIAN_CACHE)
 DEFAULT_CACHE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), ".cache",
@@ -178,8 +178,8 @@ class CompiledNetwork:
         timebins[:n_spikes] = spike_input.sample * cfg.n_steps + spike_input.step
         channels[:n_spikes] = spike_input.channel
         run_args = {self._timebins: timebins, self._neuron_index: channels}
-        for name, synapses in self.parts["synapses"].items():
-            run_args[synapses.w] = np.ascontiguousarray(weights["w_" + name], dtype=np.float64).ravel()
+        for name, flat in synapse_weights(cfg, weights).items():
+            run_args[self.parts["synapses"][name].w] = flat
         try:
             device.run(run_args=run_args, with_output=False)
         finally:
@@ -189,19 +189,21 @@ class CompiledNetwork:
         steps = np.rint(monitor.t_[:] / float(cfg.dt)).astype(np.int64)
         neurons = monitor.i_[:]
         keep = steps < n_samples * cfg.n_steps
-        spikes = np.zeros((n_samples * cfg.n_steps, self.n_hidden), dtype=bool)
-        spikes[steps[keep], neurons[keep]] = True
+        steps, neurons = steps[keep], neurons[keep]
+        # time-major storage (step, sample, neuron), handed out as (sample, step, neuron) views
+        spikes = np.zeros((cfg.n_steps, n_samples, self.n_hidden), dtype=bool)
+        spikes[steps % cfg.n_steps, steps // cfg.n_steps, neurons] = True
         readout = self.parts["readout_monitor"].v_[:]  # (n_outputs, total_steps)
         if readout.shape[1] != total_steps:
             raise RuntimeError(f"the compiled run recorded {readout.shape[1]} steps, not {total_steps}")
-        readout = readout[:, :n_samples * cfg.n_steps].T.reshape(n_samples, cfg.n_steps, -1)
+        readout = readout[:, :n_samples * cfg.n_steps].reshape(-1, n_samples, cfg.n_steps)
+        readout = np.ascontiguousarray(readout.transpose(1, 2, 0))
         potentials = None
         if self.record_potentials:
             potentials = self.parts["potential_monitor"].v_[:][:, :n_samples * cfg.n_steps]
-            potentials = potentials.T.reshape(n_samples, cfg.n_steps, self.n_hidden)
+            potentials = potentials.reshape(-1, n_samples, cfg.n_steps).transpose(1, 2, 0)
         seconds = time.perf_counter() - start
-        return RunResult(spikes.reshape(n_samples, cfg.n_steps, self.n_hidden),
-                         np.ascontiguousarray(readout), potentials, seconds)
+        return RunResult(np.moveaxis(spikes, 0, 1), readout, potentials, seconds)
 
     def _remove_run_arrays(self):
         folder = os.path.join(self.directory, "static_arrays")

@@ -1,0 +1,402 @@
+"""Training: compiled forward runs, surrogate gradients, updates, Dale's-law projection.
+
+:func:`train` is the whole loop; ``ei-brian train`` is its command line. A run folder holds:
+
+- ``config.json``: everything that made the run, written before training starts;
+- ``metrics.csv``: one row per epoch (epoch 0 is the initial network, before any update):
+  ``epoch, train_loss, train_acc, test_acc, rate_exc_hz, rate_inh_hz, silent_frac, seconds``;
+  rates and the silent fraction are measured on the test set;
+- ``weights.npz``: ``w_xe, w_xi, w_ee, w_ei, w_ie, w_ii, w_eo`` after the latest epoch (magnitudes
+  for Dale's-law networks, signed for unbounded ones; absent projections absent);
+- ``checkpoint.npz``: weights, optimizer state and RNG state after the latest epoch, from which
+  ``--resume`` continues;
+- ``spikes_initial.npz`` and ``spikes_final.npz``: hidden spike trains of the probe samples (format
+  in :mod:`ei_brian.io`; load them as Neo objects with :mod:`ei_brian.analysis`).
+
+Every file is written atomically.
+"""
+import argparse
+import csv
+import io as _io
+import json
+import os
+import sys
+import time
+
+import numpy as np
+from tqdm import tqdm
+
+import ei_brian
+from ei_brian import encoding, gradients
+from ei_brian.config import ConfigError, NetworkConfig, TrainConfig
+from ei_brian.data import DatasetError, load_dataset
+from ei_brian.io import (PROBE_SPIKES_FILES, RunFolderError, atomic_savez, atomic_write_json,
+                         atomic_write_text, load_npz, save_probe_spikes)
+from ei_brian.network import initial_weights
+from ei_brian.optimizers import make_optimizer
+from ei_brian.runner import CompiledNetwork
+
+RUN_FORMAT = "ei_brian.run"
+RUN_FORMAT_VERSION = 1
+METRICS_COLUMNS = ("epoch", "train_loss", "train_acc", "test_acc", "rate_exc_hz", "rate_inh_hz",
+                   "silent_frac", "seconds")
+#: the paper's full scale (STUDY.md): the whole data set, 30 epochs
+FULL_SCALE = {"train_samples": None, "test_samples": None, "epochs": 30}
+
+
+def project_dale(config, weights):
+    """Dale's law: clip magnitudes at zero, in place (nothing to do for the unbounded baseline)."""
+    if not config.unbounded:
+        for array in weights.values():
+            np.maximum(array, 0.0, out=array)
+
+
+def default_run_name(net_config, train_config):
+    """A folder name that says what made the run: data set, ratio, scale, seed, content hash."""
+    full = train_config.train_samples is None and train_config.epochs >= 30
+    ratio = "unbounded" if net_config.unbounded else net_config.ratio.replace(":", "-")
+    digest = TrainConfig.digest(train_config)[:4] + net_config.digest()[:4]
+    return (f"{train_config.dataset}_{ratio}_h{net_config.n_hidden}_{'full' if full else 'quick'}"
+            f"_s{train_config.seed}_{digest}")
+
+
+class Trainer:
+    """Holds the data, the compiled network and the encoder of one run."""
+
+    def __init__(self, net_config, train_config, data_dir=None, cache_dir=None, verbose=True):
+        self.net_config = net_config
+        self.train_config = train_config
+        self.verbose = verbose
+        self.data = load_dataset(train_config.dataset, data_dir=data_dir,
+                                 train_samples=train_config.train_samples,
+                                 test_samples=train_config.test_samples, seed=train_config.seed)
+        if self.data.n_channels != net_config.n_inputs or self.data.n_classes != net_config.n_outputs:
+            raise ConfigError(f"{train_config.dataset} has {self.data.n_channels} channels and "
+                              f"{self.data.n_classes} classes; the network has {net_config.n_inputs} "
+                              f"inputs and {net_config.n_outputs} outputs")
+        capacity = None
+        if train_config.encoding == "poisson":
+            expected = self.data.x_train.sum(axis=1).max() * 100.0 * float(net_config.sample_duration)
+            capacity = int(train_config.batch_size * expected * 1.5) + 1000
+        self.network = CompiledNetwork(net_config, train_config.batch_size, spike_capacity=capacity,
+                                       cache_dir=cache_dir, verbose=verbose)
+        self.engine = gradients.GradientEngine(net_config)
+        self.poisson_seed = np.random.SeedSequence([train_config.seed, 7])
+        self._poisson_calls = 0
+
+    def encode(self, images):
+        cfg = self.net_config
+        if self.train_config.encoding == "latency":
+            return encoding.latency_encode(images, n_steps=cfg.n_steps, dt=float(cfg.dt))
+        self._poisson_calls += 1
+        seed = np.random.SeedSequence(self.poisson_seed.entropy, spawn_key=(self._poisson_calls,))
+        return encoding.poisson_encode(images, n_steps=cfg.n_steps, dt=float(cfg.dt),
+                                       seed=int(seed.generate_state(1)[0]))
+
+    def evaluate(self, weights, images, labels, keep_spikes=False):
+        """Forward runs only: loss, accuracy, E/I rates and silent fraction on a data set."""
+        cfg = self.net_config
+        n_exc = cfg.n_exc
+        batch = self.train_config.batch_size
+        total_loss, correct = 0.0, 0
+        counts = np.zeros(cfg.n_exc + cfg.n_inh)
+        kept = []
+        for start in range(0, len(labels), batch):
+            x, y = images[start:start + batch], labels[start:start + batch]
+            result = self.network.run(weights, self.encode(x))
+            loss, _, _, predictions = gradients.loss_and_output_gradient(result.readout, y)
+            total_loss += loss * len(y)
+            correct += int((predictions == y).sum())
+            counts += result.hidden_spikes.sum(axis=(0, 1))
+            if keep_spikes:
+                kept.append(result.hidden_spikes)
+        seconds = len(labels) * float(cfg.sample_duration)
+        rate_inh = counts[n_exc:].sum() / (cfg.n_inh * seconds) if cfg.n_inh else float("nan")
+        out = {"loss": total_loss / len(labels), "acc": correct / len(labels),
+               "rate_exc_hz": counts[:n_exc].sum() / (n_exc * seconds), "rate_inh_hz": rate_inh,
+               "silent_frac": float(np.mean(counts == 0))}
+        if keep_spikes:
+            out["spikes"] = np.concatenate(kept)
+        return out
+
+    def train_batch(self, weights, optimizer, images, labels):
+        """One minibatch: compiled forward run, surrogate gradients, update, Dale's projection."""
+        cfg, tcfg = self.net_config, self.train_config
+        spike_input = self.encode(images)
+        result = self.network.run(weights, spike_input)
+        loss, grads, info = self.engine(
+            weights, spike_input, labels, hidden_spikes=result.hidden_spikes,
+            readout=result.readout, regularizer_strength=tcfg.regularizer_strength,
+            regularizer_rate=tcfg.regularizer_rate)
+        optimizer.step(weights, grads)
+        project_dale(cfg, weights)
+        spikes = result.hidden_spikes
+        return loss, int((info["predictions"] == labels).sum()), spikes
+
+    def close(self):
+        self.engine.close()
+        self.network.close()
+
+    def save_probe(self, path, weights, probe, snapshot, epoch):
+        cfg = self.net_config
+        images, labels = self.data.x_test[probe], self.data.y_test[probe]
+        result = self.evaluate(weights, images, labels, keep_spikes=True)
+        sample, step, neuron = np.nonzero(result["spikes"])
+        save_probe_spikes(path, snapshot=snapshot, epoch=epoch, times=step * float(cfg.dt),
+                          neurons=neuron, samples=sample,
+                          sample_indices=self.data.test_indices[probe], sample_labels=labels,
+                          n_exc=cfg.n_exc, n_inh=cfg.n_inh, t_stop=float(cfg.sample_duration),
+                          dt=float(cfg.dt))
+
+
+def _metrics_text(rows):
+    buffer = _io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=METRICS_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({key: (f"{row[key]:.6g}" if isinstance(row[key], float) else row[key])
+                         for key in METRICS_COLUMNS})
+    return buffer.getvalue()
+
+
+def _config_record(net_config, train_config, argv=None):
+    return {"format": RUN_FORMAT, "format_version": RUN_FORMAT_VERSION,
+            "ei_brian_version": ei_brian.__version__,
+            "dataset": train_config.dataset, "ratio": None if net_config.unbounded else net_config.ratio,
+            "unbounded": net_config.unbounded, "n_hidden": net_config.n_hidden,
+            "n_exc": net_config.n_exc, "n_inh": net_config.n_inh, "seed": train_config.seed,
+            "network": net_config.to_dict(), "training": train_config.to_dict(),
+            "command": argv}
+
+
+def _check_existing(out_dir, record, resume):
+    config_path = os.path.join(out_dir, "config.json")
+    if not os.path.exists(config_path):
+        if resume:
+            raise RunFolderError(f"--resume: {out_dir!r} holds no run (no config.json); start it "
+                                 "without --resume")
+        return False
+    try:
+        with open(config_path) as f:
+            existing = json.load(f)
+    except (OSError, ValueError) as error:
+        raise RunFolderError(f"{config_path!r} cannot be read ({error}); use another --out") from None
+    if existing.get("format") != RUN_FORMAT or existing.get("format_version") != RUN_FORMAT_VERSION:
+        raise RunFolderError(f"{out_dir!r} was written by another version of ei_brian (run format "
+                             f"{existing.get('format')!r} version {existing.get('format_version')!r}, "
+                             f"this one writes version {RUN_FORMAT_VERSION}); use another --out")
+    same = all(existing.get(key) == record[key] for key in ("network", "training"))
+    if not same:
+        raise RunFolderError(f"{out_dir!r} holds a run with another configuration; use another --out "
+                             "(or the same options as that run to --resume it)")
+    if not resume:
+        raise RunFolderError(f"{out_dir!r} already holds this run; add --resume to continue it, or "
+                             "choose another --out")
+    return True
+
+
+def train(net_config=None, train_config=None, out_dir=None, resume=False, data_dir=None,
+          cache_dir=None, progress=True, argv=None):
+    """Train a network and write its run folder (see the module docstring).
+
+    Returns
+    -------
+    list of dict
+        The metrics rows, epoch 0 first.
+    """
+    net_config = net_config or NetworkConfig()
+    train_config = train_config or TrainConfig()
+    out_dir = out_dir or os.path.join("runs", default_run_name(net_config, train_config))
+    record = _config_record(net_config, train_config, argv)
+    resuming = _check_existing(out_dir, record, resume)
+    checkpoint_path = os.path.join(out_dir, "checkpoint.npz")
+    if not resuming:
+        atomic_write_json(os.path.join(out_dir, "config.json"), record)
+    say = (lambda text: tqdm.write(text)) if progress else (lambda text: None)
+    say(f"run folder: {out_dir}")
+
+    trainer = Trainer(net_config, train_config, data_dir=data_dir, cache_dir=cache_dir,
+                      verbose=progress)
+    data = trainer.data
+    streams = np.random.SeedSequence(train_config.seed).spawn(3)
+    probe = _probe_samples(data.y_test, train_config.n_probe, streams[2])
+    optimizer = make_optimizer(train_config.optimizer, train_config.learning_rate)
+    rng = np.random.default_rng(streams[1])
+
+    if resuming and os.path.exists(checkpoint_path):
+        checkpoint = load_npz(checkpoint_path, what="checkpoint")
+        weights = {key: checkpoint[key].copy() for key in checkpoint if key.startswith("w_")}
+        optimizer.load_state_dict({key[4:]: value for key, value in checkpoint.items()
+                                   if key.startswith("opt:")})
+        rng.bit_generator.state = json.loads(str(checkpoint["rng_state"]))
+        rows = json.loads(str(checkpoint["metrics"]))
+        first_epoch = int(checkpoint["epoch"]) + 1
+        say(f"resuming after epoch {first_epoch - 1}")
+    else:
+        weights = initial_weights(net_config, streams[0], train_config.init_scale_exc,
+                                  train_config.init_scale_inh)
+        rows, first_epoch = [], 0
+
+    if first_epoch == 0:
+        start = time.perf_counter()
+        trainer.save_probe(os.path.join(out_dir, PROBE_SPIKES_FILES["initial"]), weights, probe,
+                           "initial", 0)
+        on_train = trainer.evaluate(weights, data.x_train, data.y_train)
+        on_test = trainer.evaluate(weights, data.x_test, data.y_test)
+        rows.append(_row(0, on_train["loss"], on_train["acc"], on_test, time.perf_counter() - start))
+        say(_describe(rows[-1]))
+        _save_epoch(out_dir, weights, optimizer, rng, rows)
+        first_epoch = 1
+
+    batch = train_config.batch_size
+    n_train = len(data.y_train)
+    for epoch in range(first_epoch, train_config.epochs + 1):
+        start = time.perf_counter()
+        order = rng.permutation(n_train)
+        total_loss, correct, seen = 0.0, 0, 0
+        spike_counts = np.zeros(2)
+        bar = tqdm(range(0, n_train, batch), desc=f"epoch {epoch}/{train_config.epochs}",
+                   unit="batch", disable=not progress, leave=False, file=sys.stderr)
+        for offset in bar:
+            index = order[offset:offset + batch]
+            loss, n_correct, spikes = trainer.train_batch(weights, optimizer, data.x_train[index],
+                                                          data.y_train[index])
+            total_loss += loss * len(index)
+            correct += n_correct
+            seen += len(index)
+            spike_counts += spikes[..., :net_config.n_exc].sum(), spikes[..., net_config.n_exc:].sum()
+            seconds = seen * float(net_config.sample_duration)
+            bar.set_postfix(loss=f"{total_loss / seen:.3f}", acc=f"{correct / seen:.3f}",
+                            E=f"{spike_counts[0] / (net_config.n_exc * seconds):.1f}Hz",
+                            I=(f"{spike_counts[1] / (net_config.n_inh * seconds):.1f}Hz"
+                               if net_config.n_inh else "-"))
+        bar.close()
+        on_test = trainer.evaluate(weights, data.x_test, data.y_test)
+        rows.append(_row(epoch, total_loss / seen, correct / seen, on_test,
+                         time.perf_counter() - start))
+        say(_describe(rows[-1]))
+        _save_epoch(out_dir, weights, optimizer, rng, rows)
+    final_path = os.path.join(out_dir, PROBE_SPIKES_FILES["final"])
+    if not os.path.exists(final_path) or first_epoch <= train_config.epochs:
+        trainer.save_probe(final_path, weights, probe, "final", train_config.epochs)
+    trainer.close()
+    best = max(rows[1:] or rows, key=lambda row: row["test_acc"])
+    say(f"peak test accuracy {best['test_acc']:.4f} at epoch {best['epoch']}; results in {out_dir}")
+    return rows
+
+
+def _probe_samples(labels, n_probe, seed):
+    """A fixed, class-balanced set of test-sample positions (as many per class as fit)."""
+    rng = np.random.default_rng(seed)
+    classes = np.unique(labels)
+    per_class = [rng.permutation(np.flatnonzero(labels == c)) for c in classes]
+    chosen = []
+    for rank in range(max(len(p) for p in per_class)):
+        for positions in per_class:
+            if rank < len(positions) and len(chosen) < n_probe:
+                chosen.append(positions[rank])
+    return np.sort(np.array(chosen, dtype=np.int64))
+
+
+def _row(epoch, train_loss, train_acc, on_test, seconds):
+    return {"epoch": epoch, "train_loss": float(train_loss), "train_acc": float(train_acc),
+            "test_acc": float(on_test["acc"]), "rate_exc_hz": float(on_test["rate_exc_hz"]),
+            "rate_inh_hz": float(on_test["rate_inh_hz"]), "silent_frac": on_test["silent_frac"],
+            "seconds": float(seconds)}
+
+
+def _describe(row):
+    return (f"epoch {row['epoch']:3d}  train loss {row['train_loss']:.4f}  train acc "
+            f"{row['train_acc']:.4f}  test acc {row['test_acc']:.4f}  E {row['rate_exc_hz']:.1f} Hz  "
+            f"I {row['rate_inh_hz']:.1f} Hz  silent {row['silent_frac']:.2f}  ({row['seconds']:.1f} s)")
+
+
+def _save_epoch(out_dir, weights, optimizer, rng, rows):
+    """metrics.csv, weights.npz and checkpoint.npz of the latest epoch, each written atomically.
+
+    The checkpoint goes last: a run killed before it resumes from the previous epoch and rewrites
+    the other two files.
+    """
+    atomic_write_text(os.path.join(out_dir, "metrics.csv"), _metrics_text(rows))
+    atomic_savez(os.path.join(out_dir, "weights.npz"), **weights)
+    state = {"opt:" + key: value for key, value in optimizer.state_dict().items()}
+    atomic_savez(os.path.join(out_dir, "checkpoint.npz"), **weights, **state,
+                 epoch=np.array(rows[-1]["epoch"]),
+                 rng_state=np.array(json.dumps(rng.bit_generator.state)),
+                 metrics=np.array(json.dumps(rows)))
+
+
+# ---------------------------------------------------------------------------------------------
+# command line
+
+def add_train_arguments(parser):
+    net, tr = NetworkConfig(), TrainConfig()
+    parser.add_argument("--dataset", default=tr.dataset, choices=["fashion-mnist"])
+    parser.add_argument("--data-dir", default=None, help="folder with the data set files "
+                        "(default: $EI_BRIAN_DATA, data/, then /usr/share/datasets)")
+    parser.add_argument("--ratio", default=net.ratio, help="E:I ratio of the hidden layer, 100:0 to "
+                        "10:90 (default %(default)s)")
+    parser.add_argument("--hidden", type=int, default=net.n_hidden, help="hidden neurons, total "
+                        "(default %(default)s)")
+    parser.add_argument("--unbounded", action="store_true",
+                        help="the sign-free baseline: one population, weights free in sign")
+    parser.add_argument("--epochs", type=int, default=None, help=f"default {tr.epochs} (quick), "
+                        f"{FULL_SCALE['epochs']} with --full")
+    parser.add_argument("--batch-size", type=int, default=tr.batch_size)
+    parser.add_argument("--train-samples", type=int, default=None,
+                        help=f"class-balanced training subset (default {tr.train_samples}; all with "
+                        "--full)")
+    parser.add_argument("--test-samples", type=int, default=None,
+                        help=f"class-balanced test subset (default {tr.test_samples}; all with --full)")
+    parser.add_argument("--full", action="store_true",
+                        help="the paper's scale: all 60,000/10,000 samples, 30 epochs")
+    parser.add_argument("--optimizer", default=tr.optimizer, choices=["adam", "smorms3"])
+    parser.add_argument("--lr", type=float, default=None,
+                        help=f"learning rate (default {tr.learning_rate} for adam, 5e-3 for smorms3)")
+    parser.add_argument("--encoding", default=tr.encoding, choices=["latency", "poisson"])
+    parser.add_argument("--init-scale-exc", type=float, default=tr.init_scale_exc,
+                        help="gain g of excitatory initial weights, |N(0, (g/sqrt(fan_in))^2)|")
+    parser.add_argument("--init-scale-inh", type=float, default=tr.init_scale_inh,
+                        help="gain g of inhibitory initial weights")
+    parser.add_argument("--regularizer", type=float, default=tr.regularizer_strength,
+                        help="strength of the upper-bound L2 rate penalty (default 0: off)")
+    parser.add_argument("--seed", type=int, default=tr.seed)
+    parser.add_argument("--out", default=None, help="output folder (default runs/<name made from "
+                        "the configuration>)")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue the run in --out from its last checkpoint")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def configs_from_args(args):
+    """NetworkConfig and TrainConfig from parsed ``ei-brian train`` arguments."""
+    net = NetworkConfig(ratio=args.ratio, n_hidden=args.hidden, unbounded=args.unbounded)
+    scale = dict(FULL_SCALE) if args.full else {}
+    for key, value in (("epochs", args.epochs), ("train_samples", args.train_samples),
+                       ("test_samples", args.test_samples)):
+        if value is not None:
+            scale[key] = value
+    learning_rate = args.lr or (5e-3 if args.optimizer == "smorms3" else TrainConfig().learning_rate)
+    train_config = TrainConfig(dataset=args.dataset, batch_size=args.batch_size,
+                               optimizer=args.optimizer, learning_rate=learning_rate,
+                               encoding=args.encoding, init_scale_exc=args.init_scale_exc,
+                               init_scale_inh=args.init_scale_inh,
+                               regularizer_strength=args.regularizer, seed=args.seed, **scale)
+    return net, train_config
+
+
+def run_train_command(args):
+    try:
+        net, train_config = configs_from_args(args)
+        train(net, train_config, out_dir=args.out, resume=args.resume, data_dir=args.data_dir,
+              progress=not args.quiet, argv=sys.argv[1:])
+    except (ConfigError, DatasetError, RunFolderError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    add_train_arguments(parser)
+    sys.exit(run_train_command(parser.parse_args()))
