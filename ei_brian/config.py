@@ -243,6 +243,8 @@ class TrainConfig(_Config):
     init_scale_exc, init_scale_inh : float
         Gain ``g`` of the initial weights: magnitudes ``|N(0, (g / sqrt(fan_in))^2)|`` for
         excitatory and inhibitory projections.
+    init_scale_readout : float
+        Gain of the E-to-readout weights.
     regularizer_strength : float
         Strength of the upper-bound L2 penalty on hidden spike counts (0 disables it).
     regularizer_rate : Quantity
@@ -257,11 +259,12 @@ class TrainConfig(_Config):
     epochs: int = 10
     batch_size: int = 256
     optimizer: str = "adam"
-    learning_rate: float = 2e-3
+    learning_rate: float = 5e-3
     seed: int = 0
     encoding: str = "latency"
-    init_scale_exc: float = 1.0
-    init_scale_inh: float = 1.0
+    init_scale_exc: float = 0.4
+    init_scale_inh: float = 0.8
+    init_scale_readout: float = 10.0
     regularizer_strength: float = 0.0
     regularizer_rate: Quantity = _quantity(10 * Hz)
     n_probe: int = 20
@@ -281,7 +284,7 @@ class TrainConfig(_Config):
             raise ConfigError(f"encoding {self.encoding!r} is unknown; use latency or poisson")
         if not self.learning_rate > 0:
             raise ConfigError("learning_rate must be positive")
-        if self.init_scale_exc < 0 or self.init_scale_inh < 0:
+        if min(self.init_scale_exc, self.init_scale_inh, self.init_scale_readout) < 0:
             raise ConfigError("initial weight scales must be >= 0")
         if self.regularizer_strength < 0:
             raise ConfigError("regularizer_strength must be >= 0")

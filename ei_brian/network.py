@@ -31,7 +31,7 @@ threshold, the synaptic effects of this step's spikes (input and hidden), the re
 neurons. :mod:`ei_brian.gradients` follows the same order.
 """
 import numpy as np
-from brian2 import (Network, NeuronGroup, SpikeGeneratorGroup, SpikeMonitor, StateMonitor, Synapses,
+from brian2 import (Clock, Network, NeuronGroup, SpikeGeneratorGroup, SpikeMonitor, StateMonitor, Synapses,
                     ms)
 
 from ei_brian.config import NetworkConfig
@@ -90,7 +90,7 @@ def projection_weights(config, synapses):
     return weights
 
 
-def initial_weights(config, seed, scale_exc=1.0, scale_inh=1.0):
+def initial_weights(config, seed, scale_exc=1.0, scale_inh=1.0, scale_readout=None):
     """Initial weights: magnitudes ``|N(0, (g / sqrt(fan_in))^2)|`` per projection.
 
     Parameters
@@ -99,7 +99,9 @@ def initial_weights(config, seed, scale_exc=1.0, scale_inh=1.0):
     seed : int or numpy.random.SeedSequence
         Seed of the weight draw (one independent stream per projection).
     scale_exc, scale_inh : float
-        Gain ``g`` of excitatory (``xe, xi, ee, ei, eo``) and inhibitory (``ie, ii``) projections.
+        Gain ``g`` of excitatory (``xe, xi, ee, ei``) and inhibitory (``ie, ii``) projections.
+    scale_readout : float, optional
+        Gain of the readout projection ``eo``; defaults to ``scale_exc``.
 
     Returns
     -------
@@ -114,6 +116,8 @@ def initial_weights(config, seed, scale_exc=1.0, scale_inh=1.0):
         n_pre, n_post = config.projection_shape(name)
         rng = np.random.default_rng(streams[name])
         gain = scale_inh if name in ("ie", "ii") else scale_exc
+        if name == "eo" and scale_readout is not None:
+            gain = scale_readout
         draw = rng.normal(0.0, gain / np.sqrt(n_pre), size=(n_pre, n_post))
         weights["w_" + name] = draw if config.unbounded else np.abs(draw)
     return weights
@@ -176,7 +180,11 @@ def build_network(config=None, weights=None, input_indices=(), input_times=None,
     """
     config = config or NetworkConfig()
     n_exc, n_inh = config.population_sizes()
+    # explicitly named clocks and network: the generated code is then the same in every process,
+    # so a cached compiled project is not rebuilt
     dt = config.dt
+    clock = Clock(dt, name=f"{name}_clock")
+    sample_clock = Clock(config.sample_duration, name=f"{name}_sample_clock")
     if spike_capacity is not None:
         total_steps = n_samples * config.n_steps
         slots = np.arange(spike_capacity)
@@ -185,14 +193,14 @@ def build_network(config=None, weights=None, input_indices=(), input_times=None,
     elif input_times is None:
         input_times = [] * ms
     inputs = SpikeGeneratorGroup(config.n_inputs, np.asarray(input_indices, dtype=int), input_times,
-                                 dt=dt, name=f"{name}_input")
+                                 clock=clock, name=f"{name}_input")
     if spike_capacity is not None:
         # the spike slots are replaced through run_args at every compiled run
         for variable in ("neuron_index", "_timebins"):
             inputs.variables[variable].read_only = False
 
     hidden = NeuronGroup(n_exc + n_inh, HIDDEN_EQUATIONS, threshold="v > v_threshold",
-                         reset="v = v_reset", method="exponential_euler", dt=dt,
+                         reset="v = v_reset", method="exponential_euler", clock=clock,
                          namespace={"v_threshold": config.v_threshold, "v_reset": config.v_reset},
                          name=f"{name}_hidden")
     hidden.tau_mem = config.tau_mem
@@ -200,12 +208,13 @@ def build_network(config=None, weights=None, input_indices=(), input_times=None,
     hidden.tau_inh = config.tau_inh
     exc = hidden[:n_exc]
     inh = hidden[n_exc:] if n_inh else None
-    readout = NeuronGroup(config.n_outputs, READOUT_EQUATIONS, method="exponential_euler", dt=dt,
+    readout = NeuronGroup(config.n_outputs, READOUT_EQUATIONS, method="exponential_euler",
+                          clock=clock,
                           namespace={"tau_out_mem": config.tau_out_mem,
                                      "tau_out_syn": config.tau_out_syn},
                           name=f"{name}_readout")
     for group, variables in ((hidden, ("v", "I_exc", "I_inh")), (readout, ("v", "I_syn"))):
-        group.run_regularly("\n".join(f"{var} = 0" for var in variables), dt=config.sample_duration,
+        group.run_regularly("\n".join(f"{var} = 0" for var in variables), clock=sample_clock,
                             when="start", order=-1, name=f"{group.name}_sample_reset")
 
     sources = {"x_to_hidden": inputs, "e_to_hidden": exc, "i_to_hidden": inh,
@@ -222,21 +231,23 @@ def build_network(config=None, weights=None, input_indices=(), input_times=None,
         pre, post = sources[synapse_name], targets[synapse_name]
         synapse = Synapses(pre, post, "w : 1  # weight (a magnitude under Dale's law)",
                            on_pre=f"{PROJECTION_TARGETS[projections[0]]}_post += w",
-                           dt=dt, name=f"{name}_{synapse_name}")
+                           clock=clock, name=f"{name}_{synapse_name}")
         _dense_connect(synapse, len(pre), len(post))
         if weights is not None:
             synapse.w = flat_weights[synapse_name]
         synapses[synapse_name] = synapse
 
     spikes = SpikeMonitor(hidden, name=f"{name}_spikes")
-    readout_monitor = StateMonitor(readout, "v", record=True, when="before_thresholds", dt=dt,
+    readout_monitor = StateMonitor(readout, "v", record=True, when="before_thresholds",
+                                   clock=clock,
                                    name=f"{name}_readout_v")
     potential_monitor = None
     objects = [inputs, hidden, readout, *synapses.values(), spikes, readout_monitor]
     if record_potentials:
-        potential_monitor = StateMonitor(hidden, "v", record=True, when="before_thresholds", dt=dt,
+        potential_monitor = StateMonitor(hidden, "v", record=True, when="before_thresholds",
+                                         clock=clock,
                                          name=f"{name}_hidden_v")
         objects.append(potential_monitor)
-    return {"network": Network(*objects), "input": inputs, "hidden": hidden, "exc": exc, "inh": inh,
+    return {"network": Network(*objects, name=f"{name}_network"), "input": inputs, "hidden": hidden, "exc": exc, "inh": inh,
             "readout": readout, "synapses": synapses, "spikes": spikes,
             "readout_monitor": readout_monitor, "potential_monitor": potential_monitor}

@@ -8,6 +8,7 @@ spikes with ``device.run(run_args=...)``; the arrays that this writes into the p
 removed after the run, so nothing piles up on disk.
 """
 import contextlib
+import gc
 import hashlib
 import io
 import json
@@ -130,6 +131,8 @@ class CompiledNetwork:
         self._closed = True
         if CompiledNetwork._active is self:
             CompiledNetwork._active = None
+        self.parts = None  # free the Brian2 objects, and with them their names
+        gc.collect()
         device.reinit()
         device.activate()
         set_device("runtime")

@@ -234,7 +234,7 @@ def train(net_config=None, train_config=None, out_dir=None, resume=False, data_d
         say(f"resuming after epoch {first_epoch - 1}")
     else:
         weights = initial_weights(net_config, streams[0], train_config.init_scale_exc,
-                                  train_config.init_scale_inh)
+                                  train_config.init_scale_inh, train_config.init_scale_readout)
         rows, first_epoch = [], 0
 
     if first_epoch == 0:
@@ -352,12 +352,15 @@ def add_train_arguments(parser):
                         help="the paper's scale: all 60,000/10,000 samples, 30 epochs")
     parser.add_argument("--optimizer", default=tr.optimizer, choices=["adam", "smorms3"])
     parser.add_argument("--lr", type=float, default=None,
-                        help=f"learning rate (default {tr.learning_rate} for adam, 5e-3 for smorms3)")
+                        help=f"learning rate (default {tr.learning_rate})")
     parser.add_argument("--encoding", default=tr.encoding, choices=["latency", "poisson"])
     parser.add_argument("--init-scale-exc", type=float, default=tr.init_scale_exc,
-                        help="gain g of excitatory initial weights, |N(0, (g/sqrt(fan_in))^2)|")
+                        help="gain g of excitatory initial weights, |N(0, (g/sqrt(fan_in))^2)| "
+                        "(default %(default)s)")
     parser.add_argument("--init-scale-inh", type=float, default=tr.init_scale_inh,
-                        help="gain g of inhibitory initial weights")
+                        help="gain g of inhibitory initial weights (default %(default)s)")
+    parser.add_argument("--init-scale-readout", type=float, default=tr.init_scale_readout,
+                        help="gain g of the E-to-readout initial weights (default %(default)s)")
     parser.add_argument("--regularizer", type=float, default=tr.regularizer_strength,
                         help="strength of the upper-bound L2 rate penalty (default 0: off)")
     parser.add_argument("--seed", type=int, default=tr.seed)
@@ -376,11 +379,12 @@ def configs_from_args(args):
                        ("test_samples", args.test_samples)):
         if value is not None:
             scale[key] = value
-    learning_rate = args.lr or (5e-3 if args.optimizer == "smorms3" else TrainConfig().learning_rate)
+    learning_rate = args.lr or TrainConfig().learning_rate
     train_config = TrainConfig(dataset=args.dataset, batch_size=args.batch_size,
                                optimizer=args.optimizer, learning_rate=learning_rate,
                                encoding=args.encoding, init_scale_exc=args.init_scale_exc,
                                init_scale_inh=args.init_scale_inh,
+                               init_scale_readout=args.init_scale_readout,
                                regularizer_strength=args.regularizer, seed=args.seed, **scale)
     return net, train_config
 

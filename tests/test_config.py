@@ -1,0 +1,49 @@
+import pytest
+from brian2 import ms
+
+from ei_brian.config import ConfigError, NetworkConfig, TrainConfig, parse_ratio, population_sizes
+
+
+@pytest.mark.parametrize("ratio, sizes", [("80:20", (128, 32)), ("100:0", (160, 0)),
+                                          ("95:5", (152, 8)), ("50:50", (80, 80)),
+                                          ("10:90", (16, 144)), ("4:1", (128, 32))])
+def test_population_sizes_keep_the_total(ratio, sizes):
+    assert population_sizes(ratio, 160) == sizes
+    config = NetworkConfig(ratio=ratio)
+    assert (config.n_exc, config.n_inh) == sizes
+
+
+@pytest.mark.parametrize("ratio, words", [("0:100", "no excitatory"), ("-10:110", "negative"),
+                                          ("eighty", "not a ratio"), ("80:20:1", "not a ratio"),
+                                          ("0:0", "no neurons"), ("999:1", "rounds to 0 inhibitory"),
+                                          ("1:999", "0 excitatory")])
+def test_impossible_ratios_are_refused_clearly(ratio, words):
+    with pytest.raises(ConfigError, match=words):
+        NetworkConfig(ratio=ratio)
+
+
+def test_unbounded_has_one_population_and_three_projections():
+    config = NetworkConfig(unbounded=True)
+    assert (config.n_exc, config.n_inh) == (160, 0)
+    assert config.projections == ("xe", "ee", "eo")
+
+
+def test_overrides_reject_unknown_keys_and_round_trip():
+    config = NetworkConfig().replace(tau_mem=30 * ms)
+    assert NetworkConfig.from_dict(config.to_dict()) == config
+    with pytest.raises(ConfigError, match="tau_membrane"):
+        config.replace(tau_membrane=30 * ms)
+    with pytest.raises(ConfigError, match="unknown"):
+        TrainConfig.from_dict({"epoch": 3})
+    assert TrainConfig.from_dict(TrainConfig().to_dict()) == TrainConfig()
+    assert config.digest() != NetworkConfig().digest()
+
+
+def test_bad_values_are_refused():
+    with pytest.raises(ConfigError, match="tau_mem"):
+        NetworkConfig(tau_mem=20)
+    with pytest.raises(ConfigError, match="optimizer"):
+        TrainConfig(optimizer="sgd")
+    with pytest.raises(ConfigError, match="batch_size"):
+        TrainConfig(batch_size=0)
+    assert parse_ratio("80:20") == pytest.approx(0.8)

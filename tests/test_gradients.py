@@ -1,0 +1,101 @@
+"""The surrogate gradients against an independent autodiff implementation (PyTorch, float64)."""
+import numpy as np
+import pytest
+from brian2 import Hz
+
+from conftest import active_weights, random_input, small_config
+from ei_brian import gradients
+from ei_brian.optimizers import SMORMS3, Adam
+
+torch = pytest.importorskip("torch")
+from ei_brian.torch_reference import TorchEINetwork  # noqa: E402
+
+
+def torch_gradients(config, weights, spike_input, labels, strength=0.0, rate=10 * Hz):
+    network = TorchEINetwork(config, weights, dtype=torch.float64)
+    inputs = torch.as_tensor(spike_input.dense(), dtype=torch.float64)
+    loss, readout, spikes = network.loss(inputs, labels)
+    if strength:
+        bound = float(rate * config.sample_duration)
+        loss = loss + strength * torch.relu(spikes.sum(dim=1) - bound).pow(2).mean()
+    loss.backward()
+    return (float(loss.detach()), {"w_" + name: p.grad.numpy() for name, p in network.weights.items()},
+            spikes.detach())
+
+
+@pytest.mark.parametrize("unbounded", [False, True])
+@pytest.mark.parametrize("strength", [0.0, 0.05])
+def test_gradients_equal_autodiff(unbounded, strength):
+    config = small_config(unbounded=unbounded)
+    weights = active_weights(config)
+    spike_input = random_input(config, 5)
+    labels = np.array([0, 1, 2, 1, 0])
+    loss, grads, info = gradients.loss_and_gradients(
+        config, weights, spike_input, labels, regularizer_strength=strength, regularizer_rate=10 * Hz)
+    ref_loss, ref_grads, ref_spikes = torch_gradients(config, weights, spike_input, labels, strength)
+    spikes = info["spikes"]
+    # the check is only meaningful with recurrent activity in every population
+    assert spikes[..., :config.n_exc].sum() > 20
+    if config.n_inh:
+        assert spikes[..., config.n_exc:].sum() > 10
+    assert np.array_equal(spikes, ref_spikes.numpy().astype(bool))
+    assert loss == pytest.approx(ref_loss, rel=1e-12)
+    assert set(grads) == set(ref_grads) == {"w_" + p for p in config.projections}
+    for name, ref in ref_grads.items():
+        assert np.abs(ref).max() > 0, name
+        error = np.abs(grads[name] - ref).max() / np.abs(ref).max()
+        assert error < 1e-6, (name, error)
+
+
+def test_replay_with_recorded_spikes_equals_free_run(small):
+    config, weights, spike_input = small
+    free = gradients.forward(config, weights, spike_input)
+    replay = gradients.forward(config, weights, spike_input,
+                               hidden_spikes=np.ascontiguousarray(free.spikes))
+    np.testing.assert_allclose(replay.u, free.u, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(replay.readout, free.readout, rtol=0, atol=1e-12)
+
+
+def test_threaded_engine_equals_single_thread(small):
+    config, weights, spike_input = small
+    labels = np.array([2, 0, 1, 1])
+    loss, grads, info = gradients.loss_and_gradients(config, weights, spike_input, labels)
+    engine = gradients.GradientEngine(config, n_threads=2)
+    for _ in range(2):  # the second call reuses the workspaces
+        loss2, grads2, info2 = engine(weights, spike_input, labels)
+        assert loss2 == pytest.approx(loss, rel=1e-12)
+        for name in grads:
+            np.testing.assert_allclose(grads2[name], grads[name], rtol=1e-10, atol=1e-15)
+        assert np.array_equal(info2["predictions"], info["predictions"])
+    engine.close()
+
+
+def test_loss_and_output_gradient_by_hand():
+    # two units; unit 0 peaks at 2.0 (step 1), unit 1 at 0.5 (step 0)
+    readout = np.array([[[0.0, 0.5], [2.0, 0.1], [1.0, 0.2]]])
+    loss, gradient, argmax_step, predictions = gradients.loss_and_output_gradient(readout, [1])
+    p = np.exp([2.0, 0.5]) / np.exp([2.0, 0.5]).sum()
+    assert loss == pytest.approx(-np.log(p[1]))
+    np.testing.assert_allclose(gradient, [[p[0], p[1] - 1]])
+    assert argmax_step.tolist() == [[1, 0]] and predictions.tolist() == [0]
+
+
+def test_adam_first_step_by_hand():
+    params = {"w": np.array([1.0, -1.0])}
+    Adam(learning_rate=0.1).step(params, {"w": np.array([0.5, -2.0])})
+    # bias-corrected first step moves each weight by lr * sign(grad)
+    np.testing.assert_allclose(params["w"], [0.9, -0.9], rtol=1e-6)
+
+
+def test_smorms3_first_step_by_hand_and_state_round_trip():
+    optimizer = SMORMS3(learning_rate=5e-3)
+    params = {"w": np.array([1.0])}
+    optimizer.step(params, {"w": np.array([2.0])})
+    # memory 1 -> r = 1/2: g = 1, g2 = 2, x = 1/2, step = 2 * min(5e-3, 0.5) / sqrt(2)
+    np.testing.assert_allclose(params["w"], [1.0 - 2 * 5e-3 / np.sqrt(2)])
+    restored = SMORMS3(learning_rate=5e-3)
+    restored.load_state_dict(optimizer.state_dict())
+    a, b = {"w": params["w"].copy()}, {"w": params["w"].copy()}
+    optimizer.step(a, {"w": np.array([1.0])})
+    restored.step(b, {"w": np.array([1.0])})
+    assert a["w"][0] == b["w"][0]
