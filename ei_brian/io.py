@@ -40,6 +40,10 @@ PROBE_SPIKES_VERSION = 1
 PROBE_SPIKES_FILES = {"initial": "spikes_initial.npz", "final": "spikes_final.npz"}
 
 
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+
+
 class RunFolderError(RuntimeError):
     """A run folder or one of its files cannot be used (missing, corrupt, another version)."""
 
@@ -50,6 +54,7 @@ def _atomic_target(path):
     os.makedirs(folder, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp", dir=folder)
     os.close(fd)
+    os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; results are ordinary files
     return path, tmp
 
 

@@ -1,0 +1,115 @@
+"""``ei-brian train`` end to end on real Fashion-MNIST files, with a small network."""
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from ei_brian.cli import main
+from ei_brian.io import load_probe_spikes
+
+pytestmark = [pytest.mark.compiled, pytest.mark.slow]
+
+SMALL = ["--hidden", "20", "--batch-size", "50", "--train-samples", "300", "--test-samples", "100",
+         "--seed", "3", "--quiet"]
+
+
+def read_metrics(run):
+    with open(os.path.join(run, "metrics.csv")) as f:
+        return list(csv.DictReader(f))
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    run = str(tmp_path_factory.mktemp("runs") / "small")
+    assert main(["train", *SMALL, "--epochs", "2", "--out", run]) == 0
+    return run
+
+
+def test_run_folder_holds_what_the_issue_names(trained):
+    files = set(os.listdir(trained))
+    assert {"config.json", "metrics.csv", "weights.npz", "checkpoint.npz", "spikes_initial.npz",
+            "spikes_final.npz"} <= files
+    assert not [name for name in files if name.endswith(".tmp")]
+    config = json.load(open(os.path.join(trained, "config.json")))
+    assert config["ratio"] == "80:20" and (config["n_exc"], config["n_inh"]) == (16, 4)
+    assert config["training"]["epochs"] == 2 and config["seed"] == 3
+    rows = read_metrics(trained)
+    assert list(rows[0]) == ["epoch", "train_loss", "train_acc", "test_acc", "rate_exc_hz",
+                             "rate_inh_hz", "silent_frac", "seconds"]
+    assert [int(row["epoch"]) for row in rows] == [0, 1, 2]
+    assert all(0 <= float(row["test_acc"]) <= 1 for row in rows)
+    # it learns something in two short epochs: twice chance (10%)
+    assert max(float(row["test_acc"]) for row in rows[1:]) > 0.2
+    with np.load(os.path.join(trained, "weights.npz")) as weights:
+        assert sorted(weights.files) == ["w_ee", "w_ei", "w_eo", "w_ie", "w_ii", "w_xe", "w_xi"]
+        assert weights["w_xe"].shape == (784, 16) and weights["w_ie"].shape == (4, 16)
+        assert all((weights[name] >= 0).all() for name in weights.files)  # Dale's law
+
+
+def test_probe_spike_trains_load_as_neo(trained):
+    from ei_brian.analysis import load_run_spiketrains
+    initial = load_probe_spikes(os.path.join(trained, "spikes_initial.npz"))
+    final = load_probe_spikes(os.path.join(trained, "spikes_final.npz"))
+    assert (initial["snapshot"], final["snapshot"], final["epoch"]) == ("initial", "final", 2)
+    assert len(final["sample_indices"]) == 20 and final["t_stop"] == pytest.approx(0.1)
+    probe = load_run_spiketrains(trained)
+    trains = probe.select(population="I", snapshot="final")
+    assert len(trains) == 4 * 20
+    assert all(str(train.units.dimensionality) == "s" for train in trains)
+
+
+def test_analyze_a_real_run(trained, capsys):
+    assert main(["analyze", trained, "--plots"]) == 0
+    with open(os.path.join(trained, "analysis.csv")) as f:
+        rows = list(csv.DictReader(f))
+    populations = {(row["snapshot"], row["population"]) for row in rows}
+    assert populations == {(s, p) for s in ("initial", "final") for p in ("E", "I")}
+    assert any(name.endswith(".png") for name in os.listdir(trained))
+
+
+def test_an_existing_run_is_not_overwritten(trained, capsys):
+    before = open(os.path.join(trained, "metrics.csv")).read()
+    assert main(["train", *SMALL, "--epochs", "2", "--out", trained]) == 2
+    assert "--resume" in capsys.readouterr().err
+    assert main(["train", *SMALL, "--epochs", "3", "--ratio", "50:50", "--out", trained]) == 2
+    assert "another configuration" in capsys.readouterr().err
+    assert open(os.path.join(trained, "metrics.csv")).read() == before
+
+
+def test_bad_ratio_is_refused_clearly(tmp_path, capsys):
+    assert main(["train", "--ratio", "0:100", "--out", str(tmp_path / "x"), "--quiet"]) == 2
+    assert "no excitatory neurons" in capsys.readouterr().err
+    assert main(["train", "--ratio", "80-20", "--out", str(tmp_path / "y"), "--quiet"]) == 2
+    assert "not a ratio" in capsys.readouterr().err
+
+
+def test_killed_run_resumes_from_its_checkpoint_and_ends_where_an_uninterrupted_one_does(tmp_path):
+    args = [*SMALL, "--epochs", "4"]
+    reference = str(tmp_path / "reference")
+    assert main(["train", *args, "--out", reference]) == 0
+    killed = str(tmp_path / "killed")
+    process = subprocess.Popen([sys.executable, "-m", "ei_brian.cli", "train", *args, "--out", killed])
+    deadline = time.time() + 300
+    while time.time() < deadline and process.poll() is None:
+        if os.path.exists(os.path.join(killed, "checkpoint.npz")) and \
+                len(read_metrics(killed)) >= 2:  # epoch 1 finished
+            break
+        time.sleep(0.02)
+    assert process.poll() is None, "the run ended before it could be killed"
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    done = len(read_metrics(killed)) - 1
+    assert 1 <= done < 4
+    assert main(["train", *args, "--out", killed, "--resume"]) == 0
+    assert [r["test_acc"] for r in read_metrics(killed)] == \
+        [r["test_acc"] for r in read_metrics(reference)]
+    with np.load(os.path.join(killed, "weights.npz")) as a, \
+            np.load(os.path.join(reference, "weights.npz")) as b:
+        for name in b.files:
+            np.testing.assert_array_equal(a[name], b[name])
