@@ -156,6 +156,16 @@ class NetworkConfig(_Config):
         Time steps per sample (the sample lasts ``n_steps * dt``).
     surrogate_beta : float
         Steepness of the SuperSpike surrogate derivative ``1 / (beta |v - threshold| + 1)^2``.
+    tau_spread_exc, tau_spread_inh : float
+        Per-neuron diversity of E and of I neurons: each neuron's ``tau_mem``, ``tau_exc`` and
+        ``tau_inh`` are the means times independent log-normal factors ``exp(s * z - s^2 / 2)``,
+        ``z ~ N(0, 1)`` (mean 1, spread ``s``); drawn from the run's seed.
+    inh_tau_factor : float
+        The mean time constants of I neurons are those of E neurons times this factor.
+    membrane_noise : float
+        Amplitude of a white-noise term in the membrane equation, stated as the standard deviation
+        it gives the potential of an isolated neuron (in units of the threshold); the noise is
+        drawn in Python from the run's seed and passed in with every run.
     """
 
     ratio: str = "80:20"
@@ -173,6 +183,10 @@ class NetworkConfig(_Config):
     dt: Quantity = _quantity(1 * ms)
     n_steps: int = 100
     surrogate_beta: float = 20.0
+    tau_spread_exc: float = 0.0
+    tau_spread_inh: float = 0.0
+    inh_tau_factor: float = 1.0
+    membrane_noise: float = 0.0
 
     def __post_init__(self):
         for name in ("n_inputs", "n_outputs", "n_steps"):
@@ -185,7 +199,42 @@ class NetworkConfig(_Config):
                 raise ConfigError(f"{name} must be a positive time such as 20*ms, not {value!r}")
         if self.v_reset >= self.v_threshold:
             raise ConfigError("v_reset must lie below v_threshold")
+        if min(self.tau_spread_exc, self.tau_spread_inh, self.membrane_noise) < 0:
+            raise ConfigError("tau spreads and membrane_noise must be >= 0")
+        if not self.inh_tau_factor > 0:
+            raise ConfigError("inh_tau_factor must be positive")
         self.population_sizes()  # validates ratio and size
+
+    @property
+    def heterogeneous(self):
+        """Whether time constants differ between neurons (then they are per-neuron variables)."""
+        return (self.tau_spread_exc > 0 or self.tau_spread_inh > 0 or
+                (self.inh_tau_factor != 1 and self.n_inh > 0))
+
+    def time_constants(self, seed):
+        """Per-neuron ``tau_mem``, ``tau_exc``, ``tau_inh`` in seconds (arrays of n_hidden).
+
+        Parameters
+        ----------
+        seed : int or numpy.random.SeedSequence
+            The run's seed (a stream of its own is derived from it).
+        """
+        import numpy as np
+        sequence = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
+        rng = np.random.default_rng(np.random.SeedSequence(sequence.entropy,
+                                                           spawn_key=sequence.spawn_key + (101,)))
+        n_exc, n_inh = self.population_sizes()
+        out = {}
+        for name in ("tau_mem", "tau_exc", "tau_inh"):
+            mean = float(getattr(self, name))
+            values = np.full(n_exc + n_inh, mean)
+            values[n_exc:] *= self.inh_tau_factor
+            for spread, part in ((self.tau_spread_exc, slice(0, n_exc)),
+                                 (self.tau_spread_inh, slice(n_exc, None))):
+                z = rng.standard_normal(n_exc + n_inh)[part]
+                values[part] *= np.exp(spread * z - spread ** 2 / 2)
+            out[name] = values
+        return out
 
     def population_sizes(self):
         """``(n_exc, n_inh)``; the unbounded baseline has one population of ``n_hidden``."""
@@ -240,11 +289,50 @@ class TrainConfig(_Config):
         The run's seed; every random stream derives from it.
     encoding : str
         ``"latency"`` (STUDY.md) or ``"poisson"``.
+    init : str
+        Initialization scheme (:mod:`ei_brian.initialization`): ``"scale"`` (magnitudes of root
+        mean square ``g / sqrt(fan_in)``), ``"fluctuation"`` (fluctuation-driven, target membrane
+        potential spread ``sigma_u``) or ``"target-rate"`` (the ``scale`` weights, excitatory and
+        inhibitory gains searched until the initial E and I rates on a probe batch of training
+        data are within 10 % of ``target_rate_exc`` and ``target_rate_inh``).
+    init_distribution : str
+        Distribution of the initial magnitudes: ``"half-normal"``, ``"exponential"`` or
+        ``"log-normal"``, each with root mean square ``g / sqrt(fan_in)``.
     init_scale_exc, init_scale_inh : float
-        Gain ``g`` of the initial weights: magnitudes ``|N(0, (g / sqrt(fan_in))^2)|`` for
-        excitatory and inhibitory projections.
+        Gain ``g`` of the excitatory (``xe, xi, ee, ei``) and inhibitory (``ie, ii``) initial
+        weights (``scale`` and the start of ``target-rate``).
     init_scale_readout : float
-        Gain of the E-to-readout weights.
+        Gain of the E-to-readout weights (every scheme).
+    target_rate_exc : Quantity
+        Target initial mean rate of the E population (``target-rate``).
+    target_rate_inh : Quantity or None
+        Target initial mean rate of the I population; None: the same as ``target_rate_exc``.
+    target_rate_samples : int
+        Training samples in the probe batch on which ``target-rate`` measures the rates.
+    sigma_u : float
+        Target standard deviation of the free membrane potential, in units of the threshold
+        (``fluctuation``).
+    fluctuation_share : float
+        Share ``alpha`` of the excitatory membrane-potential variance that comes from the input
+        (``fluctuation``), in (0, 1].
+    input_rate : Quantity or None
+        Mean rate of an input channel assumed by ``fluctuation``; None: estimated from the encoded
+        training data (mean spikes per channel per second).
+    update_noise : float
+        Level ``eta`` of the Gaussian noise added to every weight update, before the Dale's-law
+        projection (0: none).
+    update_noise_kind : str
+        ``"relative"`` (std ``eta * |update|``) or ``"absolute"`` (std ``eta``).
+    input_jitter : Quantity
+        Std of the Gaussian jitter of input spike times (rounded to steps, clipped to the sample).
+    input_deletion : float
+        Probability that an input spike is deleted.
+    input_insertion : float
+        Probability that an empty (sample, step, channel) cell of the input gets a spike.
+    input_noise_at_test : bool
+        Also apply the input noise when evaluating (test set, epoch-0 rates, probe spikes,
+        target-rate probe), with one fixed realization per minibatch position; by default input
+        noise acts on training minibatches only.
     regularizer_strength : float
         Strength of the upper-bound L2 penalty on hidden spike counts (0 disables it).
     regularizer_rate : Quantity
@@ -262,15 +350,44 @@ class TrainConfig(_Config):
     learning_rate: float = 5e-3
     seed: int = 0
     encoding: str = "latency"
+    init: str = "scale"
+    init_distribution: str = "half-normal"
     init_scale_exc: float = 0.4
     init_scale_inh: float = 0.8
     init_scale_readout: float = 10.0
+    target_rate_exc: Quantity = _quantity(5 * Hz)
+    target_rate_inh: Quantity = None
+    target_rate_samples: int = 256
+    sigma_u: float = 1.0
+    fluctuation_share: float = 0.9
+    input_rate: Quantity = None
+    update_noise: float = 0.0
+    update_noise_kind: str = "relative"
+    input_jitter: Quantity = _quantity(0 * ms)
+    input_deletion: float = 0.0
+    input_insertion: float = 0.0
+    input_noise_at_test: bool = False
     regularizer_strength: float = 0.0
     regularizer_rate: Quantity = _quantity(10 * Hz)
     n_probe: int = 20
 
     def __post_init__(self):
-        for name in ("epochs", "batch_size", "n_probe"):
+        # optional quantities: None, or a quantity (a string such as "5.0 Hz" from to_dict)
+        for name, unit in (("target_rate_inh", Hz), ("input_rate", Hz)):
+            value = getattr(self, name)
+            if isinstance(value, str):
+                object.__setattr__(self, name, _decode(value, unit))
+        for name, unit, words in (("target_rate_exc", Hz, "a rate such as 5*Hz"),
+                                  ("target_rate_inh", Hz, "a rate such as 5*Hz, or None"),
+                                  ("input_rate", Hz, "a rate such as 5*Hz, or None"),
+                                  ("input_jitter", second, "a time such as 2*ms")):
+            value = getattr(self, name)
+            if value is None and name in ("target_rate_inh", "input_rate"):
+                continue
+            if not isinstance(value, Quantity) or not value.has_same_dimensions(unit) \
+                    or not value >= 0:
+                raise ConfigError(f"{name} must be {words}, not {value!r}")
+        for name in ("epochs", "batch_size", "n_probe", "target_rate_samples"):
             value = getattr(self, name)
             if int(value) != value or value < 1:
                 raise ConfigError(f"{name} must be a positive integer, not {value!r}")
@@ -286,5 +403,28 @@ class TrainConfig(_Config):
             raise ConfigError("learning_rate must be positive")
         if min(self.init_scale_exc, self.init_scale_inh, self.init_scale_readout) < 0:
             raise ConfigError("initial weight scales must be >= 0")
+        schemes = ("scale", "fluctuation", "target-rate")
+        if self.init not in schemes:
+            raise ConfigError(f"init {self.init!r} is unknown; use {', '.join(schemes)}")
+        distributions = ("half-normal", "exponential", "log-normal")
+        if self.init_distribution not in distributions:
+            raise ConfigError(f"init_distribution {self.init_distribution!r} is unknown; use "
+                              f"{', '.join(distributions)}")
+        for name in ("target_rate_exc", "target_rate_inh", "input_rate"):
+            value = getattr(self, name)
+            if value is not None and not value > 0:
+                raise ConfigError(f"{name} must be above 0 Hz")
+        if not self.sigma_u > 0:
+            raise ConfigError("sigma_u must be > 0")
+        if not 0 < self.fluctuation_share <= 1:
+            raise ConfigError("fluctuation_share must lie in (0, 1]")
+        if not self.update_noise >= 0:
+            raise ConfigError("update_noise must be >= 0")
+        if self.update_noise_kind not in ("relative", "absolute"):
+            raise ConfigError(f"update_noise_kind {self.update_noise_kind!r} is unknown; use "
+                              "relative or absolute")
+        for name in ("input_deletion", "input_insertion"):
+            if not 0 <= getattr(self, name) <= 1:
+                raise ConfigError(f"{name} must be a probability in [0, 1]")
         if self.regularizer_strength < 0:
             raise ConfigError("regularizer_strength must be >= 0")

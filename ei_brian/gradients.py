@@ -32,16 +32,22 @@ __all__ = ["decay_factors", "input_matrix", "forward", "loss_and_output_gradient
            "loss_and_gradients", "GradientEngine", "Workspace"]
 
 
-def decay_factors(config):
-    """Per-step decay factors ``exp(-dt / tau)`` of hidden (per neuron) and readout variables."""
+def decay_factors(config, time_constants=None):
+    """Per-step decay factors ``exp(-dt / tau)`` of hidden (per neuron) and readout variables.
+
+    ``time_constants`` holds per-neuron ``tau_mem``, ``tau_exc``, ``tau_inh`` in seconds (see
+    ``NetworkConfig.time_constants``); by default every neuron has the configuration's means.
+    """
     dt = float(config.dt)
     n_hidden = config.n_exc + config.n_inh
-    ones = np.ones(n_hidden)
-    return {"mem": np.exp(-dt / float(config.tau_mem)) * ones,
-            "exc": np.exp(-dt / float(config.tau_exc)) * ones,
-            "inh": np.exp(-dt / float(config.tau_inh)) * ones,
-            "out_mem": float(np.exp(-dt / float(config.tau_out_mem))),
-            "out_syn": float(np.exp(-dt / float(config.tau_out_syn)))}
+    if time_constants is None:
+        time_constants = {name: np.full(n_hidden, float(getattr(config, name)))
+                          for name in ("tau_mem", "tau_exc", "tau_inh")}
+    factors = {short: np.exp(-dt / np.asarray(time_constants[name], dtype=np.float64))
+               for short, name in (("mem", "tau_mem"), ("exc", "tau_exc"), ("inh", "tau_inh"))}
+    factors["out_mem"] = float(np.exp(-dt / float(config.tau_out_mem)))
+    factors["out_syn"] = float(np.exp(-dt / float(config.tau_out_syn)))
+    return factors
 
 
 def input_matrix(spike_input, time_major=False):
@@ -121,7 +127,8 @@ def _array(workspace, name, shape, dtype=np.float64):
     return np.empty(shape, dtype=dtype) if workspace is None else workspace.get(name, shape, dtype)
 
 
-def forward(config, weights, spike_input, hidden_spikes=None, workspace=None):
+def forward(config, weights, spike_input, hidden_spikes=None, workspace=None,
+            time_constants=None, membrane_noise=None):
     """Simulate the discrete dynamics (see the module docstring).
 
     Parameters
@@ -135,6 +142,10 @@ def forward(config, weights, spike_input, hidden_spikes=None, workspace=None):
         lets it compute all synaptic input with a few sparse products before stepping in time.
     workspace : Workspace, optional
         Reuse its arrays (faster in a loop); by default the arrays are new.
+    time_constants : dict, optional
+        Per-neuron time constants (seconds) when the network has time-constant diversity.
+    membrane_noise : ndarray (n_samples, n_steps, n_hidden), optional
+        The membrane-noise drive the compiled run received (it adds to ``c`` below).
 
     Returns
     -------
@@ -145,10 +156,13 @@ def forward(config, weights, spike_input, hidden_spikes=None, workspace=None):
     n_samples, n_steps = spike_input.n_samples, config.n_steps
     n_exc = config.n_exc
     n_hidden = n_exc + config.n_inh
-    decay = decay_factors(config)
+    decay = decay_factors(config, time_constants)
     a_mem, a_exc, a_inh = decay["mem"], decay["exc"], decay["inh"]
     w_x, w_e, w_i = _stacked(config, weights)
     w_eo = weights["w_eo"]
+    noise_tm = None
+    if membrane_noise is not None:
+        noise_tm = np.ascontiguousarray(np.moveaxis(np.asarray(membrane_noise, dtype=float), 1, 0))
     x = input_matrix(spike_input, time_major=True)
     shape = (n_steps, n_samples, n_hidden)
     drive_exc = np.asarray(x @ w_x).reshape(shape)
@@ -174,6 +188,8 @@ def forward(config, weights, spike_input, hidden_spikes=None, workspace=None):
     for step in range(n_steps):
         u = u_tm[step]
         np.subtract(exc, inh, out=c)          # u = c + (v - c) * a_mem, c = I_exc - I_inh
+        if noise_tm is not None:
+            c += noise_tm[step]                # (+ the membrane-noise drive)
         np.subtract(v, c, out=u)
         u *= a_mem
         u += c
@@ -241,7 +257,7 @@ def rate_penalty(config, spikes, strength, rate):
 
 
 def backward(config, weights, state, output_gradient, argmax_step, spike_gradient=None,
-             workspace=None):
+             workspace=None, time_constants=None):
     """Backpropagation through time.
 
     Parameters
@@ -255,6 +271,8 @@ def backward(config, weights, state, output_gradient, argmax_step, spike_gradien
     spike_gradient : ndarray (n_samples, n_hidden), optional
         Extra d loss / d s[n] that is the same at every step (from the rate penalty).
     workspace : Workspace, optional
+    time_constants : dict, optional
+        As given to :func:`forward`.
 
     Returns
     -------
@@ -263,7 +281,7 @@ def backward(config, weights, state, output_gradient, argmax_step, spike_gradien
     """
     n_steps, n_samples, n_hidden = state.u_tm.shape
     n_exc, n_out = config.n_exc, config.n_outputs
-    decay = decay_factors(config)
+    decay = decay_factors(config, time_constants)
     a_mem, a_exc, a_inh = decay["mem"], decay["exc"], decay["inh"]
     a_out_mem, a_out_syn = decay["out_mem"], decay["out_syn"]
     w_x, w_e, w_i = _stacked(config, weights)
@@ -329,8 +347,10 @@ def backward(config, weights, state, output_gradient, argmax_step, spike_gradien
 
 
 def _part_loss_and_gradients(config, weights, spike_input, labels, hidden_spikes, readout,
-                             regularizer_strength, regularizer_rate, share, workspace):
-    state = forward(config, weights, spike_input, hidden_spikes=hidden_spikes, workspace=workspace)
+                             regularizer_strength, regularizer_rate, share, workspace,
+                             time_constants=None, membrane_noise=None):
+    state = forward(config, weights, spike_input, hidden_spikes=hidden_spikes, workspace=workspace,
+                    time_constants=time_constants, membrane_noise=membrane_noise)
     recorded = state.readout if readout is None else readout
     cross_entropy, output_gradient, argmax_step, predictions = loss_and_output_gradient(recorded,
                                                                                         labels)
@@ -340,7 +360,7 @@ def _part_loss_and_gradients(config, weights, spike_input, labels, hidden_spikes
                                                regularizer_rate)
         spike_gradient *= share
     grads = backward(config, weights, state, output_gradient * share, argmax_step, spike_gradient,
-                     workspace=workspace)
+                     workspace=workspace, time_constants=time_constants)
     return cross_entropy * share, penalty * share, grads, predictions, state.spikes
 
 
@@ -360,7 +380,8 @@ class GradientEngine:
                      if self.n_threads > 1 else None)
 
     def __call__(self, weights, spike_input, labels, hidden_spikes=None, readout=None,
-                 regularizer_strength=0.0, regularizer_rate=None):
+                 regularizer_strength=0.0, regularizer_rate=None, time_constants=None,
+                 membrane_noise=None):
         """Same arguments and result as :func:`loss_and_gradients`."""
         labels = np.asarray(labels)
         n_samples = len(labels)
@@ -372,7 +393,8 @@ class GradientEngine:
                          None if hidden_spikes is None else hidden_spikes[start:stop],
                          None if readout is None else readout[start:stop],
                          regularizer_strength, regularizer_rate, (stop - start) / n_samples,
-                         self.workspaces[part]))
+                         self.workspaces[part], time_constants,
+                         None if membrane_noise is None else membrane_noise[start:stop]))
         if self.pool is None or n_parts == 1:
             results = [_part_loss_and_gradients(*job) for job in jobs]
         else:
@@ -395,7 +417,8 @@ class GradientEngine:
 
 
 def loss_and_gradients(config, weights, spike_input, labels, hidden_spikes=None, readout=None,
-                       regularizer_strength=0.0, regularizer_rate=None):
+                       regularizer_strength=0.0, regularizer_rate=None, time_constants=None,
+                       membrane_noise=None):
     """Loss, gradients and predictions of one minibatch (in one thread; see GradientEngine).
 
     ``hidden_spikes`` and ``readout`` are what the compiled run recorded; without them the
@@ -411,7 +434,7 @@ def loss_and_gradients(config, weights, spike_input, labels, hidden_spikes=None,
     """
     cross_entropy, penalty, grads, predictions, spikes = _part_loss_and_gradients(
         config, weights, spike_input, np.asarray(labels), hidden_spikes, readout,
-        regularizer_strength, regularizer_rate, 1.0, None)
+        regularizer_strength, regularizer_rate, 1.0, None, time_constants, membrane_noise)
     return cross_entropy + penalty, grads, {"predictions": predictions,
                                             "cross_entropy": cross_entropy, "penalty": penalty,
                                             "spikes": spikes}

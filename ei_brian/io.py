@@ -58,18 +58,23 @@ def _atomic_target(path):
     return path, tmp
 
 
-def atomic_write_bytes(path, data):
-    """Write ``data`` (bytes) to ``path`` atomically."""
+def _atomic_write(path, write):
+    """Call ``write(file)`` on a temporary file beside ``path``, then move it into place."""
     path, tmp = _atomic_target(path)
     try:
         with open(tmp, "wb") as f:
-            f.write(data)
+            write(f)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)
+
+
+def atomic_write_bytes(path, data):
+    """Write ``data`` (bytes) to ``path`` atomically."""
+    _atomic_write(path, lambda f: f.write(data))
 
 
 def atomic_write_text(path, text):
@@ -84,16 +89,7 @@ def atomic_write_json(path, obj):
 
 def atomic_savez(path, **arrays):
     """Save arrays to an ``.npz`` file atomically (uncompressed, no pickles)."""
-    path, tmp = _atomic_target(path)
-    try:
-        with open(tmp, "wb") as f:
-            np.savez(f, **arrays)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    _atomic_write(path, lambda f: np.savez(f, **arrays))
 
 
 def load_npz(path, what="file"):

@@ -32,7 +32,7 @@ neurons. :mod:`ei_brian.gradients` follows the same order.
 """
 import numpy as np
 from brian2 import (Clock, Network, NeuronGroup, SpikeGeneratorGroup, SpikeMonitor, StateMonitor, Synapses,
-                    ms)
+                    TimedArray, ms, second)
 
 from ei_brian.config import NetworkConfig
 
@@ -41,9 +41,57 @@ dv/dt = (I_exc - I_inh - v) / tau_mem : 1         # membrane potential (threshol
 dI_exc/dt = -I_exc / tau_exc : 1                  # excitatory synaptic current
 dI_inh/dt = -I_inh / tau_inh : 1                  # inhibitory synaptic current (subtracted)
 tau_mem : second (constant, shared)               # membrane time constant
-tau_exc : second (constant, shared)                     # excitatory synaptic time constant
-tau_inh : second (constant, shared)                     # inhibitory synaptic time constant
+tau_exc : second (constant, shared)               # excitatory synaptic time constant
+tau_inh : second (constant, shared)               # inhibitory synaptic time constant
 """
+
+#: with time-constant diversity the time constants are per-neuron variables (set at every run)
+HETEROGENEOUS_TIME_CONSTANTS = """
+tau_mem : second (constant)                       # membrane time constant, per neuron
+tau_exc : second (constant)                       # excitatory synaptic time constant, per neuron
+tau_inh : second (constant)                       # inhibitory synaptic time constant, per neuron
+"""
+
+#: with membrane noise, a drive held over each time step, drawn in Python and passed in per run
+MEMBRANE_NOISE_EQUATIONS = """
+dv/dt = (I_exc - I_inh + I_noise - v) / tau_mem : 1   # membrane potential with noise
+I_noise = membrane_noise_drive(t, i) : 1              # white-noise drive (a TimedArray)
+"""
+
+
+def hidden_equations(config):
+    """The hidden neurons' equations for ``config`` (see the module docstring)."""
+    lines = HIDDEN_EQUATIONS.strip().splitlines()
+    if config.heterogeneous:
+        lines = lines[:3] + HETEROGENEOUS_TIME_CONSTANTS.strip().splitlines()
+    if config.membrane_noise > 0:
+        lines = MEMBRANE_NOISE_EQUATIONS.strip().splitlines() + lines[1:]
+    return "\n".join(lines)
+
+
+def membrane_noise_drive(config, n_samples, seed, time_constants=None):
+    """Membrane-noise drive of every hidden neuron and step, shape (n_samples, n_steps, n_hidden).
+
+    The drive enters the membrane equation like a current held over one step. Its standard
+    deviation is chosen so that an isolated neuron's potential fluctuates with standard deviation
+    ``config.membrane_noise`` (the stationary variance of ``u[n] = a u[n-1] + (1 - a) xi[n]`` is
+    ``var(xi) (1 - a) / (1 + a)``, ``a = exp(-dt / tau_mem)``).
+
+    Parameters
+    ----------
+    seed : int, numpy.random.SeedSequence or numpy.random.Generator
+        Drawn from the run's seed, a fresh stream per minibatch.
+    time_constants : dict, optional
+        Per-neuron ``tau_mem`` in seconds (default: the mean of ``config``).
+    """
+    n_hidden = config.n_exc + config.n_inh
+    tau_mem = (np.full(n_hidden, float(config.tau_mem)) if time_constants is None
+               else np.asarray(time_constants["tau_mem"], dtype=float))
+    decay = np.exp(-float(config.dt) / tau_mem)
+    scale = config.membrane_noise * np.sqrt((1 + decay) / (1 - decay))
+    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    return rng.standard_normal((n_samples, config.n_steps, n_hidden)) * scale
+
 
 READOUT_EQUATIONS = """
 dv/dt = (I_syn - v) / tau_out_mem : 1             # readout potential (non-spiking)
@@ -147,7 +195,8 @@ def _dense_connect(synapses, n_pre, n_post):
 
 
 def build_network(config=None, weights=None, input_indices=(), input_times=None, n_samples=1,
-                  record_potentials=False, spike_capacity=None, name="ei"):
+                  record_potentials=False, spike_capacity=None, time_constants=None,
+                  membrane_noise=None, name="ei"):
     """Create the Brian2 objects of an E/I network.
 
     Parameters
@@ -166,6 +215,12 @@ def build_network(config=None, weights=None, input_indices=(), input_times=None,
     spike_capacity : int, optional
         For compiled runs: the input group holds this many spike slots whose channels and time
         bins are replaced at every run (unused slots lie after the end of the run).
+    time_constants : dict, optional
+        Per-neuron ``tau_mem``, ``tau_exc``, ``tau_inh`` in seconds (see
+        ``NetworkConfig.time_constants``); used when the configuration asks for diversity.
+    membrane_noise : ndarray (n_samples, n_steps, n_hidden), optional
+        Membrane-noise drive (see :func:`membrane_noise_drive`); zeros if omitted when the
+        configuration has membrane noise.
     name : str
         Prefix of the Brian2 object names.
 
@@ -199,13 +254,25 @@ def build_network(config=None, weights=None, input_indices=(), input_times=None,
         for variable in ("neuron_index", "_timebins"):
             inputs.variables[variable].read_only = False
 
-    hidden = NeuronGroup(n_exc + n_inh, HIDDEN_EQUATIONS, threshold="v > v_threshold",
+    namespace = {"v_threshold": config.v_threshold, "v_reset": config.v_reset}
+    noise = None
+    if config.membrane_noise > 0:
+        values = np.zeros((n_samples * config.n_steps, n_exc + n_inh))
+        if membrane_noise is not None:
+            values[:] = np.asarray(membrane_noise).reshape(-1, n_exc + n_inh)
+        noise = namespace["membrane_noise_drive"] = TimedArray(values, dt=dt,
+                                                               name=f"{name}_membrane_noise")
+    hidden = NeuronGroup(n_exc + n_inh, hidden_equations(config), threshold="v > v_threshold",
                          reset="v = v_reset", method="exponential_euler", clock=clock,
-                         namespace={"v_threshold": config.v_threshold, "v_reset": config.v_reset},
-                         name=f"{name}_hidden")
-    hidden.tau_mem = config.tau_mem
-    hidden.tau_exc = config.tau_exc
-    hidden.tau_inh = config.tau_inh
+                         namespace=namespace, name=f"{name}_hidden")
+    if config.heterogeneous:
+        values = time_constants or config.time_constants(0)
+        for variable in ("tau_mem", "tau_exc", "tau_inh"):
+            setattr(hidden, variable, np.asarray(values[variable]) * second)
+    else:
+        hidden.tau_mem = config.tau_mem
+        hidden.tau_exc = config.tau_exc
+        hidden.tau_inh = config.tau_inh
     exc = hidden[:n_exc]
     inh = hidden[n_exc:] if n_inh else None
     readout = NeuronGroup(config.n_outputs, READOUT_EQUATIONS, method="exponential_euler",
@@ -250,4 +317,5 @@ def build_network(config=None, weights=None, input_indices=(), input_times=None,
         objects.append(potential_monitor)
     return {"network": Network(*objects, name=f"{name}_network"), "input": inputs, "hidden": hidden, "exc": exc, "inh": inh,
             "readout": readout, "synapses": synapses, "spikes": spikes,
-            "readout_monitor": readout_monitor, "potential_monitor": potential_monitor}
+            "readout_monitor": readout_monitor, "potential_monitor": potential_monitor,
+            "noise": noise}

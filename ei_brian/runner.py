@@ -17,7 +17,9 @@ import time
 
 import brian2
 import numpy as np
-from brian2 import device, prefs, set_device
+from brian2 import device, prefs, second, set_device
+from brian2.codegen.cpp_prefs import get_compiler_and_args
+from filelock import FileLock
 
 import ei_brian
 from ei_brian.network import build_network, check_weights, synapse_weights
@@ -25,6 +27,26 @@ from ei_brian.network import build_network, check_weights, synapse_weights
 #: where compiled projects are kept (override with $EI_BRIAN_CACHE)
 DEFAULT_CACHE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), ".cache",
                              "brian2")
+
+
+def _source_digest(directory):
+    """SHA-256 of the generated sources and makefile: equal digests mean the same program.
+
+    Each file's lines are sorted before hashing: Brian2 emits a few independent statements (the
+    clocks' initialisation) in an order that varies between processes, which must not trigger a
+    recompilation.
+    """
+    digest = hashlib.sha256()
+    for folder, _, names in sorted(os.walk(directory)):
+        if os.path.basename(folder) in ("results", "static_arrays"):
+            continue
+        for name in sorted(names):
+            if name.endswith((".cpp", ".h")) or name == "makefile":
+                path = os.path.join(folder, name)
+                digest.update(os.path.relpath(path, directory).encode())
+                with open(path, "rb") as f:
+                    digest.update(b"\n".join(sorted(f.read().splitlines())))
+    return digest.hexdigest()
 
 
 def cache_root():
@@ -105,17 +127,27 @@ class CompiledNetwork:
                                    spike_capacity=self.spike_capacity,
                                    record_potentials=self.record_potentials)
         self.parts["network"].run(self.samples_per_run * self.config.sample_duration)
-        stamp = os.path.join(self.directory, "ei_brian_build.json")
-        cached = os.path.exists(stamp) and os.path.exists(os.path.join(self.directory, "main"))
-        if verbose:
-            print(("reusing compiled network in " if cached else "compiling network (once per "
-                   "architecture) in ") + self.directory, flush=True)
+        os.makedirs(self.directory, exist_ok=True)
         start = time.perf_counter()
-        with contextlib.redirect_stdout(io.StringIO()):
-            device.build(directory=self.directory, compile=True, run=False, clean=False)
+        # one process builds a project folder at a time (parallel sweeps share the cache)
+        with FileLock(os.path.join(self.directory, "ei_brian_build.lock")):
+            with contextlib.redirect_stdout(io.StringIO()):
+                device.build(directory=self.directory, compile=False, run=False)
+            sources = _source_digest(self.directory)
+            stamp = os.path.join(self.directory, "ei_brian_build.json")
+            cached = False
+            if os.path.exists(stamp) and os.path.exists(os.path.join(self.directory, "main")):
+                with open(stamp) as f:
+                    cached = json.load(f).get("sources") == sources
+            if verbose:
+                print(("reusing the compiled network in " if cached else "compiling the network "
+                       "(once per architecture) in ") + self.directory, flush=True)
+            if not cached:
+                compiler, _ = get_compiler_and_args()
+                device.compile_source(self.directory, compiler, False, False)
+                with open(stamp, "w") as f:
+                    json.dump(dict(key, sources=sources), f, indent=1)
         seconds = time.perf_counter() - start
-        with open(stamp, "w") as f:
-            json.dump(key, f, indent=1)
         inputs = self.parts["input"]
         self._timebins = inputs.variables["_timebins"].get_addressable_value_with_unit(
             "_timebins", inputs)
@@ -144,7 +176,7 @@ class CompiledNetwork:
         self.close()
 
     # ------------------------------------------------------------------------------------------
-    def run(self, weights, spike_input):
+    def run(self, weights, spike_input, time_constants=None, membrane_noise=None):
         """Run one minibatch.
 
         Parameters
@@ -153,6 +185,11 @@ class CompiledNetwork:
             ``w_<projection>`` arrays (n_pre, n_post).
         spike_input : ei_brian.encoding.SpikeInput
             Input spikes of at most ``samples_per_run`` samples.
+        time_constants : dict, optional
+            Per-neuron ``tau_mem``, ``tau_exc``, ``tau_inh`` (seconds); required when the network
+            has time-constant diversity (``config.heterogeneous``).
+        membrane_noise : ndarray (n_samples, n_steps, n_hidden), optional
+            Membrane-noise drive; required when ``config.membrane_noise > 0``.
 
         Returns
         -------
@@ -183,6 +220,24 @@ class CompiledNetwork:
         run_args = {self._timebins: timebins, self._neuron_index: channels}
         for name, flat in synapse_weights(cfg, weights).items():
             run_args[self.parts["synapses"][name].w] = flat
+        if cfg.heterogeneous:
+            if time_constants is None:
+                raise ValueError("this network has time-constant diversity: pass time_constants "
+                                 "(NetworkConfig.time_constants(seed))")
+            hidden = self.parts["hidden"]
+            for variable in ("tau_mem", "tau_exc", "tau_inh"):
+                values = np.asarray(time_constants[variable], dtype=np.float64)
+                if values.shape != (self.n_hidden,) or not np.all(values > 0):
+                    raise ValueError(f"{variable} needs {self.n_hidden} positive values (seconds)")
+                run_args[getattr(hidden, variable)] = values * second
+        if cfg.membrane_noise > 0:
+            if membrane_noise is None or np.shape(membrane_noise) != (n_samples, cfg.n_steps,
+                                                                      self.n_hidden):
+                raise ValueError("this network has membrane noise: pass its drive, shape "
+                                 f"({n_samples}, {cfg.n_steps}, {self.n_hidden})")
+            values = np.zeros((self.samples_per_run * cfg.n_steps, self.n_hidden))
+            values[:n_samples * cfg.n_steps] = np.asarray(membrane_noise).reshape(-1, self.n_hidden)
+            run_args[self.parts["noise"]] = values
         try:
             device.run(run_args=run_args, with_output=False)
         finally:

@@ -38,7 +38,7 @@ class TorchEINetwork(torch.nn.Module):
     dtype : torch.dtype
     """
 
-    def __init__(self, config, weights, dtype=torch.float32):
+    def __init__(self, config, weights, dtype=torch.float32, time_constants=None):
         super().__init__()
         self.config = config
         self.n_exc, self.n_inh = config.n_exc, config.n_inh
@@ -46,16 +46,23 @@ class TorchEINetwork(torch.nn.Module):
             name: torch.nn.Parameter(torch.as_tensor(weights["w_" + name], dtype=dtype).clone())
             for name in config.projections})
         dt = float(config.dt)
-        self.a_mem = math.exp(-dt / float(config.tau_mem))
-        self.a_exc = math.exp(-dt / float(config.tau_exc))
-        self.a_inh = math.exp(-dt / float(config.tau_inh))
+        n_hidden = self.n_exc + self.n_inh
+        if time_constants is None:
+            time_constants = {name: [float(getattr(config, name))] * n_hidden
+                              for name in ("tau_mem", "tau_exc", "tau_inh")}
+        # per-neuron decay factors, split into the E and the I part
+        for short, name in (("mem", "tau_mem"), ("exc", "tau_exc"), ("inh", "tau_inh")):
+            decay = torch.exp(-dt / torch.as_tensor(time_constants[name], dtype=torch.float64))
+            setattr(self, f"a_{short}_e", decay[:self.n_exc].to(dtype))
+            setattr(self, f"a_{short}_i", decay[self.n_exc:].to(dtype))
         self.a_out_mem = math.exp(-dt / float(config.tau_out_mem))
         self.a_out_syn = math.exp(-dt / float(config.tau_out_syn))
         self.dtype = dtype
 
-    def forward(self, inputs):
+    def forward(self, inputs, membrane_noise=None):
         """Run the network on dense inputs (batch, steps, channels); returns readout potentials
-        (batch, steps, outputs) and hidden spikes (batch, steps, n_exc + n_inh)."""
+        (batch, steps, outputs) and hidden spikes (batch, steps, n_exc + n_inh). A membrane-noise
+        drive (batch, steps, n_hidden) adds to the membrane equation's input."""
         cfg, w = self.config, self.weights
         batch, n_steps, _ = inputs.shape
         has_inh = self.n_inh > 0
@@ -64,17 +71,24 @@ class TorchEINetwork(torch.nn.Module):
         v_i, exc_i, inh_i = zeros(self.n_inh), zeros(self.n_inh), zeros(self.n_inh)
         v_o, syn_o = zeros(cfg.n_outputs), zeros(cfg.n_outputs)
         readout, spikes = [], []
+        noise = None if membrane_noise is None else torch.as_tensor(membrane_noise, dtype=self.dtype)
         for step in range(n_steps):
             x = inputs[:, step]
-            u_e = (exc_e - inh_e) + (v_e - (exc_e - inh_e)) * self.a_mem
+            c_e = exc_e - inh_e
+            if noise is not None:
+                c_e = c_e + noise[:, step, :self.n_exc]
+            u_e = c_e + (v_e - c_e) * self.a_mem_e
             s_e = SuperSpike.apply(u_e - cfg.v_threshold, cfg.surrogate_beta)
-            new_exc_e = self.a_exc * exc_e + x @ w["xe"] + s_e @ w["ee"]
+            new_exc_e = self.a_exc_e * exc_e + x @ w["xe"] + s_e @ w["ee"]
             if has_inh:
-                u_i = (exc_i - inh_i) + (v_i - (exc_i - inh_i)) * self.a_mem
+                c_i = exc_i - inh_i
+                if noise is not None:
+                    c_i = c_i + noise[:, step, self.n_exc:]
+                u_i = c_i + (v_i - c_i) * self.a_mem_i
                 s_i = SuperSpike.apply(u_i - cfg.v_threshold, cfg.surrogate_beta)
-                new_inh_e = self.a_inh * inh_e + s_i @ w["ie"]
-                exc_i = self.a_exc * exc_i + x @ w["xi"] + s_e @ w["ei"]
-                inh_i = self.a_inh * inh_i + s_i @ w["ii"]
+                new_inh_e = self.a_inh_e * inh_e + s_i @ w["ie"]
+                exc_i = self.a_exc_i * exc_i + x @ w["xi"] + s_e @ w["ei"]
+                inh_i = self.a_inh_i * inh_i + s_i @ w["ii"]
                 reset_i = s_i.detach()
                 v_i = u_i * (1 - reset_i) + cfg.v_reset * reset_i
                 inh_e = new_inh_e
@@ -87,9 +101,9 @@ class TorchEINetwork(torch.nn.Module):
             spikes.append(torch.cat([s_e, s_i], dim=1) if has_inh else s_e)
         return torch.stack(readout, dim=1), torch.stack(spikes, dim=1)
 
-    def loss(self, inputs, labels):
+    def loss(self, inputs, labels, membrane_noise=None):
         """Cross-entropy on each readout unit's maximum over time (mean over the batch)."""
-        readout, spikes = self.forward(inputs)
+        readout, spikes = self.forward(inputs, membrane_noise)
         peaks = readout.max(dim=1).values
         return torch.nn.functional.cross_entropy(peaks, torch.as_tensor(labels)), readout, spikes
 

@@ -10,10 +10,18 @@
   for Dale's-law networks, signed for unbounded ones; absent projections absent);
 - ``checkpoint.npz``: weights, optimizer state and RNG state after the latest epoch, from which
   ``--resume`` continues;
+- ``initialization.json``: the initialization scheme and what it derived (weight scales of the
+  fluctuation-driven scheme; factors, rates and number of measurements of ``target-rate``);
 - ``spikes_initial.npz`` and ``spikes_final.npz``: hidden spike trains of the probe samples (format
   in :mod:`ei_brian.io`; load them as Neo objects with :mod:`ei_brian.analysis`).
 
 Every file is written atomically.
+
+Initialization (:mod:`ei_brian.initialization`) and noise (:mod:`ei_brian.noise`) are training
+options: the initial weights come from ``TrainConfig.init``; Gaussian noise may be added to every
+weight update (after the optimizer, before the Dale's-law projection) and to the input spikes of
+training minibatches. Every random draw derives from the run's seed, the noise of each minibatch
+from (seed, epoch, minibatch), so a resumed run draws what an uninterrupted one draws.
 """
 import argparse
 import csv
@@ -24,15 +32,16 @@ import sys
 import time
 
 import numpy as np
+from brian2 import Hz, ms
 from tqdm import tqdm
 
 import ei_brian
-from ei_brian import encoding, gradients
+from ei_brian import encoding, gradients, initialization, noise
 from ei_brian.config import ConfigError, NetworkConfig, TrainConfig
 from ei_brian.data import DatasetError, load_dataset
 from ei_brian.io import (PROBE_SPIKES_FILES, RunFolderError, atomic_savez, atomic_write_json,
                          atomic_write_text, load_npz, save_probe_spikes)
-from ei_brian.network import initial_weights
+from ei_brian.network import membrane_noise_drive
 from ei_brian.optimizers import make_optimizer
 from ei_brian.runner import CompiledNetwork
 
@@ -42,6 +51,11 @@ METRICS_COLUMNS = ("epoch", "train_loss", "train_acc", "test_acc", "rate_exc_hz"
                    "silent_frac", "seconds")
 #: the paper's full scale (STUDY.md): the whole data set, 30 epochs
 FULL_SCALE = {"train_samples": None, "test_samples": None, "epochs": 30}
+#: spawn key of the stream that picks the target-rate probe batch (see noise.STREAMS for the others)
+TARGET_RATE_PROBE_STREAM = 20
+#: keys of the evaluations whose input noise is frozen when TrainConfig.input_noise_at_test is set
+#: (and of the input-rate estimate of the fluctuation-driven initialization)
+EVALUATION_KEYS = {"test": 0, "train": 1, "probe": 2, "calibration": 3, "input-rate": 4}
 
 
 def project_dale(config, weights):
@@ -49,6 +63,37 @@ def project_dale(config, weights):
     if not config.unbounded:
         for array in weights.values():
             np.maximum(array, 0.0, out=array)
+
+
+def update_weights(config, weights, optimizer, grads, update_noise=0.0,
+                   update_noise_kind="relative", seed=None):
+    """One optimizer step: update, optional update noise, then the Dale's-law projection.
+
+    Parameters
+    ----------
+    config : NetworkConfig
+    weights : dict
+        Changed in place.
+    optimizer : ei_brian.optimizers.Adam or SMORMS3
+    grads : dict
+    update_noise : float
+        Level ``eta`` of :func:`ei_brian.noise.add_update_noise` (0: none).
+    update_noise_kind : {"relative", "absolute"}
+    seed : int, numpy.random.SeedSequence or numpy.random.Generator
+        Seed of the noise (needed when ``update_noise > 0``).
+
+    Returns
+    -------
+    dict
+        The updates that were added (noise included), before the projection.
+    """
+    updates = optimizer.updates(grads)
+    if update_noise > 0:
+        updates = noise.add_update_noise(updates, update_noise, update_noise_kind, seed)
+    for name, update in updates.items():
+        weights[name] += update
+    project_dale(config, weights)
+    return updates
 
 
 def default_run_name(net_config, train_config):
@@ -74,15 +119,52 @@ class Trainer:
             raise ConfigError(f"{train_config.dataset} has {self.data.n_channels} channels and "
                               f"{self.data.n_classes} classes; the network has {net_config.n_inputs} "
                               f"inputs and {net_config.n_outputs} outputs")
-        capacity = None
-        if train_config.encoding == "poisson":
-            expected = self.data.x_train.sum(axis=1).max() * 100.0 * float(net_config.sample_duration)
-            capacity = int(train_config.batch_size * expected * 1.5) + 1000
-        self.network = CompiledNetwork(net_config, train_config.batch_size, spike_capacity=capacity,
-                                       cache_dir=cache_dir, verbose=verbose)
+        self.network = CompiledNetwork(net_config, train_config.batch_size,
+                                       spike_capacity=self.spike_capacity(), cache_dir=cache_dir,
+                                       verbose=verbose)
         self.engine = gradients.GradientEngine(net_config)
+        # per-neuron time constants (diversity) are drawn once from the run's seed
+        self.time_constants = (net_config.time_constants(train_config.seed)
+                               if net_config.heterogeneous else None)
         self.poisson_seed = np.random.SeedSequence([train_config.seed, 7])
         self._poisson_calls = 0
+
+    def spike_capacity(self):
+        """Input spike slots of a compiled run; None: the runner's default (one per channel and
+        sample, enough for the latency code). Poisson input and inserted noise spikes need more;
+        jitter and deletion never add spikes."""
+        cfg, tcfg = self.net_config, self.train_config
+        if tcfg.encoding == "latency" and tcfg.input_insertion == 0:
+            return None
+        base = tcfg.batch_size * cfg.n_inputs
+        if tcfg.encoding == "poisson":
+            expected = self.data.x_train.sum(axis=1).max() * 100.0 * float(cfg.sample_duration)
+            base = int(tcfg.batch_size * expected * 1.5) + 1000
+        n_cells = tcfg.batch_size * cfg.n_steps * cfg.n_inputs
+        return min(base + noise.insertion_capacity(n_cells, tcfg.input_insertion), n_cells)
+
+    def perturb(self, spike_input, stream, *key):
+        """The input noise of TrainConfig applied to ``spike_input`` (see :mod:`ei_brian.noise`),
+        with the draws of ``noise.minibatch_seed(seed, stream, *key)``."""
+        tcfg = self.train_config
+        return noise.perturb_input(spike_input, jitter=float(tcfg.input_jitter),
+                                   deletion=tcfg.input_deletion, insertion=tcfg.input_insertion,
+                                   seed=noise.minibatch_seed(tcfg.seed, stream, *key))
+
+    def membrane_noise(self, n_samples, stream, *key):
+        """Membrane-noise drive of one run (None without membrane noise), keyed like the input
+        noise so that a resumed run draws what an uninterrupted one draws."""
+        if self.net_config.membrane_noise == 0:
+            return None
+        return membrane_noise_drive(self.net_config, n_samples,
+                                    noise.minibatch_seed(self.train_config.seed, stream, *key),
+                                    self.time_constants)
+
+    @property
+    def input_noise(self):
+        tcfg = self.train_config
+        return bool(float(tcfg.input_jitter) > 0 or tcfg.input_deletion > 0 or
+                    tcfg.input_insertion > 0)
 
     def encode(self, images):
         cfg = self.net_config
@@ -93,17 +175,29 @@ class Trainer:
         return encoding.poisson_encode(images, n_steps=cfg.n_steps, dt=float(cfg.dt),
                                        seed=int(seed.generate_state(1)[0]))
 
-    def evaluate(self, weights, images, labels, keep_spikes=False):
-        """Forward runs only: loss, accuracy, E/I rates and silent fraction on a data set."""
+    def evaluate(self, weights, images, labels, keep_spikes=False, noise_key="test"):
+        """Forward runs only: loss, accuracy, E/I rates and silent fraction on a data set.
+
+        Input noise acts here only with ``TrainConfig.input_noise_at_test``: then minibatch ``k``
+        of the evaluation named ``noise_key`` (a key of ``EVALUATION_KEYS``) always gets the same
+        noise, so every epoch is tested on the same noisy inputs.
+        """
         cfg = self.net_config
         n_exc = cfg.n_exc
         batch = self.train_config.batch_size
         total_loss, correct = 0.0, 0
         counts = np.zeros(cfg.n_exc + cfg.n_inh)
         kept = []
+        noisy = self.train_config.input_noise_at_test and self.input_noise
         for start in range(0, len(labels), batch):
             x, y = images[start:start + batch], labels[start:start + batch]
-            result = self.network.run(weights, self.encode(x))
+            spike_input = self.encode(x)
+            if noisy:
+                spike_input = self.perturb(spike_input, "test-input", EVALUATION_KEYS[noise_key],
+                                           start // batch)
+            drive = self.membrane_noise(len(y), "test-membrane", EVALUATION_KEYS[noise_key],
+                                        start // batch)
+            result = self.network.run(weights, spike_input, self.time_constants, drive)
             loss, _, _, predictions = gradients.loss_and_output_gradient(result.readout, y)
             total_loss += loss * len(y)
             correct += int((predictions == y).sum())
@@ -119,19 +213,75 @@ class Trainer:
             out["spikes"] = np.concatenate(kept)
         return out
 
-    def train_batch(self, weights, optimizer, images, labels):
-        """One minibatch: compiled forward run, surrogate gradients, update, Dale's projection."""
+    def train_batch(self, weights, optimizer, images, labels, epoch=0, batch=0):
+        """One minibatch: compiled forward run, surrogate gradients, update, Dale's projection.
+
+        ``epoch`` and ``batch`` (the minibatch's position in its epoch) key the minibatch's input
+        and update noise (:func:`ei_brian.noise.minibatch_seed`).
+        """
         cfg, tcfg = self.net_config, self.train_config
         spike_input = self.encode(images)
-        result = self.network.run(weights, spike_input)
+        if self.input_noise:
+            spike_input = self.perturb(spike_input, "input", epoch, batch)
+        drive = self.membrane_noise(len(labels), "membrane", epoch, batch)
+        result = self.network.run(weights, spike_input, self.time_constants, drive)
         loss, grads, info = self.engine(
             weights, spike_input, labels, hidden_spikes=result.hidden_spikes,
             readout=result.readout, regularizer_strength=tcfg.regularizer_strength,
-            regularizer_rate=tcfg.regularizer_rate)
-        optimizer.step(weights, grads)
-        project_dale(cfg, weights)
+            regularizer_rate=tcfg.regularizer_rate, time_constants=self.time_constants,
+            membrane_noise=drive)
+        update_weights(cfg, weights, optimizer, grads, tcfg.update_noise, tcfg.update_noise_kind,
+                       seed=noise.minibatch_seed(tcfg.seed, "update", epoch, batch))
         spikes = result.hidden_spikes
         return loss, int((info["predictions"] == labels).sum()), spikes
+
+    def estimate_input_rate(self, n_samples=1000):
+        """Mean input spikes per channel per second of the training input (Hz), from up to
+        ``n_samples`` training samples encoded as in training, input noise included; what the
+        fluctuation-driven initialization assumes."""
+        cfg = self.net_config
+        images = self.data.x_train[:n_samples]
+        if self.train_config.encoding == "latency":
+            spikes = encoding.latency_encode(images, n_steps=cfg.n_steps, dt=float(cfg.dt))
+        else:
+            seed = np.random.SeedSequence([self.train_config.seed, 8])
+            spikes = encoding.poisson_encode(images, n_steps=cfg.n_steps, dt=float(cfg.dt),
+                                             seed=seed)
+        if self.input_noise:
+            spikes = self.perturb(spikes, "test-input", EVALUATION_KEYS["input-rate"], 0)
+        return initialization.input_rate(spikes)
+
+    def initial_weights(self, seed):
+        """Initial weights by ``TrainConfig.init`` (:func:`ei_brian.initialization.initialize`).
+
+        ``target-rate`` measures the E and I rates with compiled runs on a probe batch of
+        ``TrainConfig.target_rate_samples`` training samples (drawn from the run's seed).
+
+        Returns
+        -------
+        weights : dict
+        info : dict
+            What the scheme derived.
+        """
+        tcfg = self.train_config
+        measure, rate = None, None
+        if tcfg.init == "target-rate":
+            n_train = len(self.data.y_train)
+            rng = np.random.default_rng(np.random.SeedSequence(
+                tcfg.seed, spawn_key=(TARGET_RATE_PROBE_STREAM,)))
+            probe = np.sort(rng.permutation(n_train)[:min(tcfg.target_rate_samples, n_train)])
+            images, labels = self.data.x_train[probe], self.data.y_train[probe]
+
+            def measure(weights):
+                result = self.evaluate(weights, images, labels, noise_key="calibration")
+                return result["rate_exc_hz"], result["rate_inh_hz"]
+        if tcfg.init == "fluctuation" and tcfg.input_rate is None:
+            rate = self.estimate_input_rate()
+        weights, info = initialization.initialize(self.net_config, tcfg, seed, measure=measure,
+                                                  input_rate=rate)
+        if tcfg.init == "target-rate":
+            info["probe_samples"] = int(len(labels))
+        return weights, info
 
     def close(self):
         self.engine.close()
@@ -140,7 +290,7 @@ class Trainer:
     def save_probe(self, path, weights, probe, snapshot, epoch):
         cfg = self.net_config
         images, labels = self.data.x_test[probe], self.data.y_test[probe]
-        result = self.evaluate(weights, images, labels, keep_spikes=True)
+        result = self.evaluate(weights, images, labels, keep_spikes=True, noise_key="probe")
         sample, step, neuron = np.nonzero(result["spikes"])
         save_probe_spikes(path, snapshot=snapshot, epoch=epoch, times=step * float(cfg.dt),
                           neurons=neuron, samples=sample,
@@ -185,7 +335,8 @@ def _check_existing(out_dir, record, resume):
         raise RunFolderError(f"{out_dir!r} was written by another version of ei_brian (run format "
                              f"{existing.get('format')!r} version {existing.get('format_version')!r}, "
                              f"this one writes version {RUN_FORMAT_VERSION}); use another --out")
-    same = all(existing.get(key) == record[key] for key in ("network", "training"))
+    same = all(_filled(cls, existing.get(key)) == record[key]
+               for key, cls in (("network", NetworkConfig), ("training", TrainConfig)))
     if not same:
         raise RunFolderError(f"{out_dir!r} holds a run with another configuration; use another --out "
                              "(or the same options as that run to --resume it)")
@@ -193,6 +344,16 @@ def _check_existing(out_dir, record, resume):
         raise RunFolderError(f"{out_dir!r} already holds this run; add --resume to continue it, or "
                              "choose another --out")
     return True
+
+
+def _filled(cls, values):
+    """A stored configuration with the defaults of options added since it was written (so a run
+    folder written before an option existed still matches a run that leaves it at its default);
+    None if it cannot be read."""
+    try:
+        return cls.from_dict(values).to_dict()
+    except (ConfigError, TypeError, ValueError, AttributeError):
+        return None
 
 
 def train(net_config=None, train_config=None, out_dir=None, resume=False, data_dir=None,
@@ -233,15 +394,22 @@ def train(net_config=None, train_config=None, out_dir=None, resume=False, data_d
         first_epoch = int(checkpoint["epoch"]) + 1
         say(f"resuming after epoch {first_epoch - 1}")
     else:
-        weights = initial_weights(net_config, streams[0], train_config.init_scale_exc,
-                                  train_config.init_scale_inh, train_config.init_scale_readout)
+        weights, init_info = trainer.initial_weights(streams[0])
+        atomic_write_json(os.path.join(out_dir, "initialization.json"), _jsonable(init_info))
+        if init_info["scheme"] == "target-rate":
+            say(f"target-rate initialization: E {init_info['rate_exc_hz']:.2f} Hz, I "
+                f"{init_info['rate_inh_hz']:.2f} Hz on {init_info['probe_samples']} probe samples "
+                f"after {init_info['n_measurements']} measurements (excitatory gain "
+                f"x{init_info['factor_exc']:.3g}"
+                + (f", inhibitory x{init_info['factor_inh']:.3g})" if init_info["factor_inh"]
+                   is not None else ")"))
         rows, first_epoch = [], 0
 
     if first_epoch == 0:
         start = time.perf_counter()
         trainer.save_probe(os.path.join(out_dir, PROBE_SPIKES_FILES["initial"]), weights, probe,
                            "initial", 0)
-        on_train = trainer.evaluate(weights, data.x_train, data.y_train)
+        on_train = trainer.evaluate(weights, data.x_train, data.y_train, noise_key="train")
         on_test = trainer.evaluate(weights, data.x_test, data.y_test)
         rows.append(_row(0, on_train["loss"], on_train["acc"], on_test, time.perf_counter() - start))
         say(_describe(rows[-1]))
@@ -260,7 +428,8 @@ def train(net_config=None, train_config=None, out_dir=None, resume=False, data_d
         for offset in bar:
             index = order[offset:offset + batch]
             loss, n_correct, spikes = trainer.train_batch(weights, optimizer, data.x_train[index],
-                                                          data.y_train[index])
+                                                          data.y_train[index], epoch=epoch,
+                                                          batch=offset // batch)
             total_loss += loss * len(index)
             correct += n_correct
             seen += len(index)
@@ -296,6 +465,19 @@ def _probe_samples(labels, n_probe, seed):
             if rank < len(positions) and len(chosen) < n_probe:
                 chosen.append(positions[rank])
     return np.sort(np.array(chosen, dtype=np.int64))
+
+
+def _jsonable(value):
+    """``value`` with NaN as None and NumPy numbers as Python numbers (plain JSON)."""
+    if isinstance(value, dict):
+        return {str(key): _jsonable(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(item) for item in value]
+    if isinstance(value, (float, np.floating)):
+        return None if not np.isfinite(value) else float(value)
+    if isinstance(value, np.integer):
+        return int(value)
+    return value
 
 
 def _row(epoch, train_loss, train_acc, on_test, seconds):
@@ -340,6 +522,17 @@ def add_train_arguments(parser):
                         "(default %(default)s)")
     parser.add_argument("--unbounded", action="store_true",
                         help="the sign-free baseline: one population, weights free in sign")
+    parser.add_argument("--tau-spread-exc", type=float, default=net.tau_spread_exc,
+                        help="log-normal spread of E neurons' time constants, per neuron "
+                        "(default %(default)s: none)")
+    parser.add_argument("--tau-spread-inh", type=float, default=net.tau_spread_inh,
+                        help="log-normal spread of I neurons' time constants (default %(default)s)")
+    parser.add_argument("--inh-tau-factor", type=float, default=net.inh_tau_factor,
+                        help="mean time constants of I neurons relative to E neurons "
+                        "(default %(default)s)")
+    parser.add_argument("--membrane-noise", type=float, default=net.membrane_noise,
+                        help="white membrane noise, as the potential std of an isolated neuron "
+                        "(default %(default)s: none)")
     parser.add_argument("--epochs", type=int, default=None, help=f"default {tr.epochs} (quick), "
                         f"{FULL_SCALE['epochs']} with --full")
     parser.add_argument("--batch-size", type=int, default=tr.batch_size)
@@ -354,13 +547,57 @@ def add_train_arguments(parser):
     parser.add_argument("--lr", type=float, default=None,
                         help=f"learning rate (default {tr.learning_rate})")
     parser.add_argument("--encoding", default=tr.encoding, choices=["latency", "poisson"])
-    parser.add_argument("--init-scale-exc", type=float, default=tr.init_scale_exc,
-                        help="gain g of excitatory initial weights, |N(0, (g/sqrt(fan_in))^2)| "
-                        "(default %(default)s)")
-    parser.add_argument("--init-scale-inh", type=float, default=tr.init_scale_inh,
-                        help="gain g of inhibitory initial weights (default %(default)s)")
-    parser.add_argument("--init-scale-readout", type=float, default=tr.init_scale_readout,
-                        help="gain g of the E-to-readout initial weights (default %(default)s)")
+    init = parser.add_argument_group("initialization (sets the initial firing rate)")
+    init.add_argument("--init", default=tr.init, choices=list(initialization.SCHEMES),
+                      help="scale: magnitudes of root mean square g/sqrt(fan_in); fluctuation: "
+                      "fluctuation-driven (Rossbroich et al. 2022) for a target membrane-potential "
+                      "spread; target-rate: the scale weights with excitatory and inhibitory gains "
+                      "searched until the initial E and I rates hit a target (default %(default)s)")
+    init.add_argument("--init-distribution", default=tr.init_distribution,
+                      choices=list(initialization.DISTRIBUTIONS),
+                      help="distribution of the initial magnitudes, all with root mean square "
+                      "g/sqrt(fan_in) (default %(default)s)")
+    init.add_argument("--init-scale", type=float, default=None, metavar="G",
+                      help="gain g of excitatory and inhibitory initial weights")
+    init.add_argument("--init-scale-exc", type=float, default=None, metavar="G",
+                      help=f"gain g of excitatory initial weights (default {tr.init_scale_exc})")
+    init.add_argument("--init-scale-inh", type=float, default=None, metavar="G",
+                      help=f"gain g of inhibitory initial weights (default {tr.init_scale_inh})")
+    init.add_argument("--init-scale-readout", type=float, default=tr.init_scale_readout,
+                      metavar="G", help="gain g of the E-to-readout initial weights "
+                      "(default %(default)s)")
+    init.add_argument("--target-rate", type=float, default=None, metavar="HZ",
+                      help="target-rate: initial mean rate of the E population "
+                      f"(default {float(tr.target_rate_exc / Hz):g} Hz)")
+    init.add_argument("--target-rate-inh", type=float, default=None, metavar="HZ",
+                      help="target-rate: initial mean rate of the I population (default: the E "
+                      "target)")
+    init.add_argument("--sigma-u", type=float, default=None,
+                      help=f"fluctuation: target std of the free membrane potential in units of "
+                      f"the threshold (default {tr.sigma_u})")
+    init.add_argument("--fluctuation-share", type=float, default=None, metavar="ALPHA",
+                      help="fluctuation: share of the excitatory membrane-potential variance from "
+                      f"the input (default {tr.fluctuation_share})")
+    init.add_argument("--input-rate", type=float, default=None, metavar="HZ",
+                      help="fluctuation: mean rate of an input channel (default: estimated from "
+                      "the encoded training data)")
+    noisy = parser.add_argument_group("noise during training")
+    noisy.add_argument("--update-noise", type=float, default=tr.update_noise, metavar="ETA",
+                       help="Gaussian noise on every weight update, before the Dale's-law "
+                       "projection (default %(default)s: none)")
+    noisy.add_argument("--update-noise-kind", default=tr.update_noise_kind,
+                       choices=list(noise.UPDATE_NOISE_KINDS),
+                       help="relative: std ETA * |update|; absolute: std ETA (default %(default)s)")
+    noisy.add_argument("--input-jitter", type=float, default=float(tr.input_jitter / ms),
+                       metavar="MS", help="std of Gaussian input spike-time jitter in ms, training "
+                       "minibatches (default %(default)s)")
+    noisy.add_argument("--input-deletion", type=float, default=tr.input_deletion, metavar="P",
+                       help="probability that an input spike is deleted (default %(default)s)")
+    noisy.add_argument("--input-insertion", type=float, default=tr.input_insertion, metavar="P",
+                       help="probability that an empty input (sample, step, channel) gets a spike "
+                       "(default %(default)s)")
+    noisy.add_argument("--input-noise-at-test", action="store_true",
+                       help="also apply the input noise when evaluating (fixed per minibatch)")
     parser.add_argument("--regularizer", type=float, default=tr.regularizer_strength,
                         help="strength of the upper-bound L2 rate penalty (default 0: off)")
     parser.add_argument("--seed", type=int, default=tr.seed)
@@ -373,7 +610,9 @@ def add_train_arguments(parser):
 
 def configs_from_args(args):
     """NetworkConfig and TrainConfig from parsed ``ei-brian train`` arguments."""
-    net = NetworkConfig(ratio=args.ratio, n_hidden=args.hidden, unbounded=args.unbounded)
+    net = NetworkConfig(ratio=args.ratio, n_hidden=args.hidden, unbounded=args.unbounded,
+                        tau_spread_exc=args.tau_spread_exc, tau_spread_inh=args.tau_spread_inh,
+                        inh_tau_factor=args.inh_tau_factor, membrane_noise=args.membrane_noise)
     scale = dict(FULL_SCALE) if args.full else {}
     for key, value in (("epochs", args.epochs), ("train_samples", args.train_samples),
                        ("test_samples", args.test_samples)):
@@ -382,11 +621,53 @@ def configs_from_args(args):
     learning_rate = args.lr or TrainConfig().learning_rate
     train_config = TrainConfig(dataset=args.dataset, batch_size=args.batch_size,
                                optimizer=args.optimizer, learning_rate=learning_rate,
-                               encoding=args.encoding, init_scale_exc=args.init_scale_exc,
-                               init_scale_inh=args.init_scale_inh,
-                               init_scale_readout=args.init_scale_readout,
-                               regularizer_strength=args.regularizer, seed=args.seed, **scale)
+                               encoding=args.encoding, regularizer_strength=args.regularizer,
+                               seed=args.seed, **scale, **_init_options(args),
+                               update_noise=args.update_noise,
+                               update_noise_kind=args.update_noise_kind,
+                               input_jitter=args.input_jitter * ms,
+                               input_deletion=args.input_deletion,
+                               input_insertion=args.input_insertion,
+                               input_noise_at_test=args.input_noise_at_test)
     return net, train_config
+
+
+def _init_options(args):
+    """TrainConfig initialization fields from the command line; an option of another scheme than
+    ``--init`` is refused rather than silently ignored."""
+    tr = TrainConfig()
+    belongs = {"target_rate": "target-rate", "target_rate_inh": "target-rate",
+               "sigma_u": "fluctuation", "fluctuation_share": "fluctuation",
+               "input_rate": "fluctuation"}
+    for name, scheme in belongs.items():
+        if getattr(args, name) is not None and args.init != scheme:
+            raise ConfigError(f"--{name.replace('_', '-')} belongs to --init {scheme}, but the "
+                              f"initialization is {args.init}")
+    if args.init == "fluctuation":
+        for name in ("init_scale", "init_scale_exc", "init_scale_inh"):
+            if getattr(args, name) is not None:
+                raise ConfigError(f"--{name.replace('_', '-')} does not apply to --init "
+                                  "fluctuation, which derives the weight scales")
+    scale_exc = scale_inh = args.init_scale
+    values = {"init": args.init, "init_distribution": args.init_distribution,
+              "init_scale_exc": _first(args.init_scale_exc, scale_exc, tr.init_scale_exc),
+              "init_scale_inh": _first(args.init_scale_inh, scale_inh, tr.init_scale_inh),
+              "init_scale_readout": args.init_scale_readout}
+    if args.target_rate is not None:
+        values["target_rate_exc"] = args.target_rate * Hz
+    if args.target_rate_inh is not None:
+        values["target_rate_inh"] = args.target_rate_inh * Hz
+    if args.sigma_u is not None:
+        values["sigma_u"] = args.sigma_u
+    if args.fluctuation_share is not None:
+        values["fluctuation_share"] = args.fluctuation_share
+    if args.input_rate is not None:
+        values["input_rate"] = args.input_rate * Hz
+    return values
+
+
+def _first(*values):
+    return next(value for value in values if value is not None)
 
 
 def run_train_command(args):

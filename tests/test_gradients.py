@@ -5,16 +5,18 @@ from brian2 import Hz
 
 from conftest import active_weights, random_input, small_config
 from ei_brian import gradients
+from ei_brian.network import membrane_noise_drive
 from ei_brian.optimizers import SMORMS3, Adam
 
 torch = pytest.importorskip("torch")
 from ei_brian.torch_reference import TorchEINetwork  # noqa: E402
 
 
-def torch_gradients(config, weights, spike_input, labels, strength=0.0, rate=10 * Hz):
-    network = TorchEINetwork(config, weights, dtype=torch.float64)
+def torch_gradients(config, weights, spike_input, labels, strength=0.0, rate=10 * Hz,
+                    time_constants=None, membrane_noise=None):
+    network = TorchEINetwork(config, weights, dtype=torch.float64, time_constants=time_constants)
     inputs = torch.as_tensor(spike_input.dense(), dtype=torch.float64)
-    loss, readout, spikes = network.loss(inputs, labels)
+    loss, readout, spikes = network.loss(inputs, labels, membrane_noise)
     if strength:
         bound = float(rate * config.sample_duration)
         loss = loss + strength * torch.relu(spikes.sum(dim=1) - bound).pow(2).mean()
@@ -45,6 +47,29 @@ def test_gradients_equal_autodiff(unbounded, strength):
         assert np.abs(ref).max() > 0, name
         error = np.abs(grads[name] - ref).max() / np.abs(ref).max()
         assert error < 1e-6, (name, error)
+
+
+def test_gradients_equal_autodiff_with_diverse_time_constants_and_membrane_noise():
+    config = small_config(tau_spread_exc=0.3, tau_spread_inh=0.5, inh_tau_factor=0.5,
+                          membrane_noise=0.3)
+    weights = active_weights(config)
+    spike_input = random_input(config, 4)
+    labels = np.array([2, 1, 0, 1])
+    time_constants = config.time_constants(7)
+    assert np.ptp(time_constants["tau_mem"]) > 0.005
+    noise = membrane_noise_drive(config, 4, seed=3, time_constants=time_constants)
+    loss, grads, info = gradients.loss_and_gradients(config, weights, spike_input, labels,
+                                                     time_constants=time_constants,
+                                                     membrane_noise=noise)
+    quiet = gradients.forward(config, weights, spike_input, time_constants=time_constants)
+    assert not np.array_equal(quiet.spikes, info["spikes"])  # the noise matters
+    ref_loss, ref_grads, ref_spikes = torch_gradients(config, weights, spike_input, labels,
+                                                      time_constants=time_constants,
+                                                      membrane_noise=noise)
+    assert np.array_equal(info["spikes"], ref_spikes.numpy().astype(bool))
+    assert loss == pytest.approx(ref_loss, rel=1e-12)
+    for name, ref in ref_grads.items():
+        assert np.abs(grads[name] - ref).max() / np.abs(ref).max() < 1e-6, name
 
 
 def test_replay_with_recorded_spikes_equals_free_run(small):

@@ -90,7 +90,10 @@ def test_bad_ratio_is_refused_clearly(tmp_path, capsys):
 
 
 def test_killed_run_resumes_from_its_checkpoint_and_ends_where_an_uninterrupted_one_does(tmp_path):
-    args = [*SMALL, "--epochs", "4"]
+    # with noise on the updates and the inputs: each minibatch's draws depend on (seed, epoch,
+    # minibatch) only, so the resumed run draws what the uninterrupted one draws
+    args = [*SMALL, "--epochs", "4", "--update-noise", "0.05", "--input-jitter", "1",
+            "--input-deletion", "0.05"]
     reference = str(tmp_path / "reference")
     assert main(["train", *args, "--out", reference]) == 0
     killed = str(tmp_path / "killed")
@@ -113,3 +116,16 @@ def test_killed_run_resumes_from_its_checkpoint_and_ends_where_an_uninterrupted_
             np.load(os.path.join(reference, "weights.npz")) as b:
         for name in b.files:
             np.testing.assert_array_equal(a[name], b[name])
+
+
+def test_time_constant_diversity_and_membrane_noise_from_the_command_line(tmp_path):
+    run = str(tmp_path / "diverse")
+    options = ["--tau-spread-exc", "0.2", "--tau-spread-inh", "0.4", "--inh-tau-factor", "1.5",
+               "--membrane-noise", "0.1"]
+    assert main(["train", *SMALL, "--epochs", "1", *options, "--out", run]) == 0
+    network = json.load(open(os.path.join(run, "config.json")))["network"]
+    assert (network["tau_spread_exc"], network["tau_spread_inh"], network["inh_tau_factor"],
+            network["membrane_noise"]) == (0.2, 0.4, 1.5, 0.1)
+    rows = read_metrics(run)
+    assert [int(row["epoch"]) for row in rows] == [0, 1]
+    assert float(rows[1]["test_acc"]) > 0.15
