@@ -96,8 +96,9 @@ def main(argv=None):
     plan.warmup = args.warmup
     print(f"model: {net.ratio} E:I, {net.n_hidden} hidden, {net.n_steps} steps, batch "
           f"{args.batch_size}; {args.warmup} warm-up + {args.batches} timed minibatches per side")
-    print(f"ei_brian compile/setup (once per architecture, cached): "
-          f"{trainer.network.compile_seconds:.1f} s build step, {setup_seconds:.1f} s with data")
+    how = "compiled now" if trainer.network.compiled else "cached binary reused"
+    print(f"ei_brian build step (paid once per architecture): {trainer.network.compile_seconds:.1f} s "
+          f"({how}); {setup_seconds:.1f} s with loading the data")
     print(f"threads: PyTorch {torch.get_num_threads()}, ei_brian "
           f"{trainer.engine.n_threads} (+ one Brian2 process per run)")
 

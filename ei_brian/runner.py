@@ -94,6 +94,13 @@ class CompiledNetwork:
         Root of the compiled-project cache; default ``$EI_BRIAN_CACHE`` or ``.cache/brian2``.
     verbose : bool
         Print what is compiled and where.
+
+    Attributes
+    ----------
+    compile_seconds : float
+        Wall time of the build step (code generation, and compilation unless cached).
+    compiled : bool
+        Whether this build compiled (False: the cached binary was reused).
     """
 
     _active = None
@@ -142,6 +149,7 @@ class CompiledNetwork:
             if verbose:
                 print(("reusing the compiled network in " if cached else "compiling the network "
                        "(once per architecture) in ") + self.directory, flush=True)
+            self.compiled = not cached
             if not cached:
                 compiler, _ = get_compiler_and_args()
                 device.compile_source(self.directory, compiler, False, False)
