@@ -65,11 +65,12 @@ def input_matrix(spike_input, time_major=False):
     return scipy.sparse.csr_matrix((data, (rows, spike_input.channel)), shape=shape)
 
 
-def _stacked(config, weights):
-    """Weights grouped by presynaptic population: input, E and I to all hidden neurons."""
+def _stacked(config, weights, with_input=True):
+    """Weights grouped by presynaptic population: input (None unless ``with_input``), E and I to
+    all hidden neurons."""
     n_exc, n_inh = config.n_exc, config.n_inh
     if n_inh:
-        w_x = np.hstack([weights["w_xe"], weights["w_xi"]])
+        w_x = np.hstack([weights["w_xe"], weights["w_xi"]]) if with_input else None
         w_e = np.hstack([weights["w_ee"], weights["w_ei"]])
         w_i = np.hstack([weights["w_ie"], weights["w_ii"]])
     else:
@@ -284,7 +285,7 @@ def backward(config, weights, state, output_gradient, argmax_step, spike_gradien
     decay = decay_factors(config, time_constants)
     a_mem, a_exc, a_inh = decay["mem"], decay["exc"], decay["inh"]
     a_out_mem, a_out_syn = decay["out_mem"], decay["out_syn"]
-    w_x, w_e, w_i = _stacked(config, weights)
+    _, w_e, w_i = _stacked(config, weights, with_input=False)  # input weights get no adjoint
     # E neurons feed hidden E and I currents and the readout: one product per step
     w_from_exc_t = np.vstack([w_e.T, weights["w_eo"].T])
     w_i_t = np.ascontiguousarray(w_i.T)
