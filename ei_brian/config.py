@@ -220,9 +220,11 @@ class NetworkConfig(_Config):
             The run's seed (a stream of its own is derived from it).
         """
         import numpy as np
+
+        from ei_brian.streams import STREAMS
         sequence = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
-        rng = np.random.default_rng(np.random.SeedSequence(sequence.entropy,
-                                                           spawn_key=sequence.spawn_key + (101,)))
+        rng = np.random.default_rng(np.random.SeedSequence(
+            sequence.entropy, spawn_key=sequence.spawn_key + (STREAMS["time-constants"],)))
         n_exc, n_inh = self.population_sizes()
         out = {}
         for name in ("tau_mem", "tau_exc", "tau_inh"):

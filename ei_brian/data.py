@@ -47,6 +47,8 @@ import zlib
 
 import numpy as np
 
+from ei_brian import streams
+
 #: Name of the data set, as used on the command line and in :func:`load_dataset`.
 FASHION_MNIST = "fashion-mnist"
 
@@ -458,9 +460,10 @@ def load_fashion_mnist(data_dir=None, train_samples=None, test_samples=None, see
         order. A smaller number draws a class-balanced subset (see :func:`balanced_subset`) in
         random order, reproducible from ``seed``.
     seed : int or numpy.random.SeedSequence, optional
-        Seed of the subset draws. Training and test subsets use two independent streams spawned
-        from ``numpy.random.SeedSequence(seed)``, so changing ``test_samples`` does not change
-        the training subset.
+        Seed of the subset draws. Training and test subsets use two independent streams: the
+        run's ``train-subset`` and ``test-subset`` streams (:mod:`ei_brian.streams`) for an int,
+        two children spawned from a SeedSequence. Changing ``test_samples`` does not change the
+        training subset.
 
     Returns
     -------
@@ -494,7 +497,11 @@ def load_fashion_mnist(data_dir=None, train_samples=None, test_samples=None, see
                                      len(arrays["train_labels"]), paths["train_labels"])
     test_samples = _check_n_samples(test_samples, "test_samples",
                                     len(arrays["test_labels"]), paths["test_labels"])
-    train_seed, test_seed = seed_sequence.spawn(2)
+    if isinstance(seed, np.random.SeedSequence):
+        train_seed, test_seed = seed_sequence.spawn(2)
+    else:
+        train_seed = streams.stream(seed, "train-subset")
+        test_seed = streams.stream(seed, "test-subset")
     x_train, y_train, train_indices = _select(arrays["train_images"], arrays["train_labels"],
                                               train_samples, np.random.default_rng(train_seed))
     x_test, y_test, test_indices = _select(arrays["test_images"], arrays["test_labels"],

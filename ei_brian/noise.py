@@ -31,7 +31,9 @@ import numbers
 
 import numpy as np
 
+from ei_brian import streams
 from ei_brian.encoding import SpikeInput
+from ei_brian.streams import STREAMS as _ALL_STREAMS
 
 __all__ = ["STREAMS", "UPDATE_NOISE_KINDS", "minibatch_seed", "add_update_noise", "perturb_input",
            "insertion_capacity"]
@@ -39,9 +41,10 @@ __all__ = ["STREAMS", "UPDATE_NOISE_KINDS", "minibatch_seed", "add_update_noise"
 #: kinds of weight-update noise
 UPDATE_NOISE_KINDS = ("relative", "absolute")
 
-#: spawn keys of the noise streams of a run. Training itself uses ``SeedSequence(seed).spawn(3)``
-#: (spawn keys 0, 1, 2: initial weights, minibatch order, probe samples); these lie apart from them.
-STREAMS = {"update": 16, "input": 17, "test-input": 18, "membrane": 19, "test-membrane": 21}
+#: the noise streams of a run (their spawn keys are kept with every other stream in
+#: :data:`ei_brian.streams.STREAMS`)
+STREAMS = {name: _ALL_STREAMS[name] for name in ("update", "input", "test-input", "membrane",
+                                            "test-membrane")}
 
 
 def minibatch_seed(seed, stream, *key):
@@ -63,7 +66,7 @@ def minibatch_seed(seed, stream, *key):
     """
     if stream not in STREAMS:
         raise ValueError(f"unknown noise stream {stream!r}; known: {sorted(STREAMS)}")
-    return np.random.SeedSequence(int(seed), spawn_key=(STREAMS[stream], *(int(k) for k in key)))
+    return streams.stream(seed, stream, *key)
 
 
 def _check_probability(name, value):

@@ -36,7 +36,7 @@ from brian2 import Hz, ms
 from tqdm import tqdm
 
 import ei_brian
-from ei_brian import encoding, gradients, initialization, noise
+from ei_brian import encoding, gradients, initialization, noise, streams
 from ei_brian.config import ConfigError, NetworkConfig, TrainConfig
 from ei_brian.data import DatasetError, load_dataset
 from ei_brian.io import (PROBE_SPIKES_FILES, RunFolderError, atomic_savez, atomic_write_json,
@@ -51,8 +51,6 @@ METRICS_COLUMNS = ("epoch", "train_loss", "train_acc", "test_acc", "rate_exc_hz"
                    "silent_frac", "seconds")
 #: the paper's full scale (STUDY.md): the whole data set, 30 epochs
 FULL_SCALE = {"train_samples": None, "test_samples": None, "epochs": 30}
-#: spawn key of the stream that picks the target-rate probe batch (see noise.STREAMS for the others)
-TARGET_RATE_PROBE_STREAM = 20
 #: keys of the evaluations whose input noise is frozen when TrainConfig.input_noise_at_test is set
 #: (and of the input-rate estimate of the fluctuation-driven initialization)
 EVALUATION_KEYS = {"test": 0, "train": 1, "probe": 2, "calibration": 3, "input-rate": 4}
@@ -126,8 +124,6 @@ class Trainer:
         # per-neuron time constants (diversity) are drawn once from the run's seed
         self.time_constants = (net_config.time_constants(train_config.seed)
                                if net_config.heterogeneous else None)
-        self.poisson_seed = np.random.SeedSequence([train_config.seed, 7])
-        self._poisson_calls = 0
 
     def spike_capacity(self):
         """Input spike slots of a compiled run; None: the runner's default (one per channel and
@@ -166,14 +162,16 @@ class Trainer:
         return bool(float(tcfg.input_jitter) > 0 or tcfg.input_deletion > 0 or
                     tcfg.input_insertion > 0)
 
-    def encode(self, images):
+    def encode(self, images, stream, *key):
+        """Input spikes of ``images``; the Poisson code draws from ``streams.stream(seed, stream,
+        *key)`` (``"poisson"`` keyed by (epoch, minibatch) in training, ``"test-poisson"`` keyed by
+        (evaluation, minibatch) when evaluating), so a resumed run draws what an uninterrupted one
+        draws and every evaluation of a set sees the same spikes."""
         cfg = self.net_config
         if self.train_config.encoding == "latency":
             return encoding.latency_encode(images, n_steps=cfg.n_steps, dt=float(cfg.dt))
-        self._poisson_calls += 1
-        seed = np.random.SeedSequence(self.poisson_seed.entropy, spawn_key=(self._poisson_calls,))
         return encoding.poisson_encode(images, n_steps=cfg.n_steps, dt=float(cfg.dt),
-                                       seed=int(seed.generate_state(1)[0]))
+                                       seed=streams.stream(self.train_config.seed, stream, *key))
 
     def evaluate(self, weights, images, labels, keep_spikes=False, noise_key="test"):
         """Forward runs only: loss, accuracy, E/I rates and silent fraction on a data set.
@@ -191,7 +189,7 @@ class Trainer:
         noisy = self.train_config.input_noise_at_test and self.input_noise
         for start in range(0, len(labels), batch):
             x, y = images[start:start + batch], labels[start:start + batch]
-            spike_input = self.encode(x)
+            spike_input = self.encode(x, "test-poisson", EVALUATION_KEYS[noise_key], start // batch)
             if noisy:
                 spike_input = self.perturb(spike_input, "test-input", EVALUATION_KEYS[noise_key],
                                            start // batch)
@@ -220,7 +218,7 @@ class Trainer:
         and update noise (:func:`ei_brian.noise.minibatch_seed`).
         """
         cfg, tcfg = self.net_config, self.train_config
-        spike_input = self.encode(images)
+        spike_input = self.encode(images, "poisson", epoch, batch)
         if self.input_noise:
             spike_input = self.perturb(spike_input, "input", epoch, batch)
         drive = self.membrane_noise(len(labels), "membrane", epoch, batch)
@@ -241,12 +239,7 @@ class Trainer:
         fluctuation-driven initialization assumes."""
         cfg = self.net_config
         images = self.data.x_train[:n_samples]
-        if self.train_config.encoding == "latency":
-            spikes = encoding.latency_encode(images, n_steps=cfg.n_steps, dt=float(cfg.dt))
-        else:
-            seed = np.random.SeedSequence([self.train_config.seed, 8])
-            spikes = encoding.poisson_encode(images, n_steps=cfg.n_steps, dt=float(cfg.dt),
-                                             seed=seed)
+        spikes = self.encode(images, "test-poisson", EVALUATION_KEYS["input-rate"], 0)
         if self.input_noise:
             spikes = self.perturb(spikes, "test-input", EVALUATION_KEYS["input-rate"], 0)
         return initialization.input_rate(spikes)
@@ -267,8 +260,7 @@ class Trainer:
         measure, rate = None, None
         if tcfg.init == "target-rate":
             n_train = len(self.data.y_train)
-            rng = np.random.default_rng(np.random.SeedSequence(
-                tcfg.seed, spawn_key=(TARGET_RATE_PROBE_STREAM,)))
+            rng = streams.generator(tcfg.seed, "target-rate-probe")
             probe = np.sort(rng.permutation(n_train)[:min(tcfg.target_rate_samples, n_train)])
             images, labels = self.data.x_train[probe], self.data.y_train[probe]
 
@@ -379,10 +371,10 @@ def train(net_config=None, train_config=None, out_dir=None, resume=False, data_d
     trainer = Trainer(net_config, train_config, data_dir=data_dir, cache_dir=cache_dir,
                       verbose=progress)
     data = trainer.data
-    streams = np.random.SeedSequence(train_config.seed).spawn(3)
-    probe = _probe_samples(data.y_test, train_config.n_probe, streams[2])
+    probe = _probe_samples(data.y_test, train_config.n_probe,
+                           streams.stream(train_config.seed, "probe-samples"))
     optimizer = make_optimizer(train_config.optimizer, train_config.learning_rate)
-    rng = np.random.default_rng(streams[1])
+    rng = streams.generator(train_config.seed, "minibatch-order")
 
     if resuming and os.path.exists(checkpoint_path):
         checkpoint = load_npz(checkpoint_path, what="checkpoint")
@@ -394,7 +386,8 @@ def train(net_config=None, train_config=None, out_dir=None, resume=False, data_d
         first_epoch = int(checkpoint["epoch"]) + 1
         say(f"resuming after epoch {first_epoch - 1}")
     else:
-        weights, init_info = trainer.initial_weights(streams[0])
+        weights, init_info = trainer.initial_weights(
+            streams.stream(train_config.seed, "initial-weights"))
         atomic_write_json(os.path.join(out_dir, "initialization.json"), _jsonable(init_info))
         if init_info["scheme"] == "target-rate":
             say(f"target-rate initialization: E {init_info['rate_exc_hz']:.2f} Hz, I "

@@ -4,7 +4,7 @@ import math
 import numpy as np
 import pytest
 
-from ei_brian import noise
+from ei_brian import noise, streams
 from ei_brian.config import NetworkConfig
 from ei_brian.encoding import SpikeInput
 from ei_brian.optimizers import Adam
@@ -25,7 +25,7 @@ def test_minibatch_seeds_depend_only_on_their_key():
     assert state(3, "update", 2, 5) == state(3, "update", 2, 5)
     others = [state(3, "update", 2, 6), state(3, "update", 1, 5), state(4, "update", 2, 5),
               state(3, "input", 2, 5), state(3, "membrane", 2, 5),
-              *(child.generate_state(4).tolist() for child in np.random.SeedSequence(3).spawn(3))]
+              *(streams.stream(3, name).generate_state(4).tolist() for name in streams.STREAMS)]
     assert state(3, "update", 2, 5) not in others
     with pytest.raises(ValueError, match="unknown noise stream"):
         noise.minibatch_seed(3, "synapse", 0, 0)

@@ -89,11 +89,13 @@ def test_bad_ratio_is_refused_clearly(tmp_path, capsys):
     assert "not a ratio" in capsys.readouterr().err
 
 
-def test_killed_run_resumes_from_its_checkpoint_and_ends_where_an_uninterrupted_one_does(tmp_path):
-    # with noise on the updates and the inputs: each minibatch's draws depend on (seed, epoch,
-    # minibatch) only, so the resumed run draws what the uninterrupted one draws
+@pytest.mark.parametrize("encoding", ["latency", "poisson"])
+def test_killed_run_resumes_from_its_checkpoint_and_ends_where_an_uninterrupted_one_does(
+        tmp_path, encoding):
+    # with noise on the updates and the inputs, and Poisson input: each minibatch's draws depend
+    # on (seed, epoch, minibatch) only, so the resumed run draws what the uninterrupted one draws
     args = [*SMALL, "--epochs", "4", "--update-noise", "0.05", "--input-jitter", "1",
-            "--input-deletion", "0.05"]
+            "--input-deletion", "0.05", "--encoding", encoding]
     reference = str(tmp_path / "reference")
     assert main(["train", *args, "--out", reference]) == 0
     killed = str(tmp_path / "killed")
