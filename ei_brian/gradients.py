@@ -366,17 +366,29 @@ def _part_loss_and_gradients(config, weights, spike_input, labels, hidden_spikes
 
 
 class GradientEngine:
-    """Loss and gradients of minibatches, split over threads by sample.
+    """Loss and gradients of minibatches, split into parts by sample and run in threads.
 
     Samples are independent until the weight gradients are summed, so the minibatch is cut into
-    ``n_threads`` parts whose forward replay and backward pass run at the same time (NumPy releases
-    the GIL in its array operations). Each thread keeps its own :class:`Workspace`.
+    ``n_parts`` parts whose forward replay and backward pass may run at the same time (NumPy
+    releases the GIL in its array operations); each part keeps its own :class:`Workspace`. The
+    cut does not depend on the number of threads, and the parts' gradients are summed in the same
+    order, so the result is the same bit for bit whether the parts run in 1 thread or in
+    ``n_parts`` (a sweep running one training per core gives each training one thread).
+
+    Parameters
+    ----------
+    config : NetworkConfig
+    n_threads : int, optional
+        Threads to use (default: 2, or 1 on a one-core machine).
+    n_parts : int
+        Parts a minibatch is cut into (decides the order of the gradient sums).
     """
 
-    def __init__(self, config, n_threads=None):
+    def __init__(self, config, n_threads=None, n_parts=2):
         self.config = config
-        self.n_threads = max(1, int(n_threads or min(2, os.cpu_count() or 1)))
-        self.workspaces = [Workspace() for _ in range(self.n_threads)]
+        self.n_parts = max(1, int(n_parts))
+        self.n_threads = max(1, min(self.n_parts, int(n_threads or min(2, os.cpu_count() or 1))))
+        self.workspaces = [Workspace() for _ in range(self.n_parts)]
         self.pool = (concurrent.futures.ThreadPoolExecutor(self.n_threads)
                      if self.n_threads > 1 else None)
 
@@ -386,7 +398,7 @@ class GradientEngine:
         """Same arguments and result as :func:`loss_and_gradients`."""
         labels = np.asarray(labels)
         n_samples = len(labels)
-        n_parts = min(self.n_threads, n_samples)
+        n_parts = min(self.n_parts, n_samples)
         bounds = np.linspace(0, n_samples, n_parts + 1).astype(int)
         jobs = []
         for part, (start, stop) in enumerate(zip(bounds[:-1], bounds[1:])):
@@ -396,11 +408,11 @@ class GradientEngine:
                          regularizer_strength, regularizer_rate, (stop - start) / n_samples,
                          self.workspaces[part], time_constants,
                          None if membrane_noise is None else membrane_noise[start:stop]))
-        if self.pool is None or n_parts == 1:
-            results = [_part_loss_and_gradients(*job) for job in jobs]
-        else:
-            # one BLAS thread per worker: the parts already keep the cores busy
-            with threadpoolctl.threadpool_limits(1, user_api="blas"):
+        # one BLAS thread per part, however many parts run at once: the same sums every time
+        with threadpoolctl.threadpool_limits(1, user_api="blas"):
+            if self.pool is None or n_parts == 1:
+                results = [_part_loss_and_gradients(*job) for job in jobs]
+            else:
                 results = list(self.pool.map(lambda job: _part_loss_and_gradients(*job), jobs))
         cross_entropy = sum(r[0] for r in results)
         penalty = sum(r[1] for r in results)

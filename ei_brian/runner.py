@@ -1,11 +1,21 @@
 """Compiled runs: build the C++ standalone project once, rerun it with new weights and inputs.
 
-One :class:`CompiledNetwork` owns Brian2's standalone device while it lives. Its project folder
-sits in a cache keyed by the architecture (sizes, parameters, samples per run, spike capacity and
-the versions of brian2 and ei_brian), so a second process with the same architecture reuses the
-compiled binary. Each :meth:`CompiledNetwork.run` passes the weights and one minibatch of input
-spikes with ``device.run(run_args=...)``; the arrays that this writes into the project folder are
-removed after the run, so nothing piles up on disk.
+One :class:`CompiledNetwork` owns Brian2's standalone device while it lives.
+
+**Build.** The network's code is generated into a private staging folder; the project is keyed
+by the SHA-256 of what decides the program (every generated source file, the makefile and the
+static arrays, verbatim except for one block of statements that Brian2 emits in a varying order,
+see :func:`source_digest`). The compiled project lives in ``<cache>/<digest>``: the first process
+to need it compiles the staging folder and renames it into place under a file lock; any other
+process, in parallel or later, waits for the lock and reuses the binary. A project in the cache
+is never written again, so any number of processes may run it at once.
+
+**Runs.** Each :meth:`CompiledNetwork.run` passes the weights and one minibatch of input spikes
+as ``device.run(run_args=...)`` arguments that name files in a folder of this
+``CompiledNetwork``'s own (a temporary folder, removed by :meth:`CompiledNetwork.close`), and
+Brian2 writes the run's results into that folder too: nothing is written into the shared project,
+so concurrent runs cannot disturb each other. The binary's output is kept; a failed run, or one
+whose inputs the binary could not read, raises :class:`CompiledRunError` with that output.
 """
 import contextlib
 import gc
@@ -13,12 +23,16 @@ import hashlib
 import io
 import json
 import os
+import re
+import shutil
+import socket
+import subprocess
+import tempfile
 import time
 
 import brian2
 import numpy as np
 from brian2 import device, prefs, second, set_device
-from brian2.codegen.cpp_prefs import get_compiler_and_args
 from filelock import FileLock
 
 import ei_brian
@@ -28,24 +42,61 @@ from ei_brian.network import build_network, check_weights, synapse_weights
 DEFAULT_CACHE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), ".cache",
                              "brian2")
 
+#: Brian2 initialises the clocks of a network one after another in the order of a Python set,
+#: which varies between processes; these statements are independent of each other
+_CLOCK_INIT = re.compile(rb"^\s*_array_\w+_(timestep|t)\[0\] = [-+0-9.eE]+;\s*$")
+#: what the compiled binary writes when a file cannot be used (it then goes on running)
+_INPUT_ERRORS = ("Error reading", "Could not read", "Cannot set unknown variable",
+                 "Error opening static array", "Error writing output file")
 
-def _source_digest(directory):
-    """SHA-256 of the generated sources and makefile: equal digests mean the same program.
 
-    Each file's lines are sorted before hashing: Brian2 emits a few independent statements (the
-    clocks' initialisation) in an order that varies between processes, which must not trigger a
-    recompilation.
+class BuildError(RuntimeError):
+    """The generated C++ project did not compile; the message holds the compiler's output."""
+
+
+class CompiledRunError(RuntimeError):
+    """A run of the compiled network failed; the message holds the binary's output."""
+
+
+def _canonical(lines):
+    """The lines of a generated file with each block of consecutive clock initialisations sorted
+    (their order is arbitrary); every other line keeps its place."""
+    out, block = [], []
+    for line in lines:
+        if _CLOCK_INIT.match(line):
+            block.append(line)
+            continue
+        out.extend(sorted(block))
+        block = []
+        out.append(line)
+    out.extend(sorted(block))
+    return out
+
+
+def source_digest(directory):
+    """SHA-256 of what decides the compiled program: equal digests mean the same program.
+
+    Covers every ``.cpp`` and ``.h`` file, the makefile (compiler flags, include paths) and the
+    static arrays (initial values compiled into the run: connectivity, spike-generator arrays),
+    byte for byte. The one exception is each block of consecutive clock initialisations in the
+    sources, which Brian2 emits in the order of a Python set (it varies between processes with
+    the hash seed) and which is sorted first: reordering any other statement changes the digest.
     """
     digest = hashlib.sha256()
-    for folder, _, names in sorted(os.walk(directory)):
-        if os.path.basename(folder) in ("results", "static_arrays"):
-            continue
+    for folder, subfolders, names in sorted(os.walk(directory)):
+        subfolders[:] = [name for name in sorted(subfolders) if name != "results"]
         for name in sorted(names):
-            if name.endswith((".cpp", ".h")) or name == "makefile":
-                path = os.path.join(folder, name)
-                digest.update(os.path.relpath(path, directory).encode())
-                with open(path, "rb") as f:
-                    digest.update(b"\n".join(sorted(f.read().splitlines())))
+            path = os.path.join(folder, name)
+            relative = os.path.relpath(path, directory)
+            in_static = relative.split(os.sep)[0] == "static_arrays"
+            if not (name.endswith((".cpp", ".h")) or name == "makefile" or in_static):
+                continue
+            with open(path, "rb") as f:
+                content = f.read()
+            if not in_static:
+                content = b"\n".join(_canonical(content.splitlines()))
+            digest.update(relative.encode() + b"\0" + str(len(content)).encode() + b"\0")
+            digest.update(content)
     return digest.hexdigest()
 
 
@@ -113,56 +164,82 @@ class CompiledNetwork:
         self.record_potentials = bool(record_potentials)
         self.n_exc, self.n_inh = config.population_sizes()
         self.n_hidden = self.n_exc + self.n_inh
-        key = {"network": config.to_dict(), "samples_per_run": self.samples_per_run,
-               "spike_capacity": self.spike_capacity, "record_potentials": self.record_potentials,
-               "brian2": brian2.__version__, "ei_brian": ei_brian.__version__}
-        digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
-        self.directory = os.path.join(cache_dir or cache_root(), digest)
-        self.compile_seconds = self._build(key, verbose)
+        self.cache_dir = cache_dir or cache_root()
+        self.compile_seconds = self._build(verbose)
 
     # ------------------------------------------------------------------------------------------
-    def _build(self, key, verbose):
+    def _build(self, verbose):
+        """Generate the code, then reuse the compiled project of the same digest or compile it.
+
+        Returns the wall time of the build step (code generation and compilation if any)."""
         if CompiledNetwork._active is not None:
             CompiledNetwork._active.close()
-        device.reinit()
-        device.activate()
-        set_device("cpp_standalone", build_on_run=False, directory=self.directory)
-        prefs.devices.cpp_standalone.extra_make_args_unix = ["-j2", "-s"]
-        prefs.logging.std_redirection = False
-        brian2.seed(0)  # no random numbers are drawn in the compiled code; fixed for reproducibility
-        self.parts = build_network(self.config, n_samples=self.samples_per_run,
-                                   spike_capacity=self.spike_capacity,
-                                   record_potentials=self.record_potentials)
-        self.parts["network"].run(self.samples_per_run * self.config.sample_duration)
-        os.makedirs(self.directory, exist_ok=True)
+        gc.collect()  # objects of an earlier network would take the names this one needs
         start = time.perf_counter()
-        # one process builds a project folder at a time (parallel sweeps share the cache)
-        with FileLock(os.path.join(self.directory, "ei_brian_build.lock")):
+        os.makedirs(self.cache_dir, exist_ok=True)
+        staging = tempfile.mkdtemp(prefix=f".staging-{socket.gethostname()}-{os.getpid()}-",
+                                   dir=self.cache_dir)
+        try:
+            device.reinit()
+            device.activate()
+            set_device("cpp_standalone", build_on_run=False, directory=staging)
+            prefs.devices.cpp_standalone.extra_make_args_unix = ["-j2", "-s"]
+            prefs.logging.std_redirection = False
+            # the binary's error output goes into the run's stdout.txt, where run() looks for it
+            prefs.devices.cpp_standalone.run_cmd_unix = ["/bin/sh", "-c", 'exec ./main "$@" 2>&1',
+                                                         "main"]
+            brian2.seed(0)  # the compiled code draws no random numbers; fixed for reproducibility
+            self.parts = build_network(self.config, n_samples=self.samples_per_run,
+                                       spike_capacity=self.spike_capacity,
+                                       record_potentials=self.record_potentials)
+            self.parts["network"].run(self.samples_per_run * self.config.sample_duration)
             with contextlib.redirect_stdout(io.StringIO()):
-                device.build(directory=self.directory, compile=False, run=False)
-            sources = _source_digest(self.directory)
+                device.build(directory=staging, compile=False, run=False)
+            self.digest = source_digest(staging)
+            self.directory = os.path.join(self.cache_dir, self.digest)
             stamp = os.path.join(self.directory, "ei_brian_build.json")
-            cached = False
-            if os.path.exists(stamp) and os.path.exists(os.path.join(self.directory, "main")):
-                with open(stamp) as f:
-                    cached = json.load(f).get("sources") == sources
-            if verbose:
-                print(("reusing the compiled network in " if cached else "compiling the network "
-                       "(once per architecture) in ") + self.directory, flush=True)
-            self.compiled = not cached
-            if not cached:
-                compiler, _ = get_compiler_and_args()
-                device.compile_source(self.directory, compiler, False, False)
-                with open(stamp, "w") as f:
-                    json.dump(dict(key, sources=sources), f, indent=1)
-        seconds = time.perf_counter() - start
+            # one process compiles a project; the others wait here, then reuse it
+            with FileLock(self.directory + ".lock"):
+                self.compiled = not os.path.exists(stamp)
+                if verbose:
+                    print(("compiling the network (once per architecture) into " if self.compiled
+                           else "reusing the compiled network in ") + self.directory, flush=True)
+                if self.compiled:
+                    self._compile(staging)
+                    with open(os.path.join(staging, "ei_brian_build.json"), "w") as f:
+                        json.dump({"digest": self.digest, "network": self.config.to_dict(),
+                                   "samples_per_run": self.samples_per_run,
+                                   "spike_capacity": self.spike_capacity,
+                                   "record_potentials": self.record_potentials,
+                                   "brian2": brian2.__version__, "ei_brian": ei_brian.__version__},
+                                  f, indent=1)
+                    # a half-built folder left by a killed process holds no stamp: replace it
+                    shutil.rmtree(self.directory, ignore_errors=True)
+                    os.rename(staging, self.directory)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
         inputs = self.parts["input"]
         self._timebins = inputs.variables["_timebins"].get_addressable_value_with_unit(
             "_timebins", inputs)
         self._neuron_index = inputs.neuron_index
+        self.scratch = tempfile.mkdtemp(prefix="ei_brian_run_")
         CompiledNetwork._active = self
         self._closed = False
-        return seconds
+        return time.perf_counter() - start
+
+    def _compile(self, staging):
+        make = [prefs.devices.cpp_standalone.make_cmd_unix,
+                *prefs.devices.cpp_standalone.extra_make_args_unix]
+        result = subprocess.run(make, cwd=staging, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                text=True)
+        if result.returncode != 0 or not os.path.exists(os.path.join(staging, "main")):
+            log = os.path.join(self.cache_dir, f"build-failed-{self.digest[:16]}.log")
+            with open(log, "w") as f:
+                f.write(result.stdout)
+            tail = "\n".join(result.stdout.splitlines()[-30:])
+            raise BuildError(f"compiling the network failed ({' '.join(make)} exited with "
+                             f"{result.returncode}); the compiler said:\n{tail}\n(whole output in "
+                             f"{log}; is a C++ compiler installed, and is there disk space?)")
 
     def close(self):
         """Release the standalone device (a later CompiledNetwork may then be built)."""
@@ -171,11 +248,14 @@ class CompiledNetwork:
         self._closed = True
         if CompiledNetwork._active is self:
             CompiledNetwork._active = None
-        self.parts = None  # free the Brian2 objects, and with them their names
-        gc.collect()
-        device.reinit()
+        # free the Brian2 objects, and with them their names (a later build of the same
+        # architecture must generate the same names, hence the same code)
+        self.parts = self._timebins = self._neuron_index = None
+        shutil.rmtree(self.scratch, ignore_errors=True)
+        device.reinit()  # the device holds the code objects: let go of them first
         device.activate()
         set_device("runtime")
+        gc.collect()
 
     def __enter__(self):
         return self
@@ -246,10 +326,7 @@ class CompiledNetwork:
             values = np.zeros((self.samples_per_run * cfg.n_steps, self.n_hidden))
             values[:n_samples * cfg.n_steps] = np.asarray(membrane_noise).reshape(-1, self.n_hidden)
             run_args[self.parts["noise"]] = values
-        try:
-            device.run(run_args=run_args, with_output=False)
-        finally:
-            self._remove_run_arrays()
+        self._run_binary(run_args)
         total_steps = self.samples_per_run * cfg.n_steps
         monitor = self.parts["spikes"]
         steps = np.rint(monitor.t_[:] / float(cfg.dt)).astype(np.int64)
@@ -271,10 +348,35 @@ class CompiledNetwork:
         seconds = time.perf_counter() - start
         return RunResult(np.moveaxis(spikes, 0, 1), readout, potentials, seconds)
 
-    def _remove_run_arrays(self):
-        folder = os.path.join(self.directory, "static_arrays")
-        for name in device.run_args_arrays:
-            for path in (os.path.join(folder, name), os.path.join(folder, name + ".lock")):
-                with contextlib.suppress(FileNotFoundError):
-                    os.remove(path)
-        device.run_args_arrays.clear()
+    def _run_binary(self, run_args):
+        """Run the compiled project with ``run_args`` ({Brian2 variable or TimedArray: values}),
+        reading inputs from and writing results into this object's own scratch folder."""
+        arguments = []
+        for key, value in run_args.items():
+            if isinstance(key, brian2.TimedArray):
+                name, dtype = f"{key.name}.values", key.values.dtype
+            else:
+                name, dtype = f"{key.group_name}.{key.name}", key.dtype
+            path = os.path.join(self.scratch, name + ".dat")
+            np.ascontiguousarray(np.asarray(value), dtype=dtype).tofile(path)
+            arguments.append(f"{name}={path}")
+        results = os.path.join(self.scratch, "results")
+        try:
+            device.run(directory=self.directory,
+                       results_directory=os.path.relpath(results, self.directory),
+                       with_output=False, run_args=arguments)
+        except RuntimeError as error:
+            raise CompiledRunError(f"the compiled network failed in {self.directory} "
+                                   f"({error}); its output:\n{self._binary_output(results)}") from None
+        output = self._binary_output(results)
+        if any(marker in output for marker in _INPUT_ERRORS):
+            raise CompiledRunError(f"the compiled network in {self.directory} could not read its "
+                                   f"inputs from {self.scratch}:\n{output}")
+
+    @staticmethod
+    def _binary_output(results):
+        try:
+            with open(os.path.join(results, "stdout.txt"), errors="replace") as f:
+                return f.read()[-4000:]
+        except OSError:
+            return "(no output was written)"

@@ -30,9 +30,11 @@ import json
 import os
 import sys
 import time
+import traceback
 
 import numpy as np
 from brian2 import Hz, ms
+from filelock import FileLock, Timeout
 from tqdm import tqdm
 
 import ei_brian
@@ -46,6 +48,10 @@ from ei_brian.optimizers import make_optimizer
 from ei_brian.runner import CompiledNetwork
 
 RUN_FORMAT = "ei_brian.run"
+#: the run's messages and, if it failed, the error with its traceback
+LOG_FILE = "log.txt"
+#: written last, when the run has finished: its peak accuracy, rates and wall time
+RESULT_FILE = "result.json"
 RUN_FORMAT_VERSION = 1
 METRICS_COLUMNS = ("epoch", "train_loss", "train_acc", "test_acc", "rate_exc_hz", "rate_inh_hz",
                    "silent_frac", "seconds")
@@ -106,7 +112,8 @@ def default_run_name(net_config, train_config):
 class Trainer:
     """Holds the data, the compiled network and the encoder of one run."""
 
-    def __init__(self, net_config, train_config, data_dir=None, cache_dir=None, verbose=True):
+    def __init__(self, net_config, train_config, data_dir=None, cache_dir=None, verbose=True,
+                 threads=None):
         self.net_config = net_config
         self.train_config = train_config
         self.verbose = verbose
@@ -120,7 +127,7 @@ class Trainer:
         self.network = CompiledNetwork(net_config, train_config.batch_size,
                                        spike_capacity=self.spike_capacity(), cache_dir=cache_dir,
                                        verbose=verbose)
-        self.engine = gradients.GradientEngine(net_config)
+        self.engine = gradients.GradientEngine(net_config, n_threads=threads)
         # per-neuron time constants (diversity) are drawn once from the run's seed
         self.time_constants = (net_config.time_constants(train_config.seed)
                                if net_config.heterogeneous else None)
@@ -348,29 +355,130 @@ def _filled(cls, values):
         return None
 
 
+class RunLog:
+    """The run's messages: printed (unless quiet) and appended to ``log.txt`` in its folder.
+
+    Lines are kept in memory until the run folder holds a run (``open``), so a run refused
+    before it starts writes nothing.
+    """
+
+    def __init__(self, out_dir, echo=True):
+        self.path = os.path.join(out_dir, LOG_FILE)
+        self.echo = echo
+        self.pending = []
+        self.opened = False
+
+    def open(self):
+        self.opened = True
+        lines, self.pending = self.pending, []
+        self._append(lines)
+
+    def __call__(self, text):
+        if self.echo:
+            tqdm.write(text)
+        stamped = f"{time.strftime('%Y-%m-%d %H:%M:%S')}  {text}"
+        if self.opened:
+            self._append([stamped])
+        else:
+            self.pending.append(stamped)
+
+    def _append(self, lines):
+        if lines:
+            os.makedirs(os.path.dirname(os.path.abspath(self.path)), exist_ok=True)
+            with open(self.path, "a") as f:
+                f.write("".join(line + "\n" for line in lines))
+
+    def failure(self, error):
+        """Write ``error`` with its traceback into the log (the folder is made if need be)."""
+        self.opened = True
+        lines = self.pending + [f"{time.strftime('%Y-%m-%d %H:%M:%S')}  FAILED: "
+                                f"{type(error).__name__}: {error}"]
+        self.pending = []
+        self._append(lines + ["".join(traceback.format_exception(error)).rstrip()])
+
+
 def train(net_config=None, train_config=None, out_dir=None, resume=False, data_dir=None,
-          cache_dir=None, progress=True, argv=None):
+          cache_dir=None, progress=True, argv=None, threads=None):
     """Train a network and write its run folder (see the module docstring).
+
+    Parameters
+    ----------
+    net_config : NetworkConfig, optional
+    train_config : TrainConfig, optional
+    out_dir : str, optional
+        The run folder (default ``runs/<name made from the configuration>``).
+    resume : bool
+        Continue the run in ``out_dir`` from its last checkpoint.
+    data_dir : str, optional
+        Folder of the data set files.
+    cache_dir : str, optional
+        Root of the compiled-network cache.
+    progress : bool
+        Print progress bars and messages (the messages go to ``log.txt`` either way).
+    argv : list of str, optional
+        The command line, recorded in ``config.json``.
+    threads : int, optional
+        Threads of the gradient computation (default 2, 1 on a one-core machine); the results do
+        not depend on it.
 
     Returns
     -------
     list of dict
         The metrics rows, epoch 0 first.
+
+    Raises
+    ------
+    ConfigError, DatasetError, RunFolderError
+        Before anything is written, when the configuration, the data or the folder cannot be
+        used. Any other failure is written with its traceback to the run's ``log.txt`` first.
     """
     net_config = net_config or NetworkConfig()
     train_config = train_config or TrainConfig()
     out_dir = out_dir or os.path.join("runs", default_run_name(net_config, train_config))
-    record = _config_record(net_config, train_config, argv)
-    resuming = _check_existing(out_dir, record, resume)
-    checkpoint_path = os.path.join(out_dir, "checkpoint.npz")
-    if not resuming:
-        atomic_write_json(os.path.join(out_dir, "config.json"), record)
-    say = (lambda text: tqdm.write(text)) if progress else (lambda text: None)
-    say(f"run folder: {out_dir}")
+    say = RunLog(out_dir, echo=progress)
+    try:
+        return _train(net_config, train_config, out_dir, resume, data_dir, cache_dir, progress,
+                      argv, threads, say)
+    except (ConfigError, DatasetError, RunFolderError):
+        raise
+    except BaseException as error:
+        say.failure(error)
+        raise
 
+
+def _train(net_config, train_config, out_dir, resume, data_dir, cache_dir, progress, argv, threads,
+           say):
+    session_start = time.perf_counter()
+    record = _config_record(net_config, train_config, argv)
+    _check_existing(out_dir, record, resume)  # refuse early, before loading and compiling
+    checkpoint_path = os.path.join(out_dir, "checkpoint.npz")
+    say(f"run folder: {out_dir}")
     trainer = Trainer(net_config, train_config, data_dir=data_dir, cache_dir=cache_dir,
-                      verbose=progress)
+                      verbose=progress, threads=threads)
+    # one process at a time in a run folder (a sweep's retried run must not meet its first try)
+    os.makedirs(out_dir, exist_ok=True)
+    lock = FileLock(os.path.join(out_dir, ".lock"))
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        trainer.close()
+        raise RunFolderError(f"{out_dir!r} is in use: another process is training in it") from None
+    try:
+        resuming = _check_existing(out_dir, record, resume)
+        if not resuming:
+            atomic_write_json(os.path.join(out_dir, "config.json"), record)
+        say.open()
+        return _train_loop(trainer, out_dir, checkpoint_path, resuming, progress, say,
+                           session_start)
+    finally:
+        trainer.close()
+        lock.release()
+
+
+def _train_loop(trainer, out_dir, checkpoint_path, resuming, progress, say, session_start):
+    net_config, train_config = trainer.net_config, trainer.train_config
     data = trainer.data
+    wall_before = 0.0
     probe = _probe_samples(data.y_test, train_config.n_probe,
                            streams.stream(train_config.seed, "probe-samples"))
     optimizer = make_optimizer(train_config.optimizer, train_config.learning_rate)
@@ -384,6 +492,7 @@ def train(net_config=None, train_config=None, out_dir=None, resume=False, data_d
         rng.bit_generator.state = json.loads(str(checkpoint["rng_state"]))
         rows = json.loads(str(checkpoint["metrics"]))
         first_epoch = int(checkpoint["epoch"]) + 1
+        wall_before = float(checkpoint["wall_seconds"]) if "wall_seconds" in checkpoint else 0.0
         say(f"resuming after epoch {first_epoch - 1}")
     else:
         weights, init_info = trainer.initial_weights(
@@ -398,6 +507,10 @@ def train(net_config=None, train_config=None, out_dir=None, resume=False, data_d
                    is not None else ")"))
         rows, first_epoch = [], 0
 
+    def wall():
+        """Wall time of the run so far, over every session that worked on it."""
+        return wall_before + time.perf_counter() - session_start
+
     if first_epoch == 0:
         start = time.perf_counter()
         trainer.save_probe(os.path.join(out_dir, PROBE_SPIKES_FILES["initial"]), weights, probe,
@@ -406,7 +519,7 @@ def train(net_config=None, train_config=None, out_dir=None, resume=False, data_d
         on_test = trainer.evaluate(weights, data.x_test, data.y_test)
         rows.append(_row(0, on_train["loss"], on_train["acc"], on_test, time.perf_counter() - start))
         say(_describe(rows[-1]))
-        _save_epoch(out_dir, weights, optimizer, rng, rows)
+        _save_epoch(out_dir, weights, optimizer, rng, rows, wall())
         first_epoch = 1
 
     batch = train_config.batch_size
@@ -437,12 +550,17 @@ def train(net_config=None, train_config=None, out_dir=None, resume=False, data_d
         rows.append(_row(epoch, total_loss / seen, correct / seen, on_test,
                          time.perf_counter() - start))
         say(_describe(rows[-1]))
-        _save_epoch(out_dir, weights, optimizer, rng, rows)
+        _save_epoch(out_dir, weights, optimizer, rng, rows, wall())
     final_path = os.path.join(out_dir, PROBE_SPIKES_FILES["final"])
     if not os.path.exists(final_path) or first_epoch <= train_config.epochs:
         trainer.save_probe(final_path, weights, probe, "final", train_config.epochs)
-    trainer.close()
     best = max(rows[1:] or rows, key=lambda row: row["test_acc"])
+    atomic_write_json(os.path.join(out_dir, RESULT_FILE), _jsonable({
+        "finished": True, "epochs": train_config.epochs, "peak_test_acc": best["test_acc"],
+        "peak_epoch": best["epoch"], "final_test_acc": rows[-1]["test_acc"],
+        "initial_rate_exc_hz": rows[0]["rate_exc_hz"], "initial_rate_inh_hz": rows[0]["rate_inh_hz"],
+        "final_rate_exc_hz": rows[-1]["rate_exc_hz"], "final_rate_inh_hz": rows[-1]["rate_inh_hz"],
+        "wall_seconds": wall()}))
     say(f"peak test accuracy {best['test_acc']:.4f} at epoch {best['epoch']}; results in {out_dir}")
     return rows
 
@@ -486,7 +604,7 @@ def _describe(row):
             f"I {row['rate_inh_hz']:.1f} Hz  silent {row['silent_frac']:.2f}  ({row['seconds']:.1f} s)")
 
 
-def _save_epoch(out_dir, weights, optimizer, rng, rows):
+def _save_epoch(out_dir, weights, optimizer, rng, rows, wall_seconds):
     """metrics.csv, weights.npz and checkpoint.npz of the latest epoch, each written atomically.
 
     The checkpoint goes last: a run killed before it resumes from the previous epoch and rewrites
@@ -498,7 +616,7 @@ def _save_epoch(out_dir, weights, optimizer, rng, rows):
     atomic_savez(os.path.join(out_dir, "checkpoint.npz"), **weights, **state,
                  epoch=np.array(rows[-1]["epoch"]),
                  rng_state=np.array(json.dumps(rng.bit_generator.state)),
-                 metrics=np.array(json.dumps(rows)))
+                 metrics=np.array(json.dumps(rows)), wall_seconds=np.array(wall_seconds))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -599,6 +717,9 @@ def add_train_arguments(parser):
     parser.add_argument("--resume", action="store_true",
                         help="continue the run in --out from its last checkpoint")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="threads of the gradient computation (default 2; results do not "
+                        "depend on it)")
 
 
 def configs_from_args(args):
@@ -666,11 +787,20 @@ def _first(*values):
 def run_train_command(args):
     try:
         net, train_config = configs_from_args(args)
-        train(net, train_config, out_dir=args.out, resume=args.resume, data_dir=args.data_dir,
-              progress=not args.quiet, argv=sys.argv[1:])
     except (ConfigError, DatasetError, RunFolderError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    out_dir = args.out or os.path.join("runs", default_run_name(net, train_config))
+    try:
+        train(net, train_config, out_dir=out_dir, resume=args.resume, data_dir=args.data_dir,
+              progress=not args.quiet, argv=sys.argv[1:], threads=args.threads)
+    except (ConfigError, DatasetError, RunFolderError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except Exception as error:  # a failure of the run itself: say what, and where the details are
+        print(f"error: the run in {out_dir} failed: {type(error).__name__}: {error}\n"
+              f"(the traceback is in {os.path.join(out_dir, LOG_FILE)})", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -95,6 +95,22 @@ def test_threaded_engine_equals_single_thread(small):
     engine.close()
 
 
+def test_the_engine_gives_the_same_bits_in_one_thread_or_two(small):
+    """A sweep gives each training one thread: its results must equal a run alone (two)."""
+    config, weights, spike_input = small
+    labels = np.array([2, 0, 1, 1])
+    results = []
+    for n_threads in (1, 2):
+        engine = gradients.GradientEngine(config, n_threads=n_threads)
+        assert engine.n_threads == n_threads and engine.n_parts == 2
+        results.append(engine(weights, spike_input, labels))
+        engine.close()
+    (loss1, grads1, _), (loss2, grads2, _) = results
+    assert loss1 == loss2
+    for name in grads1:
+        assert np.array_equal(grads1[name], grads2[name])
+
+
 def test_loss_and_output_gradient_by_hand():
     # two units; unit 0 peaks at 2.0 (step 1), unit 1 at 0.5 (step 0)
     readout = np.array([[[0.0, 0.5], [2.0, 0.1], [1.0, 0.2]]])

@@ -9,7 +9,7 @@ import pytest
 from conftest import active_weights, random_input, small_config
 from ei_brian import gradients
 from ei_brian.network import membrane_noise_drive
-from ei_brian.runner import CompiledNetwork
+from ei_brian.runner import CompiledNetwork, CompiledRunError, source_digest
 
 pytestmark = pytest.mark.compiled
 
@@ -80,6 +80,13 @@ def test_bad_runs_are_refused(compiled):
         compiled.run(dict(weights, w_xe=weights["w_xe"][:5]), random_input(config, 2))
 
 
+def test_a_run_whose_inputs_the_binary_cannot_read_raises(compiled):
+    # the binary itself only prints a warning and goes on with stale values: it must not pass
+    weights = compiled.parts["synapses"][next(iter(compiled.parts["synapses"]))].w
+    with pytest.raises(CompiledRunError, match="could not read"):
+        compiled._run_binary({weights: np.zeros(3)})
+
+
 def test_unbounded_network_replay_matches():
     config = small_config(unbounded=True)
     weights = active_weights(config)
@@ -99,20 +106,55 @@ import sys
 sys.path.insert(0, {tests!r})
 from conftest import small_config
 from ei_brian.runner import CompiledNetwork
-CompiledNetwork(small_config(n_hidden=10), samples_per_run=2, verbose=False).close()
+network = CompiledNetwork(small_config(n_hidden=10), samples_per_run=2, verbose=False)
+print("compiled" if network.compiled else "reused", network.directory)
+network.close()
 """
 
 
-def test_a_second_process_with_the_same_architecture_does_not_recompile(tmp_path):
+def test_processes_started_at_once_compile_once_and_share_the_build(tmp_path):
+    """Three processes (other hash seeds: Brian2 orders some statements by a Python set) need
+    the same new architecture at once: one compiles under the lock, the others wait and reuse."""
     script = BUILD_SCRIPT.format(tests=os.path.dirname(__file__))
-    env = dict(os.environ, EI_BRIAN_CACHE=str(tmp_path))
-    subprocess.run([sys.executable, "-c", script], check=True, env=env)
-    (project,) = tmp_path.iterdir()
-    binary = project / "main"
+    processes = [subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True,
+                                  env=dict(os.environ, EI_BRIAN_CACHE=str(tmp_path),
+                                           PYTHONHASHSEED=str(seed)))
+                 for seed in (1, 2, 6)]
+    outputs = [process.communicate()[0].split() for process in processes]
+    assert all(process.returncode == 0 for process in processes)
+    assert sorted(word for word, _ in outputs) == ["compiled", "reused", "reused"]
+    assert len({directory for _, directory in outputs}) == 1
+    projects = [path for path in tmp_path.iterdir() if path.is_dir()]
+    assert [path.name for path in projects] == [os.path.basename(outputs[0][1])]  # no staging left
+    binary = projects[0] / "main"
     stamp = binary.stat().st_mtime_ns
-    for _ in range(3):  # Brian2's code generation varies a little between processes
-        subprocess.run([sys.executable, "-c", script], check=True, env=env)
-        assert binary.stat().st_mtime_ns == stamp
+    later = subprocess.run([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True,
+                           check=True, env=dict(os.environ, EI_BRIAN_CACHE=str(tmp_path)))
+    assert later.stdout.startswith("reused") and binary.stat().st_mtime_ns == stamp
+
+
+def test_the_build_key_follows_every_statement_but_the_clock_initialisations(tmp_path):
+    main = ["int main() {", "  _array_a_clock_timestep[0] = 0;", "  _array_a_clock_t[0] = 0.0;",
+            "  _array_b_clock_timestep[0] = 0;", "  _array_b_clock_t[0] = 0.0;",
+            "  x = 1;", "  y = x + 1;", "}"]
+
+    def digest(lines, static=b"\x00\x01"):
+        folder = tmp_path / f"p{len(list(tmp_path.iterdir()))}"
+        (folder / "static_arrays").mkdir(parents=True)
+        (folder / "main.cpp").write_text("\n".join(lines))
+        (folder / "makefile").write_text("CXXFLAGS = -O3")
+        (folder / "static_arrays" / "_static_array_x").write_bytes(static)
+        (folder / "results").mkdir()
+        (folder / "results" / "out").write_bytes(os.urandom(8))  # results do not count
+        return source_digest(folder)
+
+    reference = digest(main)
+    assert digest(main) == reference
+    clocks_swapped = main[:1] + main[3:5] + main[1:3] + main[5:]
+    assert digest(clocks_swapped) == reference
+    statements_swapped = main[:5] + [main[6], main[5]] + main[7:]
+    assert digest(statements_swapped) != reference
+    assert digest(main, static=b"\x00\x02") != reference
 
 
 def test_diverse_time_constants_and_membrane_noise_reach_the_compiled_run():
