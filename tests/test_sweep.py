@@ -1,0 +1,231 @@
+"""Sweeps: specs, labels and refusals; runs on a local Dask cluster equal runs done alone; a
+killed worker's run resumes; a finished sweep trains nothing; failures are listed."""
+import csv
+import os
+import signal
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from ei_brian.cli import main
+from ei_brian.sweep import SweepError, SweepFailed, load_spec, run_sweep, slurm_cluster
+from ei_brian.training import train
+
+SMALL = {"hidden": 20, "batch_size": 50, "train_samples": 300, "test_samples": 100, "epochs": 2}
+
+
+def spec(grid, extra=None, **base):
+    out = {"study": {"name": "test"}, "base": dict(SMALL, **base), "grid": grid}
+    if extra is not None:
+        out["extra"] = extra
+    return out
+
+
+def read_csv(path):
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+# ---------------------------------------------------------------------------------------------
+# the spec
+
+def test_a_grid_with_extra_runs_gets_readable_labels_and_folders():
+    loaded = load_spec(spec({"ratio": ["80:20", "100:0"], "update-noise": [0.0, 0.5],
+                             "seed": [0, 1]},
+                            extra=[{"unbounded": True, "seed": [0, 1]}]))
+    assert loaded.varied_keys == ["ratio", "update_noise", "unbounded"]
+    folders = [run.folder for run in loaded.runs]
+    assert len(folders) == 10 and len(set(folders)) == 10
+    assert "ratio-80-20_update-noise-0.5/seed-1" in folders
+    assert "unbounded/seed-0" in folders
+    run = next(run for run in loaded.runs if run.folder == "ratio-100-0_update-noise-0.0/seed-0")
+    assert run.net_config.ratio == "100:0" and run.net_config.n_hidden == 20
+    assert run.train_config.epochs == 2 and run.train_config.batch_size == 50
+    assert run.varied == {"ratio": "100:0", "update_noise": 0.0, "unbounded": False}
+    baseline = next(run for run in loaded.runs if run.label == "unbounded")
+    assert baseline.net_config.unbounded and baseline.varied["unbounded"] is True
+
+
+def test_scales_override_the_base_and_the_lists(tmp_path):
+    path = tmp_path / "s.toml"
+    path.write_text('[study]\nname = "ratio"\n[base]\nepochs = 10\nhidden = 20\n'
+                    '[grid]\nratio = ["80:20", "95:5", "50:50"]\nseed = [0, 1, 2]\n'
+                    '[[extra]]\nunbounded = true\nseed = [0, 1, 2]\n'
+                    '[scale.smoke]\nepochs = 1\nseed = [0]\n[scale.smoke.grid]\nratio = ["80:20"]\n')
+    full = load_spec(path)
+    assert (full.name, full.scale, len(full.runs)) == ("ratio", None, 12)
+    smoke = load_spec(path, scale="smoke")
+    assert sorted(run.folder for run in smoke.runs) == ["ratio-80-20/seed-0", "unbounded/seed-0"]
+    assert all(run.train_config.epochs == 1 for run in smoke.runs)
+    assert smoke.default_out() == os.path.join("data", "smoke", "ratio")
+    with pytest.raises(SweepError, match="no scale 'huge'"):
+        load_spec(path, scale="huge")
+
+
+@pytest.mark.parametrize("bad, message", [
+    (spec({"ratio": ["80:20", "0:100"]}), r"\[grid\], run ratio-0-100/seed-0: .*no excitatory"),
+    (spec({"ratoi": ["80:20"]}), r"\[grid\]: unknown option 'ratoi'"),
+    (spec({"seed": [0]}, lr=-1), r"run base/seed-0: learning_rate must be positive"),
+    (spec({"seed": [0]}, ratio=["80:20"]), r"\[base\]: 'ratio' is a list"),
+    (spec({"seed": [0]}, out="x"), r"'out' cannot be set in a sweep"),
+    (spec({"seed": [0, -1]}), r"seed -1 must be a non-negative integer"),
+    (spec({"optimizer": ["adam", "sgd"]}), r"run optimizer-sgd/seed-0: .*invalid choice"),
+    (spec({"unbounded": ["yes"]}), r"unbounded is a switch"),
+    (dict(spec({"seed": [0]}), grids={}), r"unknown section"),
+    (spec({"seed": [0]}, extra=[{"seed": 0}]), r"the same configuration as run base/seed-0"),
+])
+def test_a_bad_spec_is_refused_naming_the_key_and_the_run(bad, message):
+    with pytest.raises(SweepError, match=message):
+        load_spec(bad)
+
+
+def test_the_command_refuses_a_bad_spec_before_anything_runs(tmp_path, capsys):
+    path = tmp_path / "bad.toml"
+    path.write_text('[grid]\nratio = ["80:20", "0:100"]\n')
+    assert main(["sweep", str(path), "--out", str(tmp_path / "out")]) == 2
+    assert "ratio-0-100/seed-0" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+    path.write_text("[grid\n")
+    assert main(["sweep", str(path)]) == 2
+    assert "not valid TOML" in capsys.readouterr().err
+
+
+def test_the_slurm_recipe_writes_a_job_script_with_one_single_threaded_worker_per_core():
+    cluster = slurm_cluster(cores=8, memory="16GB", walltime="04:00:00", account="mylab",
+                            queue="normal", cache_dir="/scratch/ei_brian_cache")
+    try:
+        script = cluster.job_script()
+    finally:
+        cluster.close()
+    assert "#SBATCH -A mylab" in script and "#SBATCH -p normal" in script
+    assert "#SBATCH -t 04:00:00" in script and "#SBATCH --mem=15G" in script
+    assert "--nworkers 8" in script and "--nthreads 1" in script
+    assert "export EI_BRIAN_CACHE=/scratch/ei_brian_cache" in script
+    assert "export OMP_NUM_THREADS=1" in script
+
+
+# ---------------------------------------------------------------------------------------------
+# running (a local cluster of 2 workers, the small network of the training tests)
+
+def outcome(run):
+    rows = [{key: value for key, value in row.items() if key != "seconds"}
+            for row in read_csv(os.path.join(run, "metrics.csv"))]
+    with np.load(os.path.join(run, "weights.npz")) as weights:
+        return rows, {name: weights[name].copy() for name in weights.files}
+
+
+@pytest.mark.compiled
+@pytest.mark.slow
+def test_a_sweep_on_two_workers_equals_its_runs_done_alone_and_runs_once(tmp_path, capsys):
+    sweep = spec({"seed": [1, 2], "update_noise": [0.0, 0.2]})
+    out = str(tmp_path / "sweep")
+    table = run_sweep(sweep, out=out, workers=2, progress=False)
+    assert sorted(table["status"]) == ["finished"] * 4
+    runs = read_csv(os.path.join(out, "runs.csv"))
+    assert [row["status"] for row in runs] == ["finished"] * 4
+    assert {row["run_dir"] for row in runs} == {f"update-noise-{noise}/seed-{seed}"
+                                                 for noise in ("0.0", "0.2") for seed in (1, 2)}
+    assert all(0 <= float(row["peak_test_acc"]) <= 1 for row in runs)
+    assert all(float(row["wall_seconds"]) > 0 for row in runs)
+    epochs = read_csv(os.path.join(out, "epochs.csv"))
+    assert len(epochs) == 4 * 3 and {"update_noise", "seed", "epoch", "test_acc"} <= set(epochs[0])
+    loaded = load_spec(sweep)
+    for run in loaded.runs:
+        if run.varied["update_noise"] == 0.2:  # the noisy runs, alone
+            alone = str(tmp_path / f"alone-{run.seed}")
+            train(run.net_config, run.train_config, out_dir=alone, progress=False)
+            a, b = outcome(alone), outcome(os.path.join(out, run.folder))
+            assert a[0] == b[0]
+            for name in a[1]:
+                assert np.array_equal(a[1][name], b[1][name])
+    # a second call trains nothing: no cluster, no file touched
+    stamps = {path: os.stat(os.path.join(out, path, "metrics.csv")).st_mtime_ns
+              for path in (row["run_dir"] for row in runs)}
+    capsys.readouterr()
+    assert main(["sweep", "--out", out, "--quiet", write_spec(tmp_path, sweep)]) == 0
+    assert "4 finished already" in capsys.readouterr().out
+    assert stamps == {path: os.stat(os.path.join(out, path, "metrics.csv")).st_mtime_ns
+                      for path in stamps}
+    assert main(["sweep", "--out", out, "--dry-run", write_spec(tmp_path, sweep)]) == 0
+    printed = capsys.readouterr().out
+    assert "4 runs" in printed and "4 finished" in printed and "core-hours" in printed
+
+
+def write_spec(tmp_path, sweep):
+    import json
+    path = tmp_path / "spec.toml"
+    lines = []
+    for section in ("study", "base", "grid"):
+        lines.append(f"[{section}]")
+        lines += [f"{key} = {json.dumps(value)}" for key, value in sweep[section].items()]
+    path.write_text("\n".join(lines) + "\n")
+    return str(path)
+
+
+@pytest.mark.compiled
+@pytest.mark.slow
+def test_a_killed_worker_is_replaced_and_its_run_resumes_once(tmp_path):
+    from dask.distributed import Client, LocalCluster
+    sweep = spec({"seed": [4, 5]}, epochs=4, train_samples=500)
+    out = str(tmp_path / "sweep")
+    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True)
+    client = Client(cluster)
+    result = {}
+    thread = threading.Thread(target=lambda: result.update(
+        table=run_sweep(sweep, out=out, client=client, progress=False, threads=1)))
+    thread.start()
+    killed = None
+    deadline = time.time() + 240
+    while killed is None and time.time() < deadline and thread.is_alive():
+        for seed in (4, 5):
+            run_dir = os.path.join(out, "base", f"seed-{seed}")
+            metrics = os.path.join(run_dir, "metrics.csv")
+            if os.path.exists(os.path.join(run_dir, "checkpoint.npz")) and \
+                    os.path.exists(metrics) and len(read_csv(metrics)) >= 2 and \
+                    not os.path.exists(os.path.join(run_dir, "result.json")):
+                pids = client.run(os.getpid)
+                for worker, keys in client.processing().items():
+                    if any(f"seed-{seed}-" in str(key) for key in keys):
+                        os.kill(pids[worker], signal.SIGKILL)  # mid-run, after epoch >= 1
+                        killed = seed
+                break
+        time.sleep(0.02)
+    thread.join(timeout=300)
+    client.close()
+    cluster.close()
+    assert killed is not None, "no run could be killed in the middle"
+    assert sorted(result["table"]["status"]) == ["finished", "finished"]
+    for seed in (4, 5):
+        rows = read_csv(os.path.join(out, "base", f"seed-{seed}", "metrics.csv"))
+        assert [int(row["epoch"]) for row in rows] == [0, 1, 2, 3, 4]  # each epoch once
+    log = open(os.path.join(out, "base", f"seed-{killed}", "log.txt")).read()
+    assert "resuming after epoch" in log
+
+
+@pytest.mark.compiled
+@pytest.mark.slow
+def test_a_failing_run_does_not_stop_the_others_and_is_listed(tmp_path, capsys):
+    sweep = spec({"seed": [1]}, extra=[{"seed": 1, "lr": 0.001, "data_dir": str(tmp_path / "none")}])
+    out = str(tmp_path / "sweep")
+    assert main(["sweep", write_spec_with_extra(tmp_path, sweep), "--out", out, "--workers", "2",
+                 "--quiet"]) == 1
+    error = capsys.readouterr().err
+    assert "1 run(s) of the sweep" in error and "DatasetError" in error and "log.txt" in error
+    runs = {row["label"]: row for row in read_csv(os.path.join(out, "runs.csv"))}
+    assert runs["base"]["status"] == "finished"
+    failed = next(row for label, row in runs.items() if label != "base")
+    assert failed["status"] == "failed" and "DatasetError" in failed["error"]
+    with pytest.raises(SweepFailed):  # the Python face raises too, after running the rest
+        run_sweep(sweep, out=out, workers=1, progress=False)
+
+
+def write_spec_with_extra(tmp_path, sweep):
+    import json
+    path = write_spec(tmp_path, sweep)
+    with open(path, "a") as f:
+        for block in sweep["extra"]:
+            f.write("[[extra]]\n" + "".join(f"{key} = {json.dumps(value)}\n"
+                                            for key, value in block.items()))
+    return path
