@@ -1,4 +1,4 @@
-"""The ``ei-brian`` command: ``train``, ``analyze`` and ``data``.
+"""The ``ei-brian`` command: ``train``, ``analyze``, ``sweep`` and ``data``.
 
 Only the module of the subcommand that runs is imported, so ``ei-brian data ...`` does not load
 Brian2 and ``ei-brian --help`` is quick.
@@ -17,6 +17,11 @@ COMMANDS = {
     "analyze": ("ei_brian.analysis", "add_analyze_arguments", "run_analyze_command",
                 "spike-train measures (rates, CV, Fano factor, Van Rossum) of saved runs",
                 "Compute spike-train measures of one or more run folders through Neo and Elephant."),
+    "sweep": ("ei_brian.sweep", "add_sweep_arguments", "run_sweep_command",
+              "many training runs from a TOML spec, on Dask (local cluster or a scheduler)",
+              "Run every run of a sweep spec (a TOML file: [base] options, a [grid] of values, "
+              "[[extra]] runs) on Dask distributed. Finished runs are skipped, interrupted ones "
+              "resume; runs.csv and epochs.csv gather the results."),
     "data": ("ei_brian.data", "add_data_arguments", "run_data_command",
              "find, check or download data sets", "Find, check or download data sets."),
 }
