@@ -222,9 +222,7 @@ def _apply_scale(raw, scale, actions):
     for dest, value in overrides.items():
         in_blocks = [block for block in blocks if any(_normalize(k, where) == dest for k in block)]
         for block in in_blocks:
-            for key in [k for k in block if _normalize(k, where) == dest]:
-                del block[key]
-            block[dest] = value
+            _replace_in_place(block, dest, value, where)
         if isinstance(value, list):
             if not in_blocks:
                 out["grid"][dest] = value
@@ -233,10 +231,24 @@ def _apply_scale(raw, scale, actions):
                 del base[key]
             base[dest] = value
     for dest, value in grid_overrides.items():
-        for key in [k for k in out["grid"] if _normalize(k, where) == dest]:
-            del out["grid"][key]
-        out["grid"][dest] = value
+        _replace_in_place(out["grid"], dest, value, where)
     return out, scale
+
+
+def _replace_in_place(block, dest, value, where):
+    """Set ``dest`` in ``block`` where the key stands (the labels keep their order)."""
+    items = list(block.items())
+    block.clear()
+    placed = False
+    for key, old in items:
+        if _normalize(key, where) == dest:
+            if not placed:
+                block[dest] = value
+                placed = True
+        else:
+            block[key] = old
+    if not placed:
+        block[dest] = value
 
 
 def load_spec(spec, scale=None):
@@ -514,8 +526,9 @@ def measured_speed(spec, out):
 # ---------------------------------------------------------------------------------------------
 # running
 
-def _run_one(options_argv, run_dir, threads, data_dir=None):
-    """Train one run in a worker (resuming it if its folder holds a start); returns its result."""
+def _run_one(options_argv, run_dir, threads, data_dir=None, analyze=False):
+    """In a worker: train one run (resuming it if its folder holds a start) unless it has
+    finished, then, with ``analyze``, write its spike-train analysis unless it is there."""
     import threadpoolctl
 
     from ei_brian.data import DatasetError
@@ -524,16 +537,36 @@ def _run_one(options_argv, run_dir, threads, data_dir=None):
     parser = _train_parser()
     args = parser.parse_args(options_argv)
     net_config, train_config = configs_from_args(args)
-    resume = os.path.exists(os.path.join(run_dir, "config.json"))
+    result = _read_json(os.path.join(run_dir, RESULT_FILE))
     try:
         with threadpoolctl.threadpool_limits(threads):
-            train(net_config, train_config, out_dir=run_dir, resume=resume,
-                  data_dir=data_dir or args.data_dir, progress=False,
-                  argv=["train", *options_argv, "--out", run_dir], threads=threads)
+            if not (result and result.get("finished")):
+                resume = os.path.exists(os.path.join(run_dir, "config.json"))
+                train(net_config, train_config, out_dir=run_dir, resume=resume,
+                      data_dir=data_dir or args.data_dir, progress=False,
+                      argv=["train", *options_argv, "--out", run_dir], threads=threads)
+            if analyze and not analysis_done(run_dir):
+                from ei_brian.analysis import analyze_run, save_run_analysis
+                save_run_analysis(analyze_run(run_dir))
     except (ConfigError, DatasetError, RunFolderError) as error:
         RunLog(run_dir, echo=False).failure(error)  # train() writes the other failures itself
         raise
+    except Exception as error:
+        if os.path.exists(os.path.join(run_dir, RESULT_FILE)):  # the analysis failed
+            RunLog(run_dir, echo=False).failure(error)
+        raise
     return _read_json(os.path.join(run_dir, RESULT_FILE))
+
+
+def analysis_done(run_dir):
+    """Whether the run folder holds an analysis newer than its final spike trains."""
+    from ei_brian.analysis import ANALYSIS_FILE
+    from ei_brian.io import PROBE_SPIKES_FILES
+    try:
+        return (os.path.getmtime(os.path.join(run_dir, ANALYSIS_FILE)) >=
+                os.path.getmtime(os.path.join(run_dir, PROBE_SPIKES_FILES["final"])))
+    except OSError:
+        return False
 
 
 def _task_key(spec, run, out):
@@ -622,43 +655,81 @@ def run_sweep(spec, out=None, scale=None, workers=None, scheduler=None, client=N
     if not isinstance(spec, SweepSpec):
         spec = load_spec(spec, scale=scale)
     out = out or spec.default_out()
-    states = {run.folder: run_state(run, os.path.join(out, run.folder)) for run in spec.runs}
-    conflicts = [folder for folder, (status, _) in states.items() if status == "conflict"]
-    if conflicts:
-        raise SweepError(f"{len(conflicts)} run folder(s) under {out} hold runs of another "
-                         f"configuration (was the spec or its scale changed?), e.g. "
-                         f"{os.path.join(out, conflicts[0])}; use another --out or remove them")
+    tables = run_sweeps([(spec, out)], workers=workers, scheduler=scheduler, client=client,
+                        dry_run=dry_run, progress=progress, threads=threads, data_dir=data_dir)
+    return pd.DataFrame(tables[out])
+
+
+def run_sweeps(sweeps, workers=None, scheduler=None, client=None, dry_run=False, progress=True,
+               threads=None, data_dir=None, analyze=False):
+    """Run several sweeps on one Dask cluster at once (their runs share the workers).
+
+    Parameters
+    ----------
+    sweeps : list of (SweepSpec, str)
+        Each sweep with its folder.
+    analyze : bool
+        Also write each run's spike-train analysis (``ei-brian analyze``) in its worker.
+    workers, scheduler, client, dry_run, progress, threads, data_dir
+        As in :func:`run_sweep`.
+
+    Returns
+    -------
+    dict
+        ``{folder: list of dict}``: each sweep's ``runs.csv`` rows.
+
+    Raises
+    ------
+    SweepError, SweepFailed
+        As :func:`run_sweep`; ``SweepFailed`` after every run that could run has run.
+    """
+    states = {}
+    for spec, out in sweeps:
+        for run in spec.runs:
+            states[(out, run.folder)] = run_state(run, os.path.join(out, run.folder))
+        conflicts = [folder for (where, folder), (status, _) in states.items()
+                     if where == out and status == "conflict"]
+        if conflicts:
+            raise SweepError(f"{len(conflicts)} run folder(s) under {out} hold runs of another "
+                             f"configuration (was the spec or its scale changed?), e.g. "
+                             f"{os.path.join(out, conflicts[0])}; use another --out or remove "
+                             "them")
     if dry_run:
-        _describe_plan(spec, out, states, measured_speed(spec, out))
-        return pd.DataFrame(collect(spec, out)[0])
-    os.makedirs(out, exist_ok=True)
-    todo = [run for run in spec.runs if states[run.folder][0] != "finished"]
-    write_tables(spec, out)
-    say = print
-    say(f"sweep {spec.name}{f' ({spec.scale})' if spec.scale else ''}: {len(spec.runs)} runs, "
-        f"{len(spec.runs) - len(todo)} finished already; results in {out}")
+        for spec, out in sweeps:
+            _describe_plan(spec, out, {run.folder: states[(out, run.folder)] for run in spec.runs},
+                           measured_speed(spec, out))
+        return {out: collect(spec, out)[0] for spec, out in sweeps}
+    todo = []
+    for spec, out in sweeps:
+        os.makedirs(out, exist_ok=True)
+        write_tables(spec, out)
+        runs = [run for run in spec.runs if states[(out, run.folder)][0] != "finished" or
+                (analyze and not analysis_done(os.path.join(out, run.folder)))]
+        print(f"sweep {spec.name}{f' ({spec.scale})' if spec.scale else ''}: {len(spec.runs)} "
+              f"runs, {len(spec.runs) - len(runs)} finished already; results in {out}")
+        todo += [(spec, out, run) for run in runs]
     failures = []
     if todo:
-        failures = _run_on_dask(spec, out, todo, workers, scheduler, client, progress, threads,
-                                data_dir, say)
-    runs = write_tables(spec, out)
+        failures = _run_on_dask(todo, workers, scheduler, client, progress, threads, data_dir,
+                                analyze, states)
+    tables = {out: write_tables(spec, out) for spec, out in sweeps}
     if failures:
-        raise SweepFailed(failures, out)
-    return pd.DataFrame(runs)
+        raise SweepFailed(failures)
+    return tables
 
 
 class SweepFailed(RuntimeError):
     """Some runs of a sweep failed for good; the others ran. ``failures``: (run folder, error,
     log path)."""
 
-    def __init__(self, failures, out):
+    def __init__(self, failures):
         self.failures = failures
-        lines = [f"{len(failures)} run(s) of the sweep in {out} failed:"]
+        lines = [f"{len(failures)} run(s) of the sweep failed:"]
         lines += [f"  {folder}: {error}\n    log: {log}" for folder, error, log in failures]
         super().__init__("\n".join(lines))
 
 
-def _run_on_dask(spec, out, todo, workers, scheduler, client, progress, threads, data_dir, say):
+def _run_on_dask(todo, workers, scheduler, client, progress, threads, data_dir, analyze, states):
     from tqdm import tqdm
 
     from ei_brian.training import LOG_FILE
@@ -667,29 +738,34 @@ def _run_on_dask(spec, out, todo, workers, scheduler, client, progress, threads,
         if threads is None:
             n_workers = len(own_client.scheduler_info().get("workers", {})) or 1
             threads = max(1, (os.cpu_count() or 1) // n_workers) if cluster is not None else 1
-        say(f"Dask dashboard: {own_client.dashboard_link}")
+        print(f"Dask dashboard: {own_client.dashboard_link}")
         futures = {}
-        for run in todo:
+        # the longest runs first, so that the sweep does not end waiting for one of them
+        ordered = sorted(todo, key=lambda item: -_run_cost(item[2],
+                                                           states[(item[1], item[2].folder)][1]))
+        for rank, (spec, out, run) in enumerate(ordered):
             run_dir = os.path.abspath(os.path.join(out, run.folder))
-            future = own_client.submit(_run_one, run.argv, run_dir, threads, data_dir,
-                                       key=_task_key(spec, run, out), pure=False)
-            futures[future] = run
+            future = own_client.submit(_run_one, run.argv, run_dir, threads, data_dir, analyze,
+                                       key=_task_key(spec, run, out), pure=False,
+                                       priority=len(ordered) - rank)
+            futures[future] = (spec, out, run)
         failures = []
-        bar = tqdm(total=len(futures), unit="run", desc=f"sweep {spec.name}", disable=not progress,
+        bar = tqdm(total=len(futures), unit="run", desc="sweep", disable=not progress,
                    file=sys.stderr, mininterval=1.0)
         pending = set(futures)
         while pending:
             finished = [future for future in pending if future.status != "pending"]
             for future in finished:
                 pending.discard(future)
-                run = futures[future]
+                spec, out, run = futures[future]
                 if future.status != "finished":
                     error = (future.exception() if future.status == "error"
                              else RuntimeError(f"the run's task was {future.status}"))
-                    failures.append((run.folder, f"{type(error).__name__}: {error}".splitlines()[0],
+                    failures.append((os.path.join(out, run.folder),
+                                     f"{type(error).__name__}: {error}".splitlines()[0],
                                      os.path.join(out, run.folder, LOG_FILE)))
                 bar.update(1)
-            if finished:
+            for out, spec in {futures[f][1]: futures[f][0] for f in finished}.items():
                 write_tables(spec, out)
             if pending:
                 processing = own_client.processing()
@@ -704,7 +780,7 @@ def _run_on_dask(spec, out, todo, workers, scheduler, client, progress, threads,
         bar.close()
         return failures
     except KeyboardInterrupt:
-        say("interrupted: finished runs are kept; run the sweep again to continue the others")
+        print("interrupted: finished runs are kept; run the sweep again to continue the others")
         raise
     finally:
         if client is None:
