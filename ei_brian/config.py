@@ -11,7 +11,19 @@ import re
 
 from brian2 import Hz, Quantity, ms, second
 
+from ei_brian.randman import DEFAULTS as RANDMAN_DEFAULTS
+
 __all__ = ["NetworkConfig", "TrainConfig", "ConfigError", "parse_ratio", "population_sizes"]
+
+#: data sets known to TrainConfig (ei_brian.data.DATASETS), and those whose samples are spikes
+DATASET_NAMES = ("fashion-mnist", "shd", "randman")
+SPIKE_DATASET_NAMES = ("shd", "randman")
+#: TrainConfig fields of the random-manifold task
+RANDMAN_FIELDS = ("randman_classes", "randman_channels", "randman_samples", "randman_dim",
+                  "randman_alpha", "randman_seed")
+_RANDMAN_FIELD_DEFAULTS = dict(zip(RANDMAN_FIELDS, (
+    RANDMAN_DEFAULTS[key] for key in ("classes", "channels", "samples", "dim", "alpha",
+                                      "data_seed"))))
 
 _UNITS = {"ms": ms, "s": second, "second": second, "Hz": Hz}
 
@@ -238,6 +250,42 @@ class NetworkConfig(_Config):
             out[name] = values
         return out
 
+    @classmethod
+    def for_dataset(cls, train_config, dt=None, duration=None, **fields):
+        """A network whose inputs, outputs and time grid fit ``train_config``'s data set.
+
+        Parameters
+        ----------
+        train_config : TrainConfig
+            Its ``dataset`` (and for randman the number of classes and channels) decides
+            ``n_inputs`` and ``n_outputs``.
+        dt, duration : Quantity, optional
+            Time step and duration of a sample; default the data set's
+            (:data:`ei_brian.data.DEFAULT_TIME_GRID_MS`: Fashion-MNIST 1 ms x 100, SHD 2 ms x 350,
+            randman 2 ms x 50). The duration must be a whole number of steps.
+        **fields
+            Any other NetworkConfig field (``ratio``, ``n_hidden``, ...).
+
+        Returns
+        -------
+        NetworkConfig
+        """
+        from ei_brian.data import DEFAULT_TIME_GRID_MS, dataset_size
+        default_dt, default_duration = DEFAULT_TIME_GRID_MS[train_config.dataset]
+        dt = default_dt * ms if dt is None else dt
+        duration = default_duration * ms if duration is None else duration
+        for name, value in (("dt", dt), ("duration", duration)):
+            if not isinstance(value, Quantity) or not value.has_same_dimensions(second) \
+                    or not value > 0:
+                raise ConfigError(f"{name} must be a positive time such as 2*ms, not {value!r}")
+        n_steps = int(round(float(duration / dt)))
+        if n_steps < 1 or abs(n_steps * float(dt) - float(duration)) > 1e-9 * float(duration):
+            raise ConfigError(f"the duration {float(duration / ms):g} ms is not a whole number of "
+                              f"time steps of {float(dt / ms):g} ms")
+        n_inputs, n_outputs = dataset_size(train_config.dataset, train_config.randman_classes,
+                                           train_config.randman_channels)
+        return cls(n_inputs=n_inputs, n_outputs=n_outputs, dt=dt, n_steps=n_steps, **fields)
+
     def population_sizes(self):
         """``(n_exc, n_inh)``; the unbounded baseline has one population of ``n_hidden``."""
         if self.unbounded:
@@ -278,9 +326,13 @@ class TrainConfig(_Config):
     Parameters
     ----------
     dataset : str
-        Data set name (``"fashion-mnist"``).
+        Data set name: ``"fashion-mnist"`` (images, encoded into spikes), ``"shd"`` (the Spiking
+        Heidelberg Digits) or ``"randman"`` (random manifolds, generated); the last two are
+        spikes already. The network's inputs, outputs and time grid must fit the data set:
+        :meth:`NetworkConfig.for_dataset` builds one that does.
     train_samples, test_samples : int or None
-        Sizes of class-balanced subsets drawn from the seed; ``None`` uses the whole set.
+        Sizes of class-balanced subsets drawn from the seed; ``None`` uses the whole set (the
+        command line's default for the spike data sets).
     epochs, batch_size : int
         Epochs of training and samples per minibatch (one compiled run carries one minibatch).
     optimizer : str
@@ -290,7 +342,8 @@ class TrainConfig(_Config):
     seed : int
         The run's seed; every random stream derives from it.
     encoding : str
-        ``"latency"`` (STUDY.md) or ``"poisson"``.
+        ``"latency"`` (STUDY.md) or ``"poisson"`` for images; ``"spikes"`` for the spike data
+        sets, which need no encoding (set automatically when the default ``"latency"`` is left).
     init : str
         Initialization scheme (:mod:`ei_brian.initialization`): ``"scale"`` (magnitudes of root
         mean square ``g / sqrt(fan_in)``), ``"fluctuation"`` (fluctuation-driven, target membrane
@@ -341,6 +394,11 @@ class TrainConfig(_Config):
         Rate above which the penalty acts.
     n_probe : int
         Test samples whose hidden spike trains are saved before and after training.
+    randman_classes, randman_channels, randman_samples, randman_dim, randman_alpha, randman_seed
+        The random-manifold task (``dataset="randman"`` only; :mod:`ei_brian.randman`): classes,
+        input channels, samples per class (a sixth of them the test set), manifold dimension,
+        smoothness ``alpha`` and the task's own seed (the same task for every run seed). Left
+        out of :meth:`to_dict` for other data sets.
     """
 
     dataset: str = "fashion-mnist"
@@ -372,8 +430,33 @@ class TrainConfig(_Config):
     regularizer_strength: float = 0.0
     regularizer_rate: Quantity = _quantity(10 * Hz)
     n_probe: int = 20
+    randman_classes: int = RANDMAN_DEFAULTS["classes"]
+    randman_channels: int = RANDMAN_DEFAULTS["channels"]
+    randman_samples: int = RANDMAN_DEFAULTS["samples"]
+    randman_dim: int = RANDMAN_DEFAULTS["dim"]
+    randman_alpha: float = RANDMAN_DEFAULTS["alpha"]
+    randman_seed: int = RANDMAN_DEFAULTS["data_seed"]
+
+    def to_dict(self):
+        """The fields as plain JSON; the randman fields only for ``dataset="randman"`` (so the
+        record, and the digest, of every other run is what it was before they existed)."""
+        values = super().to_dict()
+        if self.dataset != "randman":
+            for name in RANDMAN_FIELDS:
+                values.pop(name)
+        return values
+
+    def randman_options(self):
+        """Keyword arguments of :func:`ei_brian.randman.load_randman` (empty for other data
+        sets)."""
+        if self.dataset != "randman":
+            return {}
+        return {"classes": self.randman_classes, "channels": self.randman_channels,
+                "samples": self.randman_samples, "dim": self.randman_dim,
+                "alpha": self.randman_alpha, "data_seed": self.randman_seed}
 
     def __post_init__(self):
+        self._check_dataset()
         # optional quantities: None, or a quantity (a string such as "5.0 Hz" from to_dict)
         for name, unit in (("target_rate_inh", Hz), ("input_rate", Hz)):
             value = getattr(self, name)
@@ -397,10 +480,10 @@ class TrainConfig(_Config):
             value = getattr(self, name)
             if value is not None and (int(value) != value or value < 1):
                 raise ConfigError(f"{name} must be a positive integer or None, not {value!r}")
+        if self.encoding not in ("latency", "poisson", "spikes"):
+            raise ConfigError(f"encoding {self.encoding!r} is unknown; use latency or poisson")
         if self.optimizer not in ("adam", "smorms3"):
             raise ConfigError(f"optimizer {self.optimizer!r} is unknown; use adam or smorms3")
-        if self.encoding not in ("latency", "poisson"):
-            raise ConfigError(f"encoding {self.encoding!r} is unknown; use latency or poisson")
         if not self.learning_rate > 0:
             raise ConfigError("learning_rate must be positive")
         if min(self.init_scale_exc, self.init_scale_inh, self.init_scale_readout) < 0:
@@ -430,3 +513,38 @@ class TrainConfig(_Config):
                 raise ConfigError(f"{name} must be a probability in [0, 1]")
         if self.regularizer_strength < 0:
             raise ConfigError("regularizer_strength must be >= 0")
+
+    def _check_dataset(self):
+        """The data set is known, its encoding fits it, randman options go with randman."""
+        if self.dataset not in DATASET_NAMES:
+            raise ConfigError(f"dataset {self.dataset!r} is unknown; use "
+                              f"{', '.join(DATASET_NAMES)}")
+        spiking = self.dataset in SPIKE_DATASET_NAMES
+        if spiking and self.encoding == "latency":  # the default: spikes need no encoding
+            object.__setattr__(self, "encoding", "spikes")
+        if spiking and self.encoding != "spikes":
+            raise ConfigError(f"{self.dataset} is spikes already: the encoding {self.encoding!r} "
+                              "does not apply (leave --encoding out)")
+        if not spiking and self.encoding == "spikes":
+            raise ConfigError(f"{self.dataset} holds images: use the encoding latency or poisson")
+        if self.dataset != "randman":
+            changed = [name for name in RANDMAN_FIELDS
+                       if getattr(self, name) != _RANDMAN_FIELD_DEFAULTS[name]]
+            if changed:
+                verb = "applies" if len(changed) == 1 else "apply"
+                raise ConfigError(f"{', '.join(changed)} only {verb} to the data set randman; the "
+                                  f"data set is {self.dataset}")
+            return
+        for name in ("randman_classes", "randman_channels", "randman_dim"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or int(value) != value or value < 1:
+                raise ConfigError(f"{name} must be a positive integer, not {value!r}")
+        if self.randman_classes < 2:
+            raise ConfigError("randman_classes must be at least 2")
+        if int(self.randman_samples) != self.randman_samples or self.randman_samples < 2:
+            raise ConfigError("randman_samples (per class) must be an integer >= 2: a sixth of "
+                              "them, at least one, form the test set")
+        if not self.randman_alpha > 0:
+            raise ConfigError("randman_alpha (the smoothness) must be > 0")
+        if int(self.randman_seed) != self.randman_seed or self.randman_seed < 0:
+            raise ConfigError("randman_seed must be a non-negative integer")

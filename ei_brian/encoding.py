@@ -7,6 +7,9 @@ seconds; sample ``s`` lasts ``n_steps * dt`` seconds. Times are plain floats in 
 Brian2 units are applied by the caller (``step * dt * second``).
 
 Both encoders are vectorised: there is no Python loop over samples or pixels.
+
+Spike data sets (SHD, random manifolds) need no encoding: their samples are kept as events in a
+:class:`SpikeSamples`, which gives a minibatch's :class:`SpikeInput` directly.
 """
 import dataclasses
 import math
@@ -325,3 +328,180 @@ def poisson_encode(x, n_steps=100, dt=1e-3, max_rate=100.0, seed=0):
         sample = step = channel = np.zeros(0, dtype=np.int64)
     return SpikeInput(sample, step, channel, n_samples=n_samples, n_steps=n_steps,
                       n_channels=n_channels, dt=dt)
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class SpikeSamples:
+    """The samples of a spike data set (SHD, random manifolds), kept as spike events.
+
+    A spike data set holds these where an image data set holds an array of images: indexing
+    (``samples[3:9]``, ``samples[index_array]``, ``samples[bool_mask]``) gives another
+    :class:`SpikeSamples`, ``len`` the number of samples, and :meth:`to_input` the
+    :class:`SpikeInput` of a minibatch, ready for a compiled run. The events of sample ``k`` are
+    ``step[offsets[k]:offsets[k + 1]]`` and ``channel[...]``, sorted by (step, channel) with at
+    most one spike per (step, channel).
+
+    Attributes
+    ----------
+    offsets : numpy.ndarray of int64, shape (n_samples + 1,)
+        Start of each sample's events; ``offsets[0] == 0``, ``offsets[-1] == n_spikes``.
+    step, channel : numpy.ndarray of int16 or int32, shape (n_spikes,)
+        Time step and input channel of each event.
+    n_steps, n_channels : int
+        Size of the grid.
+    dt : float
+        Length of a time step in seconds.
+
+    Use :meth:`from_events` to build one from unsorted events (it sorts them and merges spikes of
+    one channel in one step).
+    """
+
+    offsets: np.ndarray
+    step: np.ndarray
+    channel: np.ndarray
+    n_steps: int
+    n_channels: int
+    dt: float = 1e-3
+
+    def __post_init__(self):
+        n_steps, n_channels = _check_n_steps(self.n_steps), int(self.n_channels)
+        _check_positive("dt", self.dt)
+        offsets = np.asarray(self.offsets, dtype=np.int64)
+        step, channel = np.asarray(self.step), np.asarray(self.channel)
+        if offsets.ndim != 1 or offsets.size < 1 or offsets[0] != 0 or \
+                np.any(np.diff(offsets) < 0) or offsets[-1] != step.size:
+            raise ValueError("SpikeSamples.offsets must start at 0, never decrease and end at the "
+                             "number of events")
+        if step.shape != channel.shape or step.ndim != 1:
+            raise ValueError("SpikeSamples.step and channel must be 1-D arrays of one length")
+        if step.size and (step.min() < 0 or step.max() >= n_steps or channel.min() < 0
+                          or channel.max() >= n_channels):
+            raise ValueError(f"SpikeSamples events must lie in 0 .. {n_steps - 1} (steps) and "
+                             f"0 .. {n_channels - 1} (channels)")
+        object.__setattr__(self, "offsets", offsets)
+        object.__setattr__(self, "step", step)
+        object.__setattr__(self, "channel", channel)
+        object.__setattr__(self, "n_steps", n_steps)
+        object.__setattr__(self, "n_channels", n_channels)
+        object.__setattr__(self, "dt", float(self.dt))
+
+    @classmethod
+    def from_events(cls, sample, step, channel, n_samples, n_steps, n_channels, dt=1e-3):
+        """Build from events in any order; spikes of one channel in one step count once.
+
+        Parameters
+        ----------
+        sample, step, channel : array_like of int, shape (n_events,)
+            Sample (0 .. n_samples - 1), time step and channel of each event.
+        n_samples, n_steps, n_channels : int
+        dt : float
+
+        Returns
+        -------
+        SpikeSamples
+        """
+        sample = np.asarray(sample, dtype=np.int64)
+        step = np.asarray(step, dtype=np.int64)
+        channel = np.asarray(channel, dtype=np.int64)
+        n_samples, n_steps, n_channels = int(n_samples), int(n_steps), int(n_channels)
+        if sample.size and (sample.min() < 0 or sample.max() >= n_samples):
+            raise ValueError(f"sample indices must lie in 0 .. {n_samples - 1}")
+        if step.size and (step.min() < 0 or step.max() >= n_steps or channel.min() < 0
+                          or channel.max() >= n_channels):
+            raise ValueError(f"events must lie in 0 .. {n_steps - 1} (steps) and "
+                             f"0 .. {n_channels - 1} (channels)")
+        keys = np.sort((sample * n_steps + step) * n_channels + channel)
+        if keys.size > 1:  # merge duplicates (faster than numpy.unique's hash path here)
+            keys = keys[np.concatenate(([True], keys[1:] != keys[:-1]))]
+        sample, rest = np.divmod(keys, n_steps * n_channels)
+        step, channel = np.divmod(rest, n_channels)
+        offsets = np.zeros(n_samples + 1, dtype=np.int64)
+        np.cumsum(np.bincount(sample, minlength=n_samples), out=offsets[1:])
+        return cls(offsets, step.astype(_event_dtype(n_steps)),
+                   channel.astype(_event_dtype(n_channels)), n_steps, n_channels, dt)
+
+    @classmethod
+    def concatenate(cls, parts):
+        """The samples of several :class:`SpikeSamples` of one grid, one after another."""
+        parts = list(parts)
+        if not parts:
+            raise ValueError("nothing to concatenate")
+        first = parts[0]
+        for part in parts[1:]:
+            if (part.n_steps, part.n_channels, part.dt) != (first.n_steps, first.n_channels,
+                                                            first.dt):
+                raise ValueError("SpikeSamples on different grids cannot be concatenated")
+        counts = np.concatenate([part.counts() for part in parts])
+        offsets = np.zeros(len(counts) + 1, dtype=np.int64)
+        np.cumsum(counts, out=offsets[1:])
+        return cls(offsets, np.concatenate([part.step for part in parts]),
+                   np.concatenate([part.channel for part in parts]), first.n_steps,
+                   first.n_channels, first.dt)
+
+    def __len__(self):
+        return self.offsets.size - 1
+
+    @property
+    def shape(self):
+        """``(n_samples, n_steps, n_channels)``, the shape of :meth:`dense`."""
+        return (len(self), self.n_steps, self.n_channels)
+
+    @property
+    def n_spikes(self):
+        """Total number of spikes."""
+        return int(self.offsets[-1])
+
+    @property
+    def duration(self):
+        """Duration of one sample in seconds, ``n_steps * dt``."""
+        return self.n_steps * self.dt
+
+    def counts(self):
+        """Number of spikes of each sample (int64 array of ``len(self)``)."""
+        return np.diff(self.offsets)
+
+    def __getitem__(self, index):
+        n = len(self)
+        if isinstance(index, slice):
+            index = np.arange(n)[index]
+        elif isinstance(index, numbers.Integral) and not isinstance(index, bool):
+            if not -n <= index < n:
+                raise IndexError(f"sample {index} is outside 0 .. {n - 1}")
+            index = np.array([index % n])
+        else:
+            index = np.asarray(index)
+            if index.dtype == bool:
+                if index.shape != (n,):
+                    raise IndexError(f"a boolean index needs shape ({n},), got {index.shape}")
+                index = np.flatnonzero(index)
+            elif index.size == 0:
+                index = np.zeros(0, dtype=np.int64)
+            elif not np.issubdtype(index.dtype, np.integer) or index.ndim != 1:
+                raise IndexError("index SpikeSamples with a slice, an integer, or a 1-D integer "
+                                 "or boolean array")
+            if index.size and (index.min() < -n or index.max() >= n):
+                raise IndexError(f"sample index out of range 0 .. {n - 1}")
+            index = index % max(n, 1)
+        starts, counts = self.offsets[index], np.diff(self.offsets)[index]
+        offsets = np.zeros(index.size + 1, dtype=np.int64)
+        np.cumsum(counts, out=offsets[1:])
+        # positions of the chosen events: each sample's run start .. start + count
+        positions = np.arange(offsets[-1]) - np.repeat(offsets[:-1] - starts, counts)
+        return SpikeSamples(offsets, self.step[positions], self.channel[positions], self.n_steps,
+                            self.n_channels, self.dt)
+
+    def to_input(self):
+        """The :class:`SpikeInput` of these samples (sample ``k`` of the batch is ``self[k]``)."""
+        sample = np.repeat(np.arange(len(self), dtype=np.int64), self.counts())
+        return SpikeInput(sample, self.step.astype(np.int64), self.channel.astype(np.int64),
+                          n_samples=len(self), n_steps=self.n_steps, n_channels=self.n_channels,
+                          dt=self.dt)
+
+    def dense(self, dtype=float):
+        """The spikes as a dense 0/1 array of shape (n_samples, n_steps, n_channels)."""
+        return self.to_input().dense(dtype)
+
+
+def _event_dtype(size):
+    """The smallest of int16 and int32 that holds 0 .. size - 1."""
+    return np.int16 if size <= np.iinfo(np.int16).max else np.int32
