@@ -40,7 +40,7 @@ from tqdm import tqdm
 import ei_brian
 from ei_brian import encoding, gradients, initialization, noise, streams
 from ei_brian.config import ConfigError, NetworkConfig, TrainConfig
-from ei_brian.data import DatasetError, load_dataset
+from ei_brian.data import SPIKE_DATASETS, DatasetError, load_dataset
 from ei_brian.io import (PROBE_SPIKES_FILES, RunFolderError, atomic_savez, atomic_write_json,
                          atomic_write_text, load_npz, save_probe_spikes)
 from ei_brian.network import membrane_noise_drive
@@ -117,13 +117,19 @@ class Trainer:
         self.net_config = net_config
         self.train_config = train_config
         self.verbose = verbose
+        if train_config.dataset in SPIKE_DATASETS:  # binned on the network's time grid
+            grid = {"dt": float(net_config.dt), "n_steps": net_config.n_steps}
+        else:
+            grid = {}
         self.data = load_dataset(train_config.dataset, data_dir=data_dir,
                                  train_samples=train_config.train_samples,
-                                 test_samples=train_config.test_samples, seed=train_config.seed)
+                                 test_samples=train_config.test_samples, seed=train_config.seed,
+                                 **grid, **train_config.randman_options())
         if self.data.n_channels != net_config.n_inputs or self.data.n_classes != net_config.n_outputs:
             raise ConfigError(f"{train_config.dataset} has {self.data.n_channels} channels and "
                               f"{self.data.n_classes} classes; the network has {net_config.n_inputs} "
-                              f"inputs and {net_config.n_outputs} outputs")
+                              f"inputs and {net_config.n_outputs} outputs (build it with "
+                              "NetworkConfig.for_dataset(train_config))")
         self.network = CompiledNetwork(net_config, train_config.batch_size,
                                        spike_capacity=self.spike_capacity(), cache_dir=cache_dir,
                                        verbose=verbose)
@@ -135,11 +141,15 @@ class Trainer:
     def spike_capacity(self):
         """Input spike slots of a compiled run; None: the runner's default (one per channel and
         sample, enough for the latency code). Poisson input and inserted noise spikes need more;
-        jitter and deletion never add spikes."""
+        jitter and deletion never add spikes. A spike data set (SHD, randman) needs the sum of
+        the ``batch_size`` largest spike counts of the whole data set (``Dataset.spike_capacity``:
+        independent of the seed and of subsets, so every run of a study reuses one binary)."""
         cfg, tcfg = self.net_config, self.train_config
         if tcfg.encoding == "latency" and tcfg.input_insertion == 0:
             return None
         base = tcfg.batch_size * cfg.n_inputs
+        if self.data.spiking:  # SHD, randman: any minibatch's spikes, from the whole data set
+            base = self.data.spike_capacity(tcfg.batch_size)
         if tcfg.encoding == "poisson":
             expected = self.data.x_train.sum(axis=1).max() * 100.0 * float(cfg.sample_duration)
             base = int(tcfg.batch_size * expected * 1.5) + 1000
@@ -175,6 +185,8 @@ class Trainer:
         (evaluation, minibatch) when evaluating), so a resumed run draws what an uninterrupted one
         draws and every evaluation of a set sees the same spikes."""
         cfg = self.net_config
+        if isinstance(images, encoding.SpikeSamples):  # a spike data set: no encoding
+            return images.to_input()
         if self.train_config.encoding == "latency":
             return encoding.latency_encode(images, n_steps=cfg.n_steps, dt=float(cfg.dt))
         return encoding.poisson_encode(images, n_steps=cfg.n_steps, dt=float(cfg.dt),
@@ -519,6 +531,10 @@ def _train_loop(trainer, out_dir, checkpoint_path, resuming, progress, say, sess
         on_test = trainer.evaluate(weights, data.x_test, data.y_test)
         rows.append(_row(0, on_train["loss"], on_train["acc"], on_test, time.perf_counter() - start))
         say(_describe(rows[-1]))
+        if rows[-1]["rate_exc_hz"] == 0:
+            say("warning: the initial network is silent (no hidden spike on the test set), so its "
+                "readout gets no input and it may not learn; raise the initial weights "
+                "(--init-scale) or start from a rate (--init target-rate)")
         _save_epoch(out_dir, weights, optimizer, rng, rows, wall())
         first_epoch = 1
 
@@ -624,9 +640,38 @@ def _save_epoch(out_dir, weights, optimizer, rng, rows, wall_seconds):
 
 def add_train_arguments(parser):
     net, tr = NetworkConfig(), TrainConfig()
-    parser.add_argument("--dataset", default=tr.dataset, choices=["fashion-mnist"])
+    parser.add_argument("--dataset", default=tr.dataset,
+                        choices=["fashion-mnist", "shd", "randman"],
+                        help="fashion-mnist: images, latency- or Poisson-coded; shd: the Spiking "
+                        "Heidelberg Digits (700 channels, 20 classes; `ei-brian data fetch shd`); "
+                        "randman: random manifolds of spike times, generated (Zenke & Vogels "
+                        "2021; the offline stand-in for SHD) (default %(default)s)")
     parser.add_argument("--data-dir", default=None, help="folder with the data set files "
-                        "(default: $EI_BRIAN_DATA, data/, then /usr/share/datasets)")
+                        "(default: $EI_BRIAN_DATA, data/<dataset>/, then for fashion-mnist "
+                        "/usr/share/datasets)")
+    parser.add_argument("--dt", type=float, default=None, metavar="MS",
+                        help="time step in ms (default: fashion-mnist 1, shd 2, randman 2); spike "
+                        "data are binned on it, several spikes of a channel in a step count once")
+    parser.add_argument("--duration", type=float, default=None, metavar="MS",
+                        help="duration of a sample in ms, a whole number of steps (default: "
+                        "fashion-mnist 100, shd 700 (later spikes are dropped), randman 100)")
+    rm = parser.add_argument_group("random manifolds (--dataset randman; the task is fixed by "
+                                   "its own seed, the same for every --seed)")
+    rm.add_argument("--randman-classes", type=int, default=None, metavar="N",
+                    help=f"classes (default {tr.randman_classes})")
+    rm.add_argument("--randman-channels", type=int, default=None, metavar="N",
+                    help="input channels, one spike each per sample (default "
+                    f"{tr.randman_channels})")
+    rm.add_argument("--randman-samples", type=int, default=None, metavar="N",
+                    help=f"samples per class, a sixth of them for testing (default "
+                    f"{tr.randman_samples})")
+    rm.add_argument("--randman-dim", type=int, default=None, metavar="D",
+                    help=f"manifold dimension (default {tr.randman_dim}; 2 and 3 trained faster "
+                    "here)")
+    rm.add_argument("--randman-alpha", type=float, default=None, metavar="ALPHA",
+                    help=f"smoothness: lower is rougher (default {tr.randman_alpha:g})")
+    rm.add_argument("--randman-seed", type=int, default=None, metavar="SEED",
+                    help=f"seed of the task (default {tr.randman_seed})")
     parser.add_argument("--ratio", default=net.ratio, help="E:I ratio of the hidden layer, 100:0 to "
                         "10:90 (default %(default)s)")
     parser.add_argument("--hidden", type=int, default=net.n_hidden, help="hidden neurons, total "
@@ -648,16 +693,19 @@ def add_train_arguments(parser):
                         f"{FULL_SCALE['epochs']} with --full")
     parser.add_argument("--batch-size", type=int, default=tr.batch_size)
     parser.add_argument("--train-samples", type=int, default=None,
-                        help=f"class-balanced training subset (default {tr.train_samples}; all with "
-                        "--full)")
+                        help=f"class-balanced training subset (default {tr.train_samples} for "
+                        "fashion-mnist, all for shd and randman; all with --full)")
     parser.add_argument("--test-samples", type=int, default=None,
-                        help=f"class-balanced test subset (default {tr.test_samples}; all with --full)")
+                        help=f"class-balanced test subset (default {tr.test_samples} for "
+                        "fashion-mnist, all for shd and randman; all with --full)")
     parser.add_argument("--full", action="store_true",
                         help="the paper's scale: all 60,000/10,000 samples, 30 epochs")
     parser.add_argument("--optimizer", default=tr.optimizer, choices=["adam", "smorms3"])
     parser.add_argument("--lr", type=float, default=None,
                         help=f"learning rate (default {tr.learning_rate})")
-    parser.add_argument("--encoding", default=tr.encoding, choices=["latency", "poisson"])
+    parser.add_argument("--encoding", default=None, choices=["latency", "poisson"],
+                        help=f"spike code of images (default {tr.encoding}); not for shd and "
+                        "randman, which are spikes")
     init = parser.add_argument_group("initialization (sets the initial firing rate)")
     init.add_argument("--init", default=tr.init, choices=list(initialization.SCHEMES),
                       help="scale: magnitudes of root mean square g/sqrt(fan_in); fluctuation: "
@@ -723,26 +771,52 @@ def add_train_arguments(parser):
 
 
 def configs_from_args(args):
-    """NetworkConfig and TrainConfig from parsed ``ei-brian train`` arguments."""
-    net = NetworkConfig(ratio=args.ratio, n_hidden=args.hidden, unbounded=args.unbounded,
-                        tau_spread_exc=args.tau_spread_exc, tau_spread_inh=args.tau_spread_inh,
-                        inh_tau_factor=args.inh_tau_factor, membrane_noise=args.membrane_noise)
+    """NetworkConfig and TrainConfig from parsed ``ei-brian train`` arguments.
+
+    The network's inputs, outputs and time grid follow the data set
+    (:meth:`NetworkConfig.for_dataset`, with ``--dt`` and ``--duration``). The spike data sets
+    (shd, randman) use all their samples unless ``--train-samples``/``--test-samples`` say
+    otherwise, and take no ``--encoding``; ``--randman-*`` options need ``--dataset randman``.
+    """
+    spiking = args.dataset in SPIKE_DATASETS
     scale = dict(FULL_SCALE) if args.full else {}
+    if spiking:
+        scale.update(train_samples=None, test_samples=None)
     for key, value in (("epochs", args.epochs), ("train_samples", args.train_samples),
                        ("test_samples", args.test_samples)):
         if value is not None:
             scale[key] = value
+    if spiking and args.encoding is not None:
+        raise ConfigError(f"--encoding does not apply to {args.dataset}, whose samples are spikes "
+                          "already")
+    encoding_name = "spikes" if spiking else (args.encoding or TrainConfig().encoding)
+    randman = {}
+    for name in ("classes", "channels", "samples", "dim", "alpha", "seed"):
+        value = getattr(args, "randman_" + name, None)
+        if value is None:
+            continue
+        if args.dataset != "randman":
+            raise ConfigError(f"--randman-{name} applies to --dataset randman only, not to "
+                              f"{args.dataset}")
+        randman["randman_" + name] = value
     learning_rate = args.lr or TrainConfig().learning_rate
     train_config = TrainConfig(dataset=args.dataset, batch_size=args.batch_size,
                                optimizer=args.optimizer, learning_rate=learning_rate,
-                               encoding=args.encoding, regularizer_strength=args.regularizer,
-                               seed=args.seed, **scale, **_init_options(args),
+                               encoding=encoding_name, regularizer_strength=args.regularizer,
+                               seed=args.seed, **scale, **_init_options(args), **randman,
                                update_noise=args.update_noise,
                                update_noise_kind=args.update_noise_kind,
                                input_jitter=args.input_jitter * ms,
                                input_deletion=args.input_deletion,
                                input_insertion=args.input_insertion,
                                input_noise_at_test=args.input_noise_at_test)
+    time_grid = {name: (None if getattr(args, name, None) is None else getattr(args, name) * ms)
+                 for name in ("dt", "duration")}
+    net = NetworkConfig.for_dataset(
+        train_config, **time_grid, ratio=args.ratio, n_hidden=args.hidden,
+        unbounded=args.unbounded, tau_spread_exc=args.tau_spread_exc,
+        tau_spread_inh=args.tau_spread_inh, inh_tau_factor=args.inh_tau_factor,
+        membrane_noise=args.membrane_noise)
     return net, train_config
 
 
