@@ -1,13 +1,14 @@
 # Two commands do everything on a fresh clone:
 #   make train   train the default 80:20 network at the quick scale
 #   make test    run the test suite
+#   make reproduce  every study at the quick scale, the figures and data/quick/REPORT.md
 # Each creates the virtual environment (.venv, pinned versions) and installs the data on first use.
 PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: train test data venv clean-cache
+.PHONY: train test reproduce data venv clean-cache
 
 $(STAMP): requirements.txt setup.cfg
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; run 'make PYTHON=python3 ...' with a Python 3.11"; exit 1; }
@@ -27,6 +28,9 @@ train: data
 
 test: data
 	$(PY) -m pytest -q tests
+
+reproduce: data
+	$(VENV)/bin/ei-brian reproduce --quick
 
 clean-cache:
 	rm -rf .cache

@@ -1,3 +1,9 @@
 """ei_brian: Dale's-law excitatory/inhibitory spiking networks in Brian2, trained with surrogate
 gradients, analysed with Neo and Elephant."""
 __version__ = "0.1.0"
+
+import warnings as _warnings
+
+# Brian2 2.9 calls pyparsing methods that pyparsing 3.3 deprecates; the warnings are about
+# Brian2's code, not the user's, and would fill every log
+_warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"brian2(\.|$)")

@@ -1,4 +1,4 @@
-"""The ``ei-brian`` command: ``train``, ``analyze``, ``sweep`` and ``data``.
+"""The ``ei-brian`` command: ``train``, ``analyze``, ``sweep``, ``reproduce`` and ``data``.
 
 Only the module of the subcommand that runs is imported, so ``ei-brian data ...`` does not load
 Brian2 and ``ei-brian --help`` is quick.
@@ -22,6 +22,13 @@ COMMANDS = {
               "Run every run of a sweep spec (a TOML file: [base] options, a [grid] of values, "
               "[[extra]] runs) on Dask distributed. Finished runs are skipped, interrupted ones "
               "resume; runs.csv and epochs.csv gather the results."),
+    "reproduce": ("ei_brian.reproduce", "add_reproduce_arguments", "run_reproduce_command",
+                  "every study, the analysis, the figures and REPORT.md (the paper's claims "
+                  "tested)",
+                  "Run every study of studies/ at a scale through the sweep engine, analyse the "
+                  "runs, draw every figure from the tables and write REPORT.md, which tests the "
+                  "paper's five claims. Finished runs are skipped, so it can be stopped and "
+                  "started again."),
     "data": ("ei_brian.data", "add_data_arguments", "run_data_command",
              "find, check or download data sets", "Find, check or download data sets."),
 }

@@ -1,15 +1,20 @@
-"""Figures of one run's spike-train analysis: raster, rate histograms, Van Rossum histograms.
+"""Figures: one run's spike-train analysis (raster, rate and Van Rossum histograms), and the
+shared parts of the study's figure scripts (``figures/fig*.py``: reading tables, style, colours,
+saving PNG and PDF).
 
 Figures are built as :class:`matplotlib.figure.Figure` objects without pyplot, so they render headless
 (Agg) whatever backend is configured, and nothing here computes a measure: the functions draw what
 :mod:`ei_brian.analysis` computed.
 """
 import io
+import os
 
 import numpy as np
 
 __all__ = ["POPULATION_COLORS", "probe_raster_figure", "rate_histogram_figure",
-           "van_rossum_histogram_figure", "figure_png_bytes"]
+           "van_rossum_histogram_figure", "figure_png_bytes", "figure_arguments", "read_table",
+           "skip", "use_study_style", "study_figure", "save_figure", "network_order",
+           "network_color", "mean_sd_n", "seed_note"]
 
 #: Colour of each population in every figure.
 POPULATION_COLORS = {"E": "tab:red", "I": "tab:blue"}
@@ -188,3 +193,129 @@ def figure_png_bytes(figure, dpi=120):
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=dpi)
     return buffer.getvalue()
+
+
+# ---------------------------------------------------------------------------------------------
+# the study's figures (figures/fig*.py): shared reading, style, colours and saving
+
+#: the one matplotlib style file of the study's figures
+STYLE_FILE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "figures",
+                          "ei_brian.mplstyle")
+#: colour of the unbounded baseline in every figure
+UNBOUNDED_COLOR = "0.25"
+
+
+def figure_arguments(description, argv=None, default_data=os.path.join("data", "quick")):
+    """``--data DIR`` (the tables, default ``data/quick``) and ``--out DIR`` (default
+    ``DIR/figures``) of a figure script."""
+    import argparse
+    parser = argparse.ArgumentParser(description=description.strip().splitlines()[0])
+    parser.add_argument("--data", default=default_data,
+                        help="folder of the tables (a reproduction's folder; default %(default)s)")
+    parser.add_argument("--out", default=None, help="where the PNG and PDF go (default DATA/figures)")
+    args = parser.parse_args(argv)
+    args.out = args.out or os.path.join(args.data, "figures")
+    return args
+
+
+def read_table(data, relative, finished=True):
+    """A table under ``data`` as a DataFrame, finished runs only (if it has a ``status``); None
+    if it is missing or holds no such row."""
+    import pandas as pd
+    path = os.path.join(data, relative)
+    try:
+        table = pd.read_csv(path)
+    except (OSError, ValueError):
+        return None
+    if finished and "status" in table:
+        table = table[table["status"] == "finished"]
+    return table if len(table) else None
+
+
+def skip(name, *missing):
+    """Say that a figure is skipped because its data are missing (exit status 0)."""
+    print(f"skipped {name}: no data in {', '.join(missing)} (run its study first, e.g. "
+          "ei-brian reproduce)")
+    return 0
+
+
+def use_study_style():
+    """Apply the study's style (``figures/ei_brian.mplstyle``) to everything drawn after."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.style
+    if os.path.exists(STYLE_FILE):
+        matplotlib.style.use(STYLE_FILE)
+
+
+def study_figure(n_rows=1, n_columns=1, width=4.6, height=3.6, **subplot_kw):
+    """A figure in the study's style, without pyplot (headless)."""
+    from matplotlib.figure import Figure
+    use_study_style()
+    figure = Figure(figsize=(width * n_columns, height * n_rows), layout="constrained")
+    axes = figure.subplots(n_rows, n_columns, squeeze=False, **subplot_kw)
+    return figure, axes
+
+
+def save_figure(figure, out_dir, name):
+    """Write ``name.png`` and ``name.pdf`` into ``out_dir`` (atomically); return the paths."""
+    from ei_brian.io import atomic_write_bytes
+    os.makedirs(out_dir, exist_ok=True)
+    paths = []
+    for kind in ("png", "pdf"):
+        buffer = io.BytesIO()
+        metadata = {"Software": None} if kind == "png" else {"CreationDate": None,
+                                                             "Creator": None, "Producer": None}
+        figure.savefig(buffer, format=kind, dpi=150, metadata=metadata)
+        path = os.path.join(out_dir, f"{name}.{kind}")
+        atomic_write_bytes(path, buffer.getvalue())
+        paths.append(path)
+    print(f"wrote {paths[0]} and .pdf")
+    return paths
+
+
+def e_share(network):
+    """E share of ``"80:20"`` (0.8); NaN for ``"unbounded"``."""
+    try:
+        exc, inh = (float(part) for part in str(network).split(":"))
+        return exc / (exc + inh)
+    except ValueError:
+        return float("nan")
+
+
+def network_order(networks):
+    """Ratios from most to least excitatory, then the unbounded baseline."""
+    names = list(dict.fromkeys(networks))
+    ratios = sorted((name for name in names if name != "unbounded"), key=lambda n: -e_share(n))
+    return ratios + (["unbounded"] if "unbounded" in names else [])
+
+
+#: one colour per E:I ratio in every figure (others fall back to a colour map by E share)
+NETWORK_COLORS = {"100:0": "#d62728", "95:5": "#ff7f0e", "90:10": "#bcbd22", "80:20": "#1f77b4",
+                  "70:30": "#17becf", "50:50": "#2ca02c", "20:80": "#9467bd", "10:90": "#8c564b"}
+
+
+def network_color(network):
+    """One colour per network in every figure; grey for the unbounded baseline."""
+    import matplotlib
+    if network == "unbounded":
+        return UNBOUNDED_COLOR
+    if network in NETWORK_COLORS:
+        return NETWORK_COLORS[network]
+    return matplotlib.colormaps["viridis"](1.0 - e_share(network))
+
+
+def mean_sd_n(table, by, value):
+    """Mean, sd (n - 1) and n of ``value`` per group of ``by``, as a DataFrame."""
+    grouped = table.groupby(by, sort=False)[value]
+    out = grouped.agg(["mean", "std", "count"]).reset_index()
+    return out.rename(columns={"std": "sd", "count": "n"})
+
+
+def seed_note(table, seed_column="seed"):
+    """``"n = 2 seeds"`` (or a range) for a figure's caption."""
+    counts = table.groupby("label")[seed_column].nunique() if "label" in table else \
+        table[seed_column].nunique()
+    low, high = (int(counts.min()), int(counts.max())) if hasattr(counts, "min") else (counts,) * 2
+    return f"n = {low} seed{'s' if low != 1 else ''}" if low == high else \
+        f"n = {low}-{high} seeds"

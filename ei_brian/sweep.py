@@ -62,7 +62,7 @@ MANAGED_OPTIONS = {"out": "the sweep chooses each run's folder",
                    "quiet": "runs in a sweep are always quiet",
                    "threads": "the sweep sets each run's threads to fit the workers"}
 #: size of each data set (train, test), for estimates of runs that use all of it
-DATASET_SIZES = {"fashion-mnist": (60000, 10000)}
+DATASET_SIZES = {"fashion-mnist": (60000, 10000), "shd": (8156, 2264), "randman": (10000, 2000)}
 #: sample passes per second of one core on the default network, assumed by --dry-run when no
 #: epoch of the sweep has been measured yet (measured on a 2-core machine: see the README)
 ASSUMED_SAMPLES_PER_CORE_SECOND = 400.0
@@ -437,7 +437,8 @@ def collect(spec, out):
         first, last = (rows[0], rows[-1]) if rows else ({}, {})
         row = {**{key: run.varied[key] for key in spec.varied_keys}, "seed": run.seed,
                "network": "unbounded" if run.net_config.unbounded else run.net_config.ratio,
-               "label": run.label, "run_dir": run.folder, "status": status,
+               "dataset": run.train_config.dataset, "label": run.label, "run_dir": run.folder,
+               "status": status,
                "epochs_done": max(epochs_done, 0), "epochs": run.train_config.epochs,
                "peak_test_acc": peak[0], "peak_epoch": peak[1],
                "final_test_acc": float(last["test_acc"]) if last else math.nan,
@@ -480,7 +481,8 @@ def write_tables(spec, out):
     """Rewrite ``runs.csv`` and ``epochs.csv`` of a sweep (atomically); return the run rows."""
     runs, epochs = collect(spec, out)
     head = [*spec.varied_keys, "seed", "network"]
-    atomic_write_text(os.path.join(out, "runs.csv"), _csv_text(runs, head + list(RUNS_COLUMNS_AFTER)))
+    atomic_write_text(os.path.join(out, "runs.csv"),
+                      _csv_text(runs, head + ["dataset"] + list(RUNS_COLUMNS_AFTER)))
     epoch_columns = head + ["label"] + [
         "epoch", "train_loss", "train_acc", "test_acc", "rate_exc_hz", "rate_inh_hz", "silent_frac",
         "seconds"]
@@ -494,6 +496,11 @@ def write_tables(spec, out):
 def _samples(run):
     config = run.train_config
     sizes = DATASET_SIZES.get(config.dataset)
+    if config.dataset == "randman":
+        from ei_brian.randman import TEST_FRACTION
+        total = config.randman_classes * config.randman_samples
+        n_test_all = int(round(total * TEST_FRACTION))
+        sizes = (total - n_test_all, n_test_all)
     n_train = config.train_samples or (sizes[0] if sizes else 10000)
     n_test = config.test_samples or (sizes[1] if sizes else 2000)
     return n_train, n_test

@@ -1,0 +1,83 @@
+"""Figure 6: rasters and firing-rate distributions of trained networks at each E:I ratio.
+
+Reads ``DATA/tables/activity_spikes.csv`` (probe sample 0 of seed 0 of each network of the ratio
+study) and ``DATA/tables/activity_rates.csv`` (every neuron's mean rate over the 20 probe samples,
+every seed); writes ``fig6_activity.png`` and ``.pdf``. Top: one raster per network after
+training (E neurons red, below; I neurons blue, above). Bottom: distributions of the neurons'
+rates after training, E and I per network (box: quartiles; whiskers: 5th-95th percentile).
+
+    python figures/fig6_activity.py [--data data/quick] [--out DIR]
+"""
+import math
+import os
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+
+from ei_brian import plotting  # noqa: E402
+
+NAME = "fig6_activity"
+
+
+def draw(spikes, rates):
+    from matplotlib.gridspec import GridSpec
+    order = plotting.network_order(spikes["network"])
+    n_columns = min(5, max(1, len(order)))
+    n_rows = math.ceil(len(order) / n_columns)
+    figure, _ = plotting.study_figure(1, 1, width=2.3 * n_columns, height=2.0 * n_rows + 3.2)
+    figure.clear()
+    grid = GridSpec(n_rows + 1, n_columns, figure=figure, height_ratios=[1.0] * n_rows + [1.5])
+    final = spikes[spikes["snapshot"] == "final"]
+    for k, network in enumerate(order):
+        axis = figure.add_subplot(grid[k // n_columns, k % n_columns])
+        part = final[final["network"] == network]
+        for population in ("E", "I"):
+            chosen = part[part["population"] == population]
+            axis.scatter(chosen["time_ms"], chosen["neuron"], s=1.2, lw=0,
+                         color=plotting.POPULATION_COLORS[population])
+        n_neurons = int(part[["n_exc", "n_inh"]].sum(axis=1).max()) if len(part) else 0
+        axis.set_ylim(-1, max(n_neurons, 1))
+        axis.set_title(f"{network}: {len(part)} spikes", fontsize=8)
+        if k % n_columns == 0:
+            axis.set_ylabel("neuron")
+        if k // n_columns == n_rows - 1:
+            axis.set_xlabel("time (ms)")
+        axis.grid(False)
+    axis = figure.add_subplot(grid[n_rows, :])
+    after = rates[rates["snapshot"] == "final"]
+    positions, data, colors, ticks, labels = [], [], [], [], []
+    for k, network in enumerate(plotting.network_order(after["network"])):
+        for offset, population in ((-0.18, "E"), (0.18, "I")):
+            values = after[(after["network"] == network) &
+                           (after["population"] == population)]["rate_hz"].to_numpy()
+            if len(values):
+                positions.append(k + offset)
+                data.append(values)
+                colors.append(plotting.POPULATION_COLORS[population])
+        ticks.append(k)
+        labels.append(network)
+    if data:
+        boxes = axis.boxplot(data, positions=positions, widths=0.3, whis=(5, 95), showfliers=False,
+                             patch_artist=True)
+        for patch, color in zip(boxes["boxes"], colors):
+            patch.set(facecolor=color, alpha=0.5, edgecolor=color)
+    axis.set_xticks(ticks, labels)
+    axis.set_xlabel("E:I ratio (red: E neurons, blue: I neurons)")
+    axis.set_ylabel("rate after training (Hz)")
+    axis.set_title(f"rate distributions over neurons, {plotting.seed_note(after)}")
+    figure.suptitle("Activity of trained networks (probe sample 0, seed 0)")
+    return figure
+
+
+def main(argv=None):
+    args = plotting.figure_arguments(__doc__, argv)
+    spikes = plotting.read_table(args.data, os.path.join("tables", "activity_spikes.csv"))
+    rates = plotting.read_table(args.data, os.path.join("tables", "activity_rates.csv"))
+    if spikes is None or rates is None:
+        return plotting.skip(NAME, os.path.join(args.data, "tables", "activity_*.csv"))
+    plotting.save_figure(draw(spikes, rates), args.out, NAME)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
