@@ -59,7 +59,8 @@ def parse_ratio(ratio):
         raise ConfigError(f"E:I ratio {ratio!r} has no neurons in it; use for example 80:20")
     if exc == 0:
         raise ConfigError(f"E:I ratio {ratio!r} has no excitatory neurons, but the readout listens to "
-                          "E neurons only (and nothing would excite the network); use at least 10:90")
+                          "E neurons only (and nothing would excite the network); give the E part a "
+                          "share above 0, such as 10:90")
     return exc / (exc + inh)
 
 
@@ -144,7 +145,7 @@ class _Config:
 
 @dataclasses.dataclass(frozen=True)
 class NetworkConfig(_Config):
-    """The network: sizes, E:I ratio and neuron and readout parameters (STUDY.md defaults).
+    """The network: sizes, E:I ratio and neuron and readout parameters (docs/model.md).
 
     Parameters
     ----------
@@ -342,7 +343,7 @@ class TrainConfig(_Config):
     seed : int
         The run's seed; every random stream derives from it.
     encoding : str
-        ``"latency"`` (STUDY.md) or ``"poisson"`` for images; ``"spikes"`` for the spike data
+        ``"latency"`` (docs/model.md) or ``"poisson"`` for images; ``"spikes"`` for the spike data
         sets, which need no encoding (set automatically when the default ``"latency"`` is left).
     init : str
         Initialization scheme (:mod:`ei_brian.initialization`): ``"scale"`` (magnitudes of root
@@ -485,7 +486,8 @@ class TrainConfig(_Config):
         if self.optimizer not in ("adam", "smorms3"):
             raise ConfigError(f"optimizer {self.optimizer!r} is unknown; use adam or smorms3")
         if not self.learning_rate > 0:
-            raise ConfigError("learning_rate must be positive")
+            raise ConfigError(f"the learning rate (--lr) must be above 0, not {self.learning_rate!r}; "
+                              f"the default is {type(self).learning_rate}")
         if min(self.init_scale_exc, self.init_scale_inh, self.init_scale_readout) < 0:
             raise ConfigError("initial weight scales must be >= 0")
         schemes = ("scale", "fluctuation", "target-rate")

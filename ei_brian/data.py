@@ -124,6 +124,10 @@ class DatasetError(RuntimeError):
     """A data set file is missing or unusable (corrupt, truncated, wrong checksum)."""
 
 
+class SampleCountError(DatasetError, ValueError):
+    """More samples were asked for than the data set holds."""
+
+
 def _how_to_get():
     return _HOW_TO_GET.format(repo=REPO_DATA_DIR / FASHION_MNIST,
                               package=FASHION_MNIST_DEBIAN_PACKAGE)
@@ -420,8 +424,10 @@ def _check_n_samples(n_samples, argument, n_available, path):
     if n_samples <= 0:
         raise ValueError(f"{argument} must be a positive integer or None, got {n_samples}")
     if n_samples > n_available:
-        raise ValueError(f"{argument}={n_samples} is more than the {n_available} samples in "
-                         f"{path}; use at most {n_available} (or None for all of them)")
+        option = "--" + argument.replace("_", "-")
+        raise SampleCountError(f"{argument}={n_samples} ({option}) is more than the {n_available} "
+                               f"samples in {path}; use at most {n_available}, or all of them "
+                               "(None; --full on the command line)")
     return n_samples
 
 
@@ -570,7 +576,7 @@ SPIKE_DATASETS = (SHD, RANDMAN)
 DATASETS = {FASHION_MNIST: load_fashion_mnist, SHD: _load_shd, RANDMAN: _load_randman}
 
 #: Default time grid of each data set: (time step, duration of a sample), in ms. Fashion-MNIST:
-#: the latency code of STUDY.md; SHD: 2 ms bins over the first 700 ms (the samples last up to
+#: the latency code of docs/model.md; SHD: 2 ms bins over the first 700 ms (the samples last up to
 #: about 1 s; most of a spoken digit lies within 700 ms); randman: SHD's 2 ms steps, 100 ms with
 #: the spikes in the first 50 ms (:data:`ei_brian.randman.WINDOW`).
 DEFAULT_TIME_GRID_MS = {FASHION_MNIST: (1.0, 100.0), SHD: (2.0, 700.0), RANDMAN: (2.0, 100.0)}

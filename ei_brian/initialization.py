@@ -1,7 +1,7 @@
 """Initial weights that set the network's initial firing rate: three schemes, chosen by name.
 
-The paper finds that a low initial firing rate is a key factor for trainability (STUDY.md). The
-initial rate is set here in three ways (``TrainConfig.init``):
+The paper finds that a low initial firing rate is a key factor for trainability
+(``docs/model.md``). The initial rate is set here in three ways (``TrainConfig.init``):
 
 ``scale``
     Magnitudes drawn from a named distribution whose root mean square is ``g / sqrt(fan_in)`` per

@@ -24,7 +24,8 @@ non-spiking leaky integrators driven by E neurons only (``eo``). In the unbounde
 hidden neurons form one population and every weight, free in sign, adds to ``I_exc``.
 
 Integration is ``exponential_euler``: each variable decays by its own factor over a step, the
-others held at their values from the start of the step (STUDY.md explains why not ``exact``).
+others held at their values from the start of the step (``docs/model.md``, "Numerics", says
+why not ``exact``).
 A run may carry many samples one after another; every ``n_steps`` all state is set back to zero.
 Within one time step Brian2 runs, in order: the reset between samples, the state update, the
 threshold, the synaptic effects of this step's spikes (input and hidden), the reset of spiking

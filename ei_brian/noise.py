@@ -1,6 +1,6 @@
 """Noise during training: on the weight updates and on the input spikes.
 
-The study (STUDY.md, "Knobs the study turns") asks whether networks still train when every weight
+The study (docs/model.md) asks whether networks still train when every weight
 update is noisy, as on stochastic neuromorphic hardware, and when the input spikes are jittered,
 deleted or inserted. Both act on NumPy arrays between compiled runs, so the compiled program never
 changes between minibatches.

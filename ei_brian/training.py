@@ -55,7 +55,7 @@ RESULT_FILE = "result.json"
 RUN_FORMAT_VERSION = 1
 METRICS_COLUMNS = ("epoch", "train_loss", "train_acc", "test_acc", "rate_exc_hz", "rate_inh_hz",
                    "silent_frac", "seconds")
-#: the paper's full scale (STUDY.md): the whole data set, 30 epochs
+#: the paper's full scale (docs/model.md): the whole data set, 30 epochs
 FULL_SCALE = {"train_samples": None, "test_samples": None, "epochs": 30}
 #: keys of the evaluations whose input noise is frozen when TrainConfig.input_noise_at_test is set
 #: (and of the input-rate estimate of the fluctuation-driven initialization)
@@ -799,7 +799,7 @@ def configs_from_args(args):
             raise ConfigError(f"--randman-{name} applies to --dataset randman only, not to "
                               f"{args.dataset}")
         randman["randman_" + name] = value
-    learning_rate = args.lr or TrainConfig().learning_rate
+    learning_rate = TrainConfig().learning_rate if args.lr is None else args.lr
     train_config = TrainConfig(dataset=args.dataset, batch_size=args.batch_size,
                                optimizer=args.optimizer, learning_rate=learning_rate,
                                encoding=encoding_name, regularizer_strength=args.regularizer,

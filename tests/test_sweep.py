@@ -67,7 +67,7 @@ def test_scales_override_the_base_and_the_lists(tmp_path):
 @pytest.mark.parametrize("bad, message", [
     (spec({"ratio": ["80:20", "0:100"]}), r"\[grid\], run ratio-0-100/seed-0: .*no excitatory"),
     (spec({"ratoi": ["80:20"]}), r"\[grid\]: unknown option 'ratoi'"),
-    (spec({"seed": [0]}, lr=-1), r"run base/seed-0: learning_rate must be positive"),
+    (spec({"seed": [0]}, lr=-1), r"run base/seed-0: the learning rate \(--lr\) must be above 0"),
     (spec({"seed": [0]}, ratio=["80:20"]), r"\[base\]: 'ratio' is a list"),
     (spec({"seed": [0]}, out="x"), r"'out' cannot be set in a sweep"),
     (spec({"seed": [0, -1]}), r"seed -1 must be a non-negative integer"),

@@ -89,6 +89,23 @@ def test_bad_ratio_is_refused_clearly(tmp_path, capsys):
     assert "not a ratio" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("argv, words", [
+    (["--ratio", "0:100"], "give the E part a share above 0, such as 10:90"),
+    (["--ratio", "5:95", "--hidden", "10"], "0 excitatory neurons"),
+    (["--lr", "0"], "the learning rate (--lr) must be above 0"),
+    (["--lr=-1e-3"], "the learning rate (--lr) must be above 0"),
+    (["--train-samples", "70000"], "--train-samples) is more than the 60000 samples"),
+    (["--test-samples", "10001"], "--test-samples) is more than the 10000 samples"),
+])
+def test_bad_options_are_refused_in_one_line_and_write_nothing(tmp_path, capsys, argv, words):
+    out = tmp_path / "run"
+    assert main(["train", *argv, "--out", str(out), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and words in err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert not out.exists()
+
+
 @pytest.mark.parametrize("encoding", ["latency", "poisson"])
 def test_killed_run_resumes_from_its_checkpoint_and_ends_where_an_uninterrupted_one_does(
         tmp_path, encoding):
