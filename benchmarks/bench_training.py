@@ -23,7 +23,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from ei_brian.config import NetworkConfig, TrainConfig  # noqa: E402
 from ei_brian.network import initial_weights  # noqa: E402
 from ei_brian.optimizers import Adam  # noqa: E402
-from ei_brian.training import Trainer, project_dale  # noqa: E402
+from ei_brian.training import Trainer  # noqa: E402
 
 
 def batches(data, batch_size, count, seed):

@@ -38,6 +38,7 @@ upstream's. A file is accepted when either its own checksum or that of its decom
 matches.
 """
 import argparse
+import contextlib
 import dataclasses
 import gzip
 import hashlib
@@ -46,8 +47,8 @@ import pathlib
 import shutil
 import subprocess
 import sys
-import tempfile
 import urllib.error
+import urllib.parse
 import urllib.request
 import zlib
 
@@ -117,7 +118,6 @@ _IDX_KINDS = {
 _HOW_TO_GET = ("run `ei-brian data fetch fashion-mnist` (downloads into {repo}) "
                "or, as root on Debian/Ubuntu, `apt-get install {package}`")
 
-_DOWNLOAD_CHUNK_BYTES = 1 << 16
 
 
 class DatasetError(RuntimeError):
@@ -772,35 +772,49 @@ def verify_fashion_mnist(folder, checksums=None, raw_checksums=None):
                 f"corrupt or another version. Delete it, then {_how_to_get()}.")
 
 
-def _download(url, target, progress, label):
-    """Download ``url`` to the open-able path ``target``; return the number of bytes."""
-    with urllib.request.urlopen(url, timeout=60) as response:
-        total = response.headers.get("Content-Length")
-        total = int(total) if total and total.isdigit() else None
-        bar = None
-        if progress:
-            from tqdm.auto import tqdm
-            bar = tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024, desc=label,
-                       file=sys.stderr, leave=True)
-        n_bytes = 0
-        try:
-            with open(target, "wb") as f:
-                for chunk in iter(lambda: response.read(_DOWNLOAD_CHUNK_BYTES), b""):
-                    f.write(chunk)
-                    n_bytes += len(chunk)
-                    if bar is not None:
-                        bar.update(len(chunk))
-        finally:
-            if bar is not None:
-                bar.close()
-    return n_bytes
+def pooch_downloader(progress):
+    """A :mod:`pooch` downloader (HTTP(S) and FTP as pooch does them) that also reads
+    ``file://`` URLs, such as the tests' offline mirrors."""
+    import pooch
+
+    http = pooch.HTTPDownloader(progressbar=progress)
+
+    def download(url, output_file, pooch_object, check_only=False):
+        if urllib.parse.urlparse(url).scheme == "file":
+            with urllib.request.urlopen(url, timeout=60) as response:
+                if check_only:
+                    return True
+                with open(output_file, "wb") if isinstance(output_file, (str, os.PathLike)) \
+                        else contextlib.nullcontext(output_file) as out:
+                    shutil.copyfileobj(response, out, 1 << 20)
+            return None
+        if urllib.parse.urlparse(url).scheme in ("ftp", "sftp", "doi"):
+            return pooch.downloaders.choose_downloader(url, progressbar=progress)(
+                url, output_file, pooch_object, check_only=check_only)
+        return http(url, output_file, pooch_object, check_only=check_only)
+
+    return download
+
+
+def _download(url, target, progress):
+    """Download ``url`` to the path ``target`` (which must not exist yet) with :mod:`pooch`."""
+    import pooch
+    target = pathlib.Path(target)
+    try:
+        pooch.retrieve(url, known_hash=None, fname=target.name, path=target.parent,
+                       downloader=pooch_downloader(progress), progressbar=progress)
+    except Exception as error:  # noqa: BLE001 - requests' and pooch's errors: say which URL
+        if isinstance(error, (urllib.error.URLError, OSError, ValueError)):
+            raise
+        raise OSError(f"{type(error).__name__}: {error}") from error
 
 
 def fetch_fashion_mnist(dest=None, base_urls=FASHION_MNIST_URLS, progress=True, checksums=None,
                         raw_checksums=None):
     """Download the four Fashion-MNIST ``.gz`` files and verify their SHA-256.
 
-    Each file is downloaded to a temporary name in ``dest``, checked, and only then renamed into
+    Each file is downloaded with :mod:`pooch` to a temporary name in ``dest``, checked (the
+    SHA-256 of the ``.gz`` file or of its decompressed content), and only then renamed into
     place (``os.replace``), so an interrupted or corrupt download never leaves a file under the
     real name. Files already present with a correct checksum are not downloaded again.
 
@@ -810,7 +824,7 @@ def fetch_fashion_mnist(dest=None, base_urls=FASHION_MNIST_URLS, progress=True, 
         Target folder, created if needed; default ``<repository>/data/fashion-mnist/``.
     base_urls : sequence of str, optional
         Download sites, tried in order until one gives a file with the right checksum; a file's URL
-        is ``<base URL>/<name>.gz``. Any scheme urllib supports works, ``file://`` included.
+        is ``<base URL>/<name>.gz``. HTTP(S), FTP and ``file://`` URLs work.
     progress : bool, optional
         Show a tqdm progress bar per file (on stderr).
     checksums : dict of str to str, optional
@@ -853,11 +867,11 @@ def fetch_fashion_mnist(dest=None, base_urls=FASHION_MNIST_URLS, progress=True, 
         failures = []
         for base_url in base_urls:
             url = base_url.rstrip("/") + "/" + gz_name
-            fd, tmp = tempfile.mkstemp(prefix="." + gz_name + ".", suffix=".part", dir=dest)
-            os.close(fd)
+            # a fresh name that does not exist yet (pooch skips files that exist)
+            tmp = str(dest / f".{gz_name}.{os.getpid()}.{os.urandom(4).hex()}.part")
             try:
                 print(f"downloading {url}", file=sys.stderr)
-                _download(url, tmp, progress, gz_name)
+                _download(url, tmp, progress)
                 ok, actual = _check_gz(tmp, gz_name, checksums, raw_checksums)
                 if not ok:
                     failures.append(

@@ -437,26 +437,6 @@ def load_shd(data_dir=None, train_samples=None, test_samples=None, seed=0, dt=2e
 # Download
 # --------------------------------------------------------------------------------------------------
 
-def _downloader(progress):
-    """A pooch downloader that also reads ``file://`` URLs (the tests' offline mirror)."""
-    import pooch
-
-    http = pooch.HTTPDownloader(progressbar=progress)
-
-    def download(url, output_file, pooch_object, check_only=False):
-        if urllib.parse.urlparse(url).scheme == "file":
-            with urllib.request.urlopen(url, timeout=60) as response:
-                if check_only:
-                    return True
-                with open(output_file, "wb") if isinstance(output_file, (str, os.PathLike)) \
-                        else contextlib.nullcontext(output_file) as out:
-                    shutil.copyfileobj(response, out, 1 << 20)
-            return None
-        return http(url, output_file, pooch_object, check_only=check_only)
-
-    return download
-
-
 def read_md5_list(text):
     """``{file name: md5}`` from the lines ``<md5>  <name>`` of an ``md5sums.txt``."""
     checksums = {}
@@ -512,7 +492,7 @@ def fetch_shd(dest=None, base_url=SHD_BASE_URL, progress=True):
         raise DatasetError(f"cannot create the data folder {dest} ({error}); pass another folder "
                            "with --data-dir") from error
     base_url = base_url.rstrip("/")
-    download = _downloader(progress)
+    download = _data.pooch_downloader(progress)
     list_url = f"{base_url}/{SHD_MD5_LIST}"
     fd, list_path = tempfile.mkstemp(prefix=".md5sums.", suffix=".txt", dir=dest)
     os.close(fd)

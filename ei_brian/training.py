@@ -256,7 +256,6 @@ class Trainer:
         """Mean input spikes per channel per second of the training input (Hz), from up to
         ``n_samples`` training samples encoded as in training, input noise included; what the
         fluctuation-driven initialization assumes."""
-        cfg = self.net_config
         images = self.data.x_train[:n_samples]
         spikes = self.encode(images, "test-poisson", EVALUATION_KEYS["input-rate"], 0)
         if self.input_noise:

@@ -32,7 +32,6 @@ MARKERS = {"target-rate": "o", "scale, half-normal": "s", "scale, log-normal": "
 def draw(runs, epochs):
     import matplotlib.cm
     import matplotlib.colors
-    import numpy as np
     runs = runs.copy()
     runs["scheme"] = [scheme(row) for row in runs.to_dict("records")]
     figure, axes = plotting.study_figure(1, 3, width=4.2, height=3.6)

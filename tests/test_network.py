@@ -1,7 +1,7 @@
 """The Brian2 builder in interactive (runtime) use, as a notebook user would run it."""
 import numpy as np
 import pytest
-from brian2 import ms, prefs, second
+from brian2 import prefs
 
 from conftest import active_weights, random_input, small_config
 from ei_brian import gradients
