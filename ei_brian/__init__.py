@@ -7,3 +7,12 @@ import warnings as _warnings
 # Brian2 2.9 calls pyparsing methods that pyparsing 3.3 deprecates; the warnings are about
 # Brian2's code, not the user's, and would fill every log
 _warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"brian2(\.|$)")
+
+
+def __getattr__(name):
+    # ``ei_brian.load_run`` and ``ei_brian.TrainedRun`` without importing Brian2 for every
+    # ``import ei_brian`` (the command line stays quick)
+    if name in ("load_run", "TrainedRun"):
+        from ei_brian import trained
+        return getattr(trained, name)
+    raise AttributeError(f"module 'ei_brian' has no attribute {name!r}")

@@ -10,6 +10,8 @@
   for Dale's-law networks, signed for unbounded ones; absent projections absent);
 - ``checkpoint.npz``: weights, optimizer state and RNG state after the latest epoch, from which
   ``--resume`` continues;
+- ``weights_initial.npz``: the initial weights (same keys); ``time_constants.npz``: the per-neuron
+  ``tau_mem``, ``tau_exc``, ``tau_inh`` (seconds) of a run with time-constant diversity;
 - ``initialization.json``: the initialization scheme and what it derived (weight scales of the
   fluctuation-driven scheme; factors, rates and number of measurements of ``target-rate``);
 - ``spikes_initial.npz`` and ``spikes_final.npz``: hidden spike trains of the probe samples (format
@@ -44,6 +46,7 @@ from ei_brian.data import SPIKE_DATASETS, DatasetError, load_dataset
 from ei_brian.io import (PROBE_SPIKES_FILES, RunFolderError, atomic_savez, atomic_write_json,
                          atomic_write_text, load_npz, save_probe_spikes)
 from ei_brian.network import membrane_noise_drive
+from ei_brian.trained import INITIAL_WEIGHTS_FILE, TIME_CONSTANTS_FILE
 from ei_brian.optimizers import make_optimizer
 from ei_brian.runner import CompiledNetwork
 
@@ -113,7 +116,7 @@ class Trainer:
     """Holds the data, the compiled network and the encoder of one run."""
 
     def __init__(self, net_config, train_config, data_dir=None, cache_dir=None, verbose=True,
-                 threads=None):
+                 threads=None, compile=True):
         self.net_config = net_config
         self.train_config = train_config
         self.verbose = verbose
@@ -130,10 +133,12 @@ class Trainer:
                               f"{self.data.n_classes} classes; the network has {net_config.n_inputs} "
                               f"inputs and {net_config.n_outputs} outputs (build it with "
                               "NetworkConfig.for_dataset(train_config))")
-        self.network = CompiledNetwork(net_config, train_config.batch_size,
-                                       spike_capacity=self.spike_capacity(), cache_dir=cache_dir,
-                                       verbose=verbose)
-        self.engine = gradients.GradientEngine(net_config, n_threads=threads)
+        self.network = self.engine = None
+        if compile:  # without: the data and encoders only (ei_brian.trained)
+            self.network = CompiledNetwork(net_config, train_config.batch_size,
+                                           spike_capacity=self.spike_capacity(),
+                                           cache_dir=cache_dir, verbose=verbose)
+            self.engine = gradients.GradientEngine(net_config, n_threads=threads)
         # per-neuron time constants (diversity) are drawn once from the run's seed
         self.time_constants = (net_config.time_constants(train_config.seed)
                                if net_config.heterogeneous else None)
@@ -294,8 +299,9 @@ class Trainer:
         return weights, info
 
     def close(self):
-        self.engine.close()
-        self.network.close()
+        for part in (self.engine, self.network):
+            if part is not None:
+                part.close()
 
     def save_probe(self, path, weights, probe, snapshot, epoch):
         cfg = self.net_config
@@ -509,6 +515,9 @@ def _train_loop(trainer, out_dir, checkpoint_path, resuming, progress, say, sess
         weights, init_info = trainer.initial_weights(
             streams.stream(train_config.seed, "initial-weights"))
         atomic_write_json(os.path.join(out_dir, "initialization.json"), _jsonable(init_info))
+        atomic_savez(os.path.join(out_dir, INITIAL_WEIGHTS_FILE), **weights)
+        if trainer.time_constants is not None:
+            atomic_savez(os.path.join(out_dir, TIME_CONSTANTS_FILE), **trainer.time_constants)
         if init_info["scheme"] == "target-rate":
             say(f"target-rate initialization: E {init_info['rate_exc_hz']:.2f} Hz, I "
                 f"{init_info['rate_inh_hz']:.2f} Hz on {init_info['probe_samples']} probe samples "
