@@ -12,8 +12,9 @@
 ``build_network`` returns the dict of :func:`ei_brian.network.build_network` (network, E and I
 subgroups, synapses, SpikeMonitor, optional StateMonitor) on the user's current Brian2 device
 (runtime by default), with the run's weights, per-neuron time constants and, for a probe sample,
-the very input (and membrane noise) the training's probe evaluation gave it. Change a weight
-(``parts["synapses"]["ee"].w``) or a time constant (``parts["hidden"].tau_mem``) and run again.
+the very input (and membrane noise) the training's probe evaluation gave it. Change a time
+constant (``parts["hidden"].tau_mem``) or a weight (``parts["synapses"]["e_to_hidden"].w["j <
+n_exc"]`` is E->E; or change ``run.weights["w_ee"]`` and build again) and run again.
 """
 import json
 import os
