@@ -258,9 +258,13 @@ def verdict_h1(ratio_runs, full_scale):
                        "2 points (the 80 % threshold itself needs the full scale).", rule, test,
                        table)
     if all(close.values()):
-        reason = (f"{summary}: every biological ratio is within {100 * H1_CLOSE:.0f} points of "
-                  "the baseline, as the paper says, but the 80 % threshold is for the full scale "
-                  "(60,000 samples, 30 epochs) and cannot be tested at this one.")
+        above = [name for name in biological if gaps[name][0] < 0]
+        where = ("none above it" if not above else f"all {len(above)} above it"
+                 if len(above) == len(biological) else
+                 f"{len(above)} of the {len(biological)} above it")
+        reason = (f"{summary}: no biological ratio is more than {100 * H1_CLOSE:.0f} points below "
+                  f"the baseline ({where}), as the paper says, but the 80 % threshold is for the "
+                  "full scale (60,000 samples, 30 epochs) and cannot be tested at this one.")
     else:
         reason = (f"{summary}; " + ", ".join(name for name, ok in close.items() if not ok) +
                   " lie more than 2 points below the baseline but their intervals do not exclude "
@@ -311,6 +315,20 @@ def verdict_h2(initial_runs):
     if not negative:
         detail = (f"; at {', '.join(positive)} it even rises with the initial rate" if positive
                   else "")
+        signs = ", ".join(f"{name} {results[name]['rho']:+.2f} (p = {results[name]['p']:.2g}, "
+                          f"n = {results[name]['n']})" for name in H2_RATIOS)
+        detail += f" (rho: {signs})"
+        active = runs[runs["rate_exc_initial_hz"] > 0]
+        if len(active) < len(runs):
+            without = []
+            for name in H2_RATIOS:
+                part = active[active["network"] == name]
+                if len(part) >= 4:
+                    result = spearman(part["rate_exc_initial_hz"], part["peak_test_acc"])
+                    without.append(f"{name} {result['rho']:+.2f} (p = {result['p']:.2g})")
+            if without:
+                detail += (f"; without the {len(runs) - len(active)} runs that started silent "
+                           f"(0 Hz): {', '.join(without)}")
         return Verdict("H2", NOT_SUPPORTED, "at none of 80:20, 95:5 and 100:0 does the peak "
                        f"accuracy fall significantly with the initial rate{detail}.", rule, test,
                        table)
@@ -369,9 +387,20 @@ def verdict_h3(initial_runs, n_classes=10):
                        rule, test, table)
     failing = ours[ours["peak_test_acc"] < chance + 0.1]
     if sd > H3_LARGE_SD or len(failing):
+        detail = ""
+        if len(failing):
+            which = "; ".join(f"{row['label']} seed {row['seed']}, initial E rate "
+                              f"{row['rate_exc_initial_hz']:.2g} Hz"
+                              for row in failing.to_dict("records"))
+            detail = f" and {len(failing)} did not train ({which})"
+            silent = ours[ours["rate_exc_initial_hz"] > 0]
+            if 0 < len(silent) < len(ours):
+                sd_active, dof_active = _seed_spread(silent)
+                if dof_active:
+                    detail += (f"; without the runs that started silent (0 Hz) the spread is "
+                               f"{100 * sd_active:.1f} points ({dof_active} degrees of freedom)")
         return Verdict("H3", NOT_SUPPORTED, f"the 80:20 low-rate runs spread by {100 * sd:.1f} "
-                       f"points over seeds" + (f" and {len(failing)} did not train"
-                                               if len(failing) else "") + ".", rule, test, table)
+                       f"points over seeds{detail}.", rule, test, table)
     if sd <= H3_SMALL_SD:
         return Verdict("H3", SUPPORTED, f"the {len(ours)} 80:20 runs that start at <= "
                        f"{H3_LOW_RATE_HZ:g} Hz all train (lowest peak "

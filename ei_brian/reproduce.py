@@ -284,7 +284,16 @@ def write_report(out, studies, context, figures=None, failures=()):
               f"{context['python']} |",
               f"| wall time | {_duration(wall)}" + (
                   f" over {context['invocations']} invocations" if context.get("invocations", 1)
-                  > 1 else "") + " |",
+                  > 1 else "") + " |"]
+    invocations = context.get("invocation_list", [])
+    if len(invocations) > 1:
+        lines.append("| invocations | " + "; ".join(
+            f"{k + 1}: commit `{str(item.get('git_commit', ''))[:7]}`, "
+            f"{_duration(item.get('wall_seconds'))}, "
+            + (f"{item['runs_finished']} runs trained" if "runs_finished" in item else
+               "runs trained: not recorded")
+            for k, item in enumerate(invocations)) + " |")
+    lines += [
               f"| runs | {context.get('n_runs_finished', 0)} finished of "
               f"{context.get('n_runs', 0)}; training time summed over runs "
               f"{_duration(context.get('run_seconds_total'))} |",
@@ -353,12 +362,20 @@ def _spike_timing_section(out, studies, figures):
               "H1 on data where spike timing carries the class.", ""]
     if figures.get("fig5_spike_timing", ("",))[0] == "written":
         lines += ["![fig5_spike_timing](figures/fig5_spike_timing.png)", ""]
-    lines += ["| network | peak test accuracy (mean +/- sd, n) |", "|---|---|"]
+    inits = sorted({run.train_config.init for run in spec.runs})
+    if len(inits) > 1:
+        lines += ["The networks do not all start the same way (see `studies/spike_timing.toml`): "
+                  + "; ".join(f"{label}: `--init {run.train_config.init}`"
+                              for label, run in {run.label: run for run in spec.runs}.items())
+                  + ". Their initial E rates are in the table.", ""]
+    lines += ["| network | peak test accuracy (mean +/- sd, n) | initial E rate (Hz, mean) |",
+              "|---|---|---|"]
     finished = runs[runs["status"] == "finished"]
     for network, part in finished.groupby("network", sort=False):
         mean, sd, n = mean_sd(part["peak_test_acc"])
+        rate = part["rate_exc_initial_hz"].mean()
         lines.append(f"| {network} | {100 * mean:.1f}" + (f" +/- {100 * sd:.1f}" if n > 1 else "")
-                     + f" % (n = {n}) |")
+                     + f" % (n = {n}) | {rate:.3g} |")
     return lines + [""]
 
 
@@ -399,6 +416,7 @@ def reproduce(scale="quick", out=None, workers=None, scheduler=None, client=None
     print(f"reproducing at the {scale} scale into {out}: {sum(len(s.runs) for s, _ in sweeps)} "
           f"runs in {len(sweeps)} studies")
     failures = []
+    finished_before = _count_finished(sweeps)
     try:
         run_sweeps(sweeps, workers=workers, scheduler=scheduler, client=client, progress=progress,
                    data_dir=data_dir, analyze=True)
@@ -412,13 +430,15 @@ def reproduce(scale="quick", out=None, workers=None, scheduler=None, client=None
     figures = run_figures(out)
     for name, (status, message) in figures.items():
         print(f"  {name}: {status}" + (f" ({message})" if status != "written" else ""))
-    history = _record_invocation(out, scale, command, started, time.time())
-    context = provenance(scale, command)
-    context.update(history)
     from ei_brian.sweep import collect
     rows = [row for spec, sweep_dir in sweeps for row in collect(spec, sweep_dir)[0]]
+    finished = sum(row["status"] == "finished" for row in rows)
+    history = _record_invocation(out, scale, command, started, time.time(),
+                                 runs_finished=finished - finished_before)
+    context = provenance(scale, command)
+    context.update(history)
     context["n_runs"] = len(rows)
-    context["n_runs_finished"] = sum(row["status"] == "finished" for row in rows)
+    context["n_runs_finished"] = finished
     context["run_seconds_total"] = sum(row["wall_seconds"] for row in rows
                                        if row["wall_seconds"] == row["wall_seconds"])
     context["date"] = datetime.date.today().isoformat()
@@ -427,7 +447,13 @@ def reproduce(scale="quick", out=None, workers=None, scheduler=None, client=None
     return path
 
 
-def _record_invocation(out, scale, command, started, ended):
+def _count_finished(sweeps):
+    from ei_brian.sweep import collect
+    return sum(row["status"] == "finished" for spec, sweep_dir in sweeps
+               for row in collect(spec, sweep_dir)[0])
+
+
+def _record_invocation(out, scale, command, started, ended, runs_finished=0):
     """Append this invocation to ``OUT/reproduce.json``; return the totals over invocations."""
     path = os.path.join(out, "reproduce.json")
     try:
@@ -439,11 +465,13 @@ def _record_invocation(out, scale, command, started, ended):
                                   "started": datetime.datetime.fromtimestamp(started).isoformat(
                                       timespec="seconds"),
                                   "wall_seconds": round(ended - started, 1),
+                                  "runs_finished": int(runs_finished),
                                   "ei_brian_version": ei_brian.__version__,
                                   "git_commit": _git("rev-parse", "HEAD")})
     atomic_write_json(path, record)
     return {"wall_seconds_total": sum(item["wall_seconds"] for item in record["invocations"]),
-            "invocations": len(record["invocations"])}
+            "invocations": len(record["invocations"]),
+            "invocation_list": record["invocations"]}
 
 
 # ---------------------------------------------------------------------------------------------
