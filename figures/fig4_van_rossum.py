@@ -50,7 +50,8 @@ def draw(table):
         part = clean[clean["network"] == network]
         axis.plot(part[MEASURE], 100 * part["peak_test_acc"], "o", alpha=0.7,
                   color=plotting.network_color(network), label=network)
-    axis.set_xlabel("I diversity after training (Van Rossum distance)")
+    axis.set_xscale("symlog", linthresh=1.0)  # a few runs far out at high rates
+    axis.set_xlabel("I diversity after training (Van Rossum distance, log above 1)")
     axis.set_ylabel("peak test accuracy (%)")
     axis.set_title(f"(c) I diversity and accuracy, {len(clean)} noise-free runs")
     if len(clean):

@@ -63,7 +63,9 @@ def draw(spikes, rates):
             patch.set(facecolor=color, alpha=0.5, edgecolor=color)
     axis.set_xticks(ticks, labels)
     axis.set_xlabel("E:I ratio (red: E neurons, blue: I neurons)")
-    axis.set_ylabel("rate after training (Hz)")
+    axis.set_yscale("symlog", linthresh=10.0)  # 100:0 runs near saturation, the rest at a few Hz
+    axis.set_ylim(bottom=0)
+    axis.set_ylabel("rate after training (Hz, log above 10)")
     axis.set_title(f"rate distributions over neurons, {plotting.seed_note(after)}")
     figure.suptitle("Activity of trained networks (probe sample 0, seed 0)")
     return figure
