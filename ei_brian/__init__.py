@@ -4,9 +4,17 @@ __version__ = "0.1.0"
 
 import warnings as _warnings
 
-# Brian2 2.9 calls pyparsing methods that pyparsing 3.3 deprecates; the warnings are about
-# Brian2's code, not the user's, and would fill every log
-_warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"brian2(\.|$)")
+
+def _quiet_brian2_warnings():
+    """Brian2 2.9 calls pyparsing methods that pyparsing 3.3 deprecates; the warnings are about
+    Brian2's code, not the user's, and would fill every log. Called again where other libraries
+    put filters in front (Elephant's ``spade`` module shows every ``UserWarning`` once, and
+    pyparsing's warnings are ``UserWarning``s too)."""
+    _warnings.filterwarnings("ignore", category=DeprecationWarning,
+                             module=r"(brian2|pyparsing)(\.|$)")
+
+
+_quiet_brian2_warnings()
 
 
 def __getattr__(name):

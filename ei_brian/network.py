@@ -31,6 +31,8 @@ Within one time step Brian2 runs, in order: the reset between samples, the state
 threshold, the synaptic effects of this step's spikes (input and hidden), the reset of spiking
 neurons. :mod:`ei_brian.gradients` follows the same order.
 """
+import warnings
+
 import numpy as np
 from brian2 import (Clock, Network, NeuronGroup, SpikeGeneratorGroup, SpikeMonitor, StateMonitor, Synapses,
                     TimedArray, ms, second)
@@ -200,6 +202,10 @@ def build_network(config=None, weights=None, input_indices=(), input_times=None,
                   membrane_noise=None, name="ei"):
     """Create the Brian2 objects of an E/I network.
 
+    (Brian2 2.9's equation parser calls pyparsing methods that pyparsing 3.3 deprecates; those
+    warnings are silenced here, where the objects are made, since other libraries and notebooks
+    may have put filters in front of the one set when ``ei_brian`` was imported.)
+
     Parameters
     ----------
     config : NetworkConfig, optional
@@ -234,6 +240,16 @@ def build_network(config=None, weights=None, input_indices=(), input_times=None,
         ``spikes`` (SpikeMonitor of ``hidden``), ``readout_monitor`` (StateMonitor of the readout
         ``v``), ``potential_monitor`` (StateMonitor of hidden ``v`` or None).
     """
+    from ei_brian import _quiet_brian2_warnings
+    with warnings.catch_warnings():
+        _quiet_brian2_warnings()
+        return _build_network(config, weights, input_indices, input_times, n_samples,
+                              record_potentials, spike_capacity, time_constants, membrane_noise,
+                              name)
+
+
+def _build_network(config, weights, input_indices, input_times, n_samples, record_potentials,
+                   spike_capacity, time_constants, membrane_noise, name):
     config = config or NetworkConfig()
     n_exc, n_inh = config.population_sizes()
     # explicitly named clocks and network: the generated code is then the same in every process,

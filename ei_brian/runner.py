@@ -29,6 +29,7 @@ import socket
 import subprocess
 import tempfile
 import time
+import warnings
 
 import brian2
 import numpy as np
@@ -192,8 +193,9 @@ class CompiledNetwork:
             self.parts = build_network(self.config, n_samples=self.samples_per_run,
                                        spike_capacity=self.spike_capacity,
                                        record_potentials=self.record_potentials)
-            self.parts["network"].run(self.samples_per_run * self.config.sample_duration)
-            with contextlib.redirect_stdout(io.StringIO()):
+            with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+                ei_brian._quiet_brian2_warnings()  # code generation parses with pyparsing too
+                self.parts["network"].run(self.samples_per_run * self.config.sample_duration)
                 device.build(directory=staging, compile=False, run=False)
             self.digest = source_digest(staging)
             self.directory = os.path.join(self.cache_dir, self.digest)
