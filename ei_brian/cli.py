@@ -14,7 +14,7 @@ COMMANDS = {
               "Train a Dale's-law E/I spiking network, compiled with Brian2, with surrogate "
               "gradients. Writes config.json, metrics.csv, weights.npz, a checkpoint and the probe "
               "spike trains into the output folder."),
-    "analyze": ("ei_brian.analysis", "add_analyze_arguments", "run_analyze_command",
+    "analyze": ("ei_brian.analysis.command", "add_analyze_arguments", "run_analyze_command",
                 "spike-train measures (rates, CV, Fano factor, Van Rossum) of saved runs",
                 "Compute spike-train measures of one or more run folders through Neo and Elephant."),
     "sweep": ("ei_brian.sweep", "add_sweep_arguments", "run_sweep_command",

@@ -28,16 +28,43 @@ array               dtype      meaning
 ==================  =========  ==========================================================
 
 Spikes are sorted by sample, then time, then neuron. :func:`load_probe_spikes` reads and checks one.
+
+Run folders and checkpoints
+---------------------------
+The files of a run folder are listed in :mod:`ei_brian.training`. Its ``config.json`` (the record of
+:func:`_config_record`) carries ``format`` :data:`RUN_FORMAT` and ``format_version``
+:data:`RUN_FORMAT_VERSION`; :func:`_check_existing` refuses a folder that holds a run of another
+version or configuration. After every epoch :func:`_save_epoch` writes ``metrics.csv``
+(:data:`METRICS_COLUMNS`), ``weights.npz`` and, last, ``checkpoint.npz`` (weights, optimizer state,
+RNG state, the metrics rows and the wall time so far), from which a run resumes.
 """
+import csv
+import io as _io
 import json
 import os
 import tempfile
 
 import numpy as np
 
+import ei_brian
+
 PROBE_SPIKES_FORMAT = "ei_brian.probe_spikes"
 PROBE_SPIKES_VERSION = 1
 PROBE_SPIKES_FILES = {"initial": "spikes_initial.npz", "final": "spikes_final.npz"}
+
+#: ``format`` and ``format_version`` of a run folder's ``config.json``
+RUN_FORMAT = "ei_brian.run"
+RUN_FORMAT_VERSION = 1
+#: the run's messages and, if it failed, the error with its traceback
+LOG_FILE = "log.txt"
+#: written last, when the run has finished: its peak accuracy, rates and wall time
+RESULT_FILE = "result.json"
+METRICS_COLUMNS = ("epoch", "train_loss", "train_acc", "test_acc", "rate_exc_hz", "rate_inh_hz",
+                   "silent_frac", "seconds")
+#: the initial weights, saved by every run (since version 0.1.0's random-stream registry)
+INITIAL_WEIGHTS_FILE = "weights_initial.npz"
+#: the per-neuron time constants of a run with time-constant diversity
+TIME_CONSTANTS_FILE = "time_constants.npz"
 
 
 _UMASK = os.umask(0)
@@ -172,3 +199,90 @@ def load_probe_spikes(path):
                               or out["times"].min() < 0 or out["times"].max() >= out["t_stop"]):
         raise RunFolderError(f"{path!r} is inconsistent: spike neuron, sample or time out of range")
     return out
+
+
+# ---------------------------------------------------------------------------------------------
+# run folders and checkpoints
+
+def _metrics_text(rows):
+    """``metrics.csv`` of the metrics rows (dicts with the keys of :data:`METRICS_COLUMNS`)."""
+    buffer = _io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=METRICS_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({key: (f"{row[key]:.6g}" if isinstance(row[key], float) else row[key])
+                         for key in METRICS_COLUMNS})
+    return buffer.getvalue()
+
+
+def _config_record(net_config, train_config, argv=None):
+    """The ``config.json`` record of a run: format, version, the two configurations, the command."""
+    return {"format": RUN_FORMAT, "format_version": RUN_FORMAT_VERSION,
+            "ei_brian_version": ei_brian.__version__,
+            "dataset": train_config.dataset, "ratio": None if net_config.unbounded else net_config.ratio,
+            "unbounded": net_config.unbounded, "n_hidden": net_config.n_hidden,
+            "n_exc": net_config.n_exc, "n_inh": net_config.n_inh, "seed": train_config.seed,
+            "network": net_config.to_dict(), "training": train_config.to_dict(),
+            "command": argv}
+
+
+def _check_existing(out_dir, record, resume):
+    """Whether ``out_dir`` holds the run of ``record`` to resume (True) or no run (False).
+
+    Raises :class:`RunFolderError` if it holds a run of another version or configuration, an
+    unreadable ``config.json``, this very run without ``resume``, or no run with ``resume``.
+    """
+    # imported here: ei_brian.config imports Brian2, which reading results does not need
+    from ei_brian.config import NetworkConfig, TrainConfig
+
+    config_path = os.path.join(out_dir, "config.json")
+    if not os.path.exists(config_path):
+        if resume:
+            raise RunFolderError(f"--resume: {out_dir!r} holds no run (no config.json); start it "
+                                 "without --resume")
+        return False
+    try:
+        with open(config_path) as f:
+            existing = json.load(f)
+    except (OSError, ValueError) as error:
+        raise RunFolderError(f"{config_path!r} cannot be read ({error}); use another --out") from None
+    if existing.get("format") != RUN_FORMAT or existing.get("format_version") != RUN_FORMAT_VERSION:
+        raise RunFolderError(f"{out_dir!r} was written by another version of ei_brian (run format "
+                             f"{existing.get('format')!r} version {existing.get('format_version')!r}, "
+                             f"this one writes version {RUN_FORMAT_VERSION}); use another --out")
+    same = all(_filled(cls, existing.get(key)) == record[key]
+               for key, cls in (("network", NetworkConfig), ("training", TrainConfig)))
+    if not same:
+        raise RunFolderError(f"{out_dir!r} holds a run with another configuration; use another --out "
+                             "(or the same options as that run to --resume it)")
+    if not resume:
+        raise RunFolderError(f"{out_dir!r} already holds this run; add --resume to continue it, or "
+                             "choose another --out")
+    return True
+
+
+def _filled(cls, values):
+    """A stored configuration with the defaults of options added since it was written (so a run
+    folder written before an option existed still matches a run that leaves it at its default);
+    None if it cannot be read."""
+    from ei_brian.config import ConfigError
+
+    try:
+        return cls.from_dict(values).to_dict()
+    except (ConfigError, TypeError, ValueError, AttributeError):
+        return None
+
+
+def _save_epoch(out_dir, weights, optimizer, rng, rows, wall_seconds):
+    """metrics.csv, weights.npz and checkpoint.npz of the latest epoch, each written atomically.
+
+    The checkpoint goes last: a run killed before it resumes from the previous epoch and rewrites
+    the other two files.
+    """
+    atomic_write_text(os.path.join(out_dir, "metrics.csv"), _metrics_text(rows))
+    atomic_savez(os.path.join(out_dir, "weights.npz"), **weights)
+    state = {"opt:" + key: value for key, value in optimizer.state_dict().items()}
+    atomic_savez(os.path.join(out_dir, "checkpoint.npz"), **weights, **state,
+                 epoch=np.array(rows[-1]["epoch"]),
+                 rng_state=np.array(json.dumps(rng.bit_generator.state)),
+                 metrics=np.array(json.dumps(rows)), wall_seconds=np.array(wall_seconds))

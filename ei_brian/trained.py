@@ -25,15 +25,11 @@ from brian2 import second
 
 from ei_brian.config import NetworkConfig, TrainConfig
 from ei_brian.encoding import SpikeInput
-from ei_brian.io import PROBE_SPIKES_FILES, RunFolderError, load_npz, load_probe_spikes
+from ei_brian.io import (INITIAL_WEIGHTS_FILE, PROBE_SPIKES_FILES, RUN_FORMAT, RUN_FORMAT_VERSION,
+                         TIME_CONSTANTS_FILE, RunFolderError, load_npz, load_probe_spikes)
 
 __all__ = ["load_run", "TrainedRun", "spike_generator_arguments", "INITIAL_WEIGHTS_FILE",
            "TIME_CONSTANTS_FILE"]
-
-#: the initial weights, saved by every run (since version 0.1.0's random-stream registry)
-INITIAL_WEIGHTS_FILE = "weights_initial.npz"
-#: the per-neuron time constants of a run with time-constant diversity
-TIME_CONSTANTS_FILE = "time_constants.npz"
 
 
 def spike_generator_arguments(spike_input, sample=None):
@@ -64,7 +60,6 @@ def spike_generator_arguments(spike_input, sample=None):
 
 
 def _read_config(run_dir):
-    from ei_brian.training import RUN_FORMAT, RUN_FORMAT_VERSION
     path = os.path.join(run_dir, "config.json")
     if not os.path.exists(path):
         raise RunFolderError(f"{run_dir!r} holds no run (no config.json)")

@@ -17,7 +17,8 @@
 - ``spikes_initial.npz`` and ``spikes_final.npz``: hidden spike trains of the probe samples (format
   in :mod:`ei_brian.io`; load them as Neo objects with :mod:`ei_brian.analysis`).
 
-Every file is written atomically.
+Every file is written atomically. The run-folder format, the ``config.json`` record, the
+``metrics.csv`` columns and the checkpoint writer are in :mod:`ei_brian.io`.
 
 Initialization (:mod:`ei_brian.initialization`) and noise (:mod:`ei_brian.noise`) are training
 options: the initial weights come from ``TrainConfig.init``; Gaussian noise may be added to every
@@ -26,8 +27,6 @@ training minibatches. Every random draw derives from the run's seed, the noise o
 from (seed, epoch, minibatch), so a resumed run draws what an uninterrupted one draws.
 """
 import argparse
-import csv
-import io as _io
 import json
 import os
 import sys
@@ -39,25 +38,24 @@ from brian2 import Hz, ms
 from filelock import FileLock, Timeout
 from tqdm import tqdm
 
-import ei_brian
 from ei_brian import encoding, gradients, initialization, noise, streams
+from ei_brian import io as run_folder
 from ei_brian.config import ConfigError, NetworkConfig, TrainConfig
 from ei_brian.data import SPIKE_DATASETS, DatasetError, load_dataset
-from ei_brian.io import (PROBE_SPIKES_FILES, RunFolderError, atomic_savez, atomic_write_json,
-                         atomic_write_text, load_npz, save_probe_spikes)
+from ei_brian.io import (INITIAL_WEIGHTS_FILE, LOG_FILE, PROBE_SPIKES_FILES, RESULT_FILE,
+                         TIME_CONSTANTS_FILE, RunFolderError, _check_existing, _config_record,
+                         _save_epoch, atomic_savez, atomic_write_json, load_npz, save_probe_spikes)
 from ei_brian.network import membrane_noise_drive
-from ei_brian.trained import INITIAL_WEIGHTS_FILE, TIME_CONSTANTS_FILE
 from ei_brian.optimizers import make_optimizer
 from ei_brian.runner import CompiledNetwork
 
-RUN_FORMAT = "ei_brian.run"
-#: the run's messages and, if it failed, the error with its traceback
-LOG_FILE = "log.txt"
-#: written last, when the run has finished: its peak accuracy, rates and wall time
-RESULT_FILE = "result.json"
-RUN_FORMAT_VERSION = 1
-METRICS_COLUMNS = ("epoch", "train_loss", "train_acc", "test_acc", "rate_exc_hz", "rate_inh_hz",
-                   "silent_frac", "seconds")
+# Run-folder names that moved to ei_brian.io, still importable from here.
+RUN_FORMAT = run_folder.RUN_FORMAT
+RUN_FORMAT_VERSION = run_folder.RUN_FORMAT_VERSION
+METRICS_COLUMNS = run_folder.METRICS_COLUMNS
+_metrics_text = run_folder._metrics_text
+_filled = run_folder._filled
+
 #: the paper's full scale (docs/model.md): the whole data set, 30 epochs
 FULL_SCALE = {"train_samples": None, "test_samples": None, "epochs": 30}
 #: keys of the evaluations whose input noise is frozen when TrainConfig.input_noise_at_test is set
@@ -149,25 +147,27 @@ class Trainer:
         jitter and deletion never add spikes. A spike data set (SHD, randman) needs the sum of
         the ``batch_size`` largest spike counts of the whole data set (``Dataset.spike_capacity``:
         independent of the seed and of subsets, so every run of a study reuses one binary)."""
-        cfg, tcfg = self.net_config, self.train_config
-        if tcfg.encoding == "latency" and tcfg.input_insertion == 0:
+        net_config, train_config = self.net_config, self.train_config
+        if train_config.encoding == "latency" and train_config.input_insertion == 0:
             return None
-        base = tcfg.batch_size * cfg.n_inputs
+        base = train_config.batch_size * net_config.n_inputs
         if self.data.spiking:  # SHD, randman: any minibatch's spikes, from the whole data set
-            base = self.data.spike_capacity(tcfg.batch_size)
-        if tcfg.encoding == "poisson":
-            expected = self.data.x_train.sum(axis=1).max() * 100.0 * float(cfg.sample_duration)
-            base = int(tcfg.batch_size * expected * 1.5) + 1000
-        n_cells = tcfg.batch_size * cfg.n_steps * cfg.n_inputs
-        return min(base + noise.insertion_capacity(n_cells, tcfg.input_insertion), n_cells)
+            base = self.data.spike_capacity(train_config.batch_size)
+        if train_config.encoding == "poisson":
+            expected = (self.data.x_train.sum(axis=1).max() * 100.0
+                        * float(net_config.sample_duration))
+            base = int(train_config.batch_size * expected * 1.5) + 1000
+        n_cells = train_config.batch_size * net_config.n_steps * net_config.n_inputs
+        return min(base + noise.insertion_capacity(n_cells, train_config.input_insertion), n_cells)
 
     def perturb(self, spike_input, stream, *key):
         """The input noise of TrainConfig applied to ``spike_input`` (see :mod:`ei_brian.noise`),
         with the draws of ``noise.minibatch_seed(seed, stream, *key)``."""
-        tcfg = self.train_config
-        return noise.perturb_input(spike_input, jitter=float(tcfg.input_jitter),
-                                   deletion=tcfg.input_deletion, insertion=tcfg.input_insertion,
-                                   seed=noise.minibatch_seed(tcfg.seed, stream, *key))
+        train_config = self.train_config
+        return noise.perturb_input(spike_input, jitter=float(train_config.input_jitter),
+                                   deletion=train_config.input_deletion,
+                                   insertion=train_config.input_insertion,
+                                   seed=noise.minibatch_seed(train_config.seed, stream, *key))
 
     def membrane_noise(self, n_samples, stream, *key):
         """Membrane-noise drive of one run (None without membrane noise), keyed like the input
@@ -180,21 +180,22 @@ class Trainer:
 
     @property
     def input_noise(self):
-        tcfg = self.train_config
-        return bool(float(tcfg.input_jitter) > 0 or tcfg.input_deletion > 0 or
-                    tcfg.input_insertion > 0)
+        train_config = self.train_config
+        return bool(float(train_config.input_jitter) > 0 or train_config.input_deletion > 0 or
+                    train_config.input_insertion > 0)
 
     def encode(self, images, stream, *key):
         """Input spikes of ``images``; the Poisson code draws from ``streams.stream(seed, stream,
         *key)`` (``"poisson"`` keyed by (epoch, minibatch) in training, ``"test-poisson"`` keyed by
         (evaluation, minibatch) when evaluating), so a resumed run draws what an uninterrupted one
         draws and every evaluation of a set sees the same spikes."""
-        cfg = self.net_config
+        net_config = self.net_config
         if isinstance(images, encoding.SpikeSamples):  # a spike data set: no encoding
             return images.to_input()
         if self.train_config.encoding == "latency":
-            return encoding.latency_encode(images, n_steps=cfg.n_steps, dt=float(cfg.dt))
-        return encoding.poisson_encode(images, n_steps=cfg.n_steps, dt=float(cfg.dt),
+            return encoding.latency_encode(images, n_steps=net_config.n_steps,
+                                           dt=float(net_config.dt))
+        return encoding.poisson_encode(images, n_steps=net_config.n_steps, dt=float(net_config.dt),
                                        seed=streams.stream(self.train_config.seed, stream, *key))
 
     def evaluate(self, weights, images, labels, keep_spikes=False, noise_key="test"):
@@ -204,11 +205,11 @@ class Trainer:
         of the evaluation named ``noise_key`` (a key of ``EVALUATION_KEYS``) always gets the same
         noise, so every epoch is tested on the same noisy inputs.
         """
-        cfg = self.net_config
-        n_exc = cfg.n_exc
+        net_config = self.net_config
+        n_exc = net_config.n_exc
         batch = self.train_config.batch_size
         total_loss, correct = 0.0, 0
-        counts = np.zeros(cfg.n_exc + cfg.n_inh)
+        counts = np.zeros(net_config.n_exc + net_config.n_inh)
         kept = []
         noisy = self.train_config.input_noise_at_test and self.input_noise
         for start in range(0, len(labels), batch):
@@ -226,8 +227,9 @@ class Trainer:
             counts += result.hidden_spikes.sum(axis=(0, 1))
             if keep_spikes:
                 kept.append(result.hidden_spikes)
-        seconds = len(labels) * float(cfg.sample_duration)
-        rate_inh = counts[n_exc:].sum() / (cfg.n_inh * seconds) if cfg.n_inh else float("nan")
+        seconds = len(labels) * float(net_config.sample_duration)
+        rate_inh = (counts[n_exc:].sum() / (net_config.n_inh * seconds) if net_config.n_inh
+                    else float("nan"))
         out = {"loss": total_loss / len(labels), "acc": correct / len(labels),
                "rate_exc_hz": counts[:n_exc].sum() / (n_exc * seconds), "rate_inh_hz": rate_inh,
                "silent_frac": float(np.mean(counts == 0))}
@@ -241,7 +243,7 @@ class Trainer:
         ``epoch`` and ``batch`` (the minibatch's position in its epoch) key the minibatch's input
         and update noise (:func:`ei_brian.noise.minibatch_seed`).
         """
-        cfg, tcfg = self.net_config, self.train_config
+        net_config, train_config = self.net_config, self.train_config
         spike_input = self.encode(images, "poisson", epoch, batch)
         if self.input_noise:
             spike_input = self.perturb(spike_input, "input", epoch, batch)
@@ -249,11 +251,12 @@ class Trainer:
         result = self.network.run(weights, spike_input, self.time_constants, drive)
         loss, grads, info = self.engine(
             weights, spike_input, labels, hidden_spikes=result.hidden_spikes,
-            readout=result.readout, regularizer_strength=tcfg.regularizer_strength,
-            regularizer_rate=tcfg.regularizer_rate, time_constants=self.time_constants,
+            readout=result.readout, regularizer_strength=train_config.regularizer_strength,
+            regularizer_rate=train_config.regularizer_rate, time_constants=self.time_constants,
             membrane_noise=drive)
-        update_weights(cfg, weights, optimizer, grads, tcfg.update_noise, tcfg.update_noise_kind,
-                       seed=noise.minibatch_seed(tcfg.seed, "update", epoch, batch))
+        update_weights(net_config, weights, optimizer, grads, train_config.update_noise,
+                       train_config.update_noise_kind,
+                       seed=noise.minibatch_seed(train_config.seed, "update", epoch, batch))
         spikes = result.hidden_spikes
         return loss, int((info["predictions"] == labels).sum()), spikes
 
@@ -279,22 +282,23 @@ class Trainer:
         info : dict
             What the scheme derived.
         """
-        tcfg = self.train_config
+        train_config = self.train_config
         measure, rate = None, None
-        if tcfg.init == "target-rate":
+        if train_config.init == "target-rate":
             n_train = len(self.data.y_train)
-            rng = streams.generator(tcfg.seed, "target-rate-probe")
-            probe = np.sort(rng.permutation(n_train)[:min(tcfg.target_rate_samples, n_train)])
+            rng = streams.generator(train_config.seed, "target-rate-probe")
+            n_samples = min(train_config.target_rate_samples, n_train)
+            probe = np.sort(rng.permutation(n_train)[:n_samples])
             images, labels = self.data.x_train[probe], self.data.y_train[probe]
 
             def measure(weights):
                 result = self.evaluate(weights, images, labels, noise_key="calibration")
                 return result["rate_exc_hz"], result["rate_inh_hz"]
-        if tcfg.init == "fluctuation" and tcfg.input_rate is None:
+        if train_config.init == "fluctuation" and train_config.input_rate is None:
             rate = self.estimate_input_rate()
-        weights, info = initialization.initialize(self.net_config, tcfg, seed, measure=measure,
-                                                  input_rate=rate)
-        if tcfg.init == "target-rate":
+        weights, info = initialization.initialize(self.net_config, train_config, seed,
+                                                  measure=measure, input_rate=rate)
+        if train_config.init == "target-rate":
             info["probe_samples"] = int(len(labels))
         return weights, info
 
@@ -304,72 +308,15 @@ class Trainer:
                 part.close()
 
     def save_probe(self, path, weights, probe, snapshot, epoch):
-        cfg = self.net_config
+        net_config = self.net_config
         images, labels = self.data.x_test[probe], self.data.y_test[probe]
         result = self.evaluate(weights, images, labels, keep_spikes=True, noise_key="probe")
         sample, step, neuron = np.nonzero(result["spikes"])
-        save_probe_spikes(path, snapshot=snapshot, epoch=epoch, times=step * float(cfg.dt),
+        save_probe_spikes(path, snapshot=snapshot, epoch=epoch, times=step * float(net_config.dt),
                           neurons=neuron, samples=sample,
                           sample_indices=self.data.test_indices[probe], sample_labels=labels,
-                          n_exc=cfg.n_exc, n_inh=cfg.n_inh, t_stop=float(cfg.sample_duration),
-                          dt=float(cfg.dt))
-
-
-def _metrics_text(rows):
-    buffer = _io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=METRICS_COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    for row in rows:
-        writer.writerow({key: (f"{row[key]:.6g}" if isinstance(row[key], float) else row[key])
-                         for key in METRICS_COLUMNS})
-    return buffer.getvalue()
-
-
-def _config_record(net_config, train_config, argv=None):
-    return {"format": RUN_FORMAT, "format_version": RUN_FORMAT_VERSION,
-            "ei_brian_version": ei_brian.__version__,
-            "dataset": train_config.dataset, "ratio": None if net_config.unbounded else net_config.ratio,
-            "unbounded": net_config.unbounded, "n_hidden": net_config.n_hidden,
-            "n_exc": net_config.n_exc, "n_inh": net_config.n_inh, "seed": train_config.seed,
-            "network": net_config.to_dict(), "training": train_config.to_dict(),
-            "command": argv}
-
-
-def _check_existing(out_dir, record, resume):
-    config_path = os.path.join(out_dir, "config.json")
-    if not os.path.exists(config_path):
-        if resume:
-            raise RunFolderError(f"--resume: {out_dir!r} holds no run (no config.json); start it "
-                                 "without --resume")
-        return False
-    try:
-        with open(config_path) as f:
-            existing = json.load(f)
-    except (OSError, ValueError) as error:
-        raise RunFolderError(f"{config_path!r} cannot be read ({error}); use another --out") from None
-    if existing.get("format") != RUN_FORMAT or existing.get("format_version") != RUN_FORMAT_VERSION:
-        raise RunFolderError(f"{out_dir!r} was written by another version of ei_brian (run format "
-                             f"{existing.get('format')!r} version {existing.get('format_version')!r}, "
-                             f"this one writes version {RUN_FORMAT_VERSION}); use another --out")
-    same = all(_filled(cls, existing.get(key)) == record[key]
-               for key, cls in (("network", NetworkConfig), ("training", TrainConfig)))
-    if not same:
-        raise RunFolderError(f"{out_dir!r} holds a run with another configuration; use another --out "
-                             "(or the same options as that run to --resume it)")
-    if not resume:
-        raise RunFolderError(f"{out_dir!r} already holds this run; add --resume to continue it, or "
-                             "choose another --out")
-    return True
-
-
-def _filled(cls, values):
-    """A stored configuration with the defaults of options added since it was written (so a run
-    folder written before an option existed still matches a run that leaves it at its default);
-    None if it cannot be read."""
-    try:
-        return cls.from_dict(values).to_dict()
-    except (ConfigError, TypeError, ValueError, AttributeError):
-        return None
+                          n_exc=net_config.n_exc, n_inh=net_config.n_inh,
+                          t_stop=float(net_config.sample_duration), dt=float(net_config.dt))
 
 
 class RunLog:
@@ -628,27 +575,12 @@ def _describe(row):
             f"I {row['rate_inh_hz']:.1f} Hz  silent {row['silent_frac']:.2f}  ({row['seconds']:.1f} s)")
 
 
-def _save_epoch(out_dir, weights, optimizer, rng, rows, wall_seconds):
-    """metrics.csv, weights.npz and checkpoint.npz of the latest epoch, each written atomically.
-
-    The checkpoint goes last: a run killed before it resumes from the previous epoch and rewrites
-    the other two files.
-    """
-    atomic_write_text(os.path.join(out_dir, "metrics.csv"), _metrics_text(rows))
-    atomic_savez(os.path.join(out_dir, "weights.npz"), **weights)
-    state = {"opt:" + key: value for key, value in optimizer.state_dict().items()}
-    atomic_savez(os.path.join(out_dir, "checkpoint.npz"), **weights, **state,
-                 epoch=np.array(rows[-1]["epoch"]),
-                 rng_state=np.array(json.dumps(rng.bit_generator.state)),
-                 metrics=np.array(json.dumps(rows)), wall_seconds=np.array(wall_seconds))
-
-
 # ---------------------------------------------------------------------------------------------
 # command line
 
 def add_train_arguments(parser):
-    net, tr = NetworkConfig(), TrainConfig()
-    parser.add_argument("--dataset", default=tr.dataset,
+    net_config, train_config = NetworkConfig(), TrainConfig()  # the defaults of the options
+    parser.add_argument("--dataset", default=train_config.dataset,
                         choices=["fashion-mnist", "shd", "randman"],
                         help="fashion-mnist: images, latency- or Poisson-coded; shd: the Spiking "
                         "Heidelberg Digits (700 channels, 20 classes; `ei-brian data fetch shd`); "
@@ -663,111 +595,119 @@ def add_train_arguments(parser):
     parser.add_argument("--duration", type=float, default=None, metavar="MS",
                         help="duration of a sample in ms, a whole number of steps (default: "
                         "fashion-mnist 100, shd 700 (later spikes are dropped), randman 100)")
-    rm = parser.add_argument_group("random manifolds (--dataset randman; the task is fixed by "
-                                   "its own seed, the same for every --seed)")
-    rm.add_argument("--randman-classes", type=int, default=None, metavar="N",
-                    help=f"classes (default {tr.randman_classes})")
-    rm.add_argument("--randman-channels", type=int, default=None, metavar="N",
-                    help="input channels, one spike each per sample (default "
-                    f"{tr.randman_channels})")
-    rm.add_argument("--randman-samples", type=int, default=None, metavar="N",
-                    help=f"samples per class, a sixth of them for testing (default "
-                    f"{tr.randman_samples})")
-    rm.add_argument("--randman-dim", type=int, default=None, metavar="D",
-                    help=f"manifold dimension (default {tr.randman_dim}; 2 and 3 trained faster "
-                    "here)")
-    rm.add_argument("--randman-alpha", type=float, default=None, metavar="ALPHA",
-                    help=f"smoothness: lower is rougher (default {tr.randman_alpha:g})")
-    rm.add_argument("--randman-seed", type=int, default=None, metavar="SEED",
-                    help=f"seed of the task (default {tr.randman_seed})")
-    parser.add_argument("--ratio", default=net.ratio, help="E:I ratio of the hidden layer, 100:0 to "
-                        "10:90 (default %(default)s)")
-    parser.add_argument("--hidden", type=int, default=net.n_hidden, help="hidden neurons, total "
-                        "(default %(default)s)")
+    randman = parser.add_argument_group("random manifolds (--dataset randman; the task is fixed "
+                                        "by its own seed, the same for every --seed)")
+    randman.add_argument("--randman-classes", type=int, default=None, metavar="N",
+                         help=f"classes (default {train_config.randman_classes})")
+    randman.add_argument("--randman-channels", type=int, default=None, metavar="N",
+                         help="input channels, one spike each per sample (default "
+                         f"{train_config.randman_channels})")
+    randman.add_argument("--randman-samples", type=int, default=None, metavar="N",
+                         help=f"samples per class, a sixth of them for testing (default "
+                         f"{train_config.randman_samples})")
+    randman.add_argument("--randman-dim", type=int, default=None, metavar="D",
+                         help=f"manifold dimension (default {train_config.randman_dim}; 2 and 3 "
+                         "trained faster here)")
+    randman.add_argument("--randman-alpha", type=float, default=None, metavar="ALPHA",
+                         help="smoothness: lower is rougher (default "
+                         f"{train_config.randman_alpha:g})")
+    randman.add_argument("--randman-seed", type=int, default=None, metavar="SEED",
+                         help=f"seed of the task (default {train_config.randman_seed})")
+    parser.add_argument("--ratio", default=net_config.ratio, help="E:I ratio of the hidden layer, "
+                        "100:0 to 10:90 (default %(default)s)")
+    parser.add_argument("--hidden", type=int, default=net_config.n_hidden, help="hidden neurons, "
+                        "total (default %(default)s)")
     parser.add_argument("--unbounded", action="store_true",
                         help="the sign-free baseline: one population, weights free in sign")
-    parser.add_argument("--tau-spread-exc", type=float, default=net.tau_spread_exc,
+    parser.add_argument("--tau-spread-exc", type=float, default=net_config.tau_spread_exc,
                         help="log-normal spread of E neurons' time constants, per neuron "
                         "(default %(default)s: none)")
-    parser.add_argument("--tau-spread-inh", type=float, default=net.tau_spread_inh,
+    parser.add_argument("--tau-spread-inh", type=float, default=net_config.tau_spread_inh,
                         help="log-normal spread of I neurons' time constants (default %(default)s)")
-    parser.add_argument("--inh-tau-factor", type=float, default=net.inh_tau_factor,
+    parser.add_argument("--inh-tau-factor", type=float, default=net_config.inh_tau_factor,
                         help="mean time constants of I neurons relative to E neurons "
                         "(default %(default)s)")
-    parser.add_argument("--membrane-noise", type=float, default=net.membrane_noise,
+    parser.add_argument("--membrane-noise", type=float, default=net_config.membrane_noise,
                         help="white membrane noise, as the potential std of an isolated neuron "
                         "(default %(default)s: none)")
-    parser.add_argument("--epochs", type=int, default=None, help=f"default {tr.epochs} (quick), "
-                        f"{FULL_SCALE['epochs']} with --full")
-    parser.add_argument("--batch-size", type=int, default=tr.batch_size)
+    parser.add_argument("--epochs", type=int, default=None,
+                        help=f"default {train_config.epochs} (quick), {FULL_SCALE['epochs']} with "
+                        "--full")
+    parser.add_argument("--batch-size", type=int, default=train_config.batch_size)
     parser.add_argument("--train-samples", type=int, default=None,
-                        help=f"class-balanced training subset (default {tr.train_samples} for "
-                        "fashion-mnist, all for shd and randman; all with --full)")
+                        help="class-balanced training subset (default "
+                        f"{train_config.train_samples} for fashion-mnist, all for shd and randman; "
+                        "all with --full)")
     parser.add_argument("--test-samples", type=int, default=None,
-                        help=f"class-balanced test subset (default {tr.test_samples} for "
-                        "fashion-mnist, all for shd and randman; all with --full)")
+                        help=f"class-balanced test subset (default {train_config.test_samples} "
+                        "for fashion-mnist, all for shd and randman; all with --full)")
     parser.add_argument("--full", action="store_true",
                         help="the paper's scale: all 60,000/10,000 samples, 30 epochs")
-    parser.add_argument("--optimizer", default=tr.optimizer, choices=["adam", "smorms3"])
+    parser.add_argument("--optimizer", default=train_config.optimizer, choices=["adam", "smorms3"])
     parser.add_argument("--lr", type=float, default=None,
-                        help=f"learning rate (default {tr.learning_rate})")
+                        help=f"learning rate (default {train_config.learning_rate})")
     parser.add_argument("--encoding", default=None, choices=["latency", "poisson"],
-                        help=f"spike code of images (default {tr.encoding}); not for shd and "
-                        "randman, which are spikes")
+                        help=f"spike code of images (default {train_config.encoding}); not for "
+                        "shd and randman, which are spikes")
     init = parser.add_argument_group("initialization (sets the initial firing rate)")
-    init.add_argument("--init", default=tr.init, choices=list(initialization.SCHEMES),
+    init.add_argument("--init", default=train_config.init, choices=list(initialization.SCHEMES),
                       help="scale: magnitudes of root mean square g/sqrt(fan_in); fluctuation: "
                       "fluctuation-driven (Rossbroich et al. 2022) for a target membrane-potential "
                       "spread; target-rate: the scale weights with excitatory and inhibitory gains "
                       "searched until the initial E and I rates hit a target (default %(default)s)")
-    init.add_argument("--init-distribution", default=tr.init_distribution,
+    init.add_argument("--init-distribution", default=train_config.init_distribution,
                       choices=list(initialization.DISTRIBUTIONS),
                       help="distribution of the initial magnitudes, all with root mean square "
                       "g/sqrt(fan_in) (default %(default)s)")
     init.add_argument("--init-scale", type=float, default=None, metavar="G",
                       help="gain g of excitatory and inhibitory initial weights")
     init.add_argument("--init-scale-exc", type=float, default=None, metavar="G",
-                      help=f"gain g of excitatory initial weights (default {tr.init_scale_exc})")
+                      help="gain g of excitatory initial weights (default "
+                      f"{train_config.init_scale_exc})")
     init.add_argument("--init-scale-inh", type=float, default=None, metavar="G",
-                      help=f"gain g of inhibitory initial weights (default {tr.init_scale_inh})")
-    init.add_argument("--init-scale-readout", type=float, default=tr.init_scale_readout,
+                      help="gain g of inhibitory initial weights (default "
+                      f"{train_config.init_scale_inh})")
+    init.add_argument("--init-scale-readout", type=float, default=train_config.init_scale_readout,
                       metavar="G", help="gain g of the E-to-readout initial weights "
                       "(default %(default)s)")
     init.add_argument("--target-rate", type=float, default=None, metavar="HZ",
                       help="target-rate: initial mean rate of the E population "
-                      f"(default {float(tr.target_rate_exc / Hz):g} Hz)")
+                      f"(default {float(train_config.target_rate_exc / Hz):g} Hz)")
     init.add_argument("--target-rate-inh", type=float, default=None, metavar="HZ",
                       help="target-rate: initial mean rate of the I population (default: the E "
                       "target)")
     init.add_argument("--sigma-u", type=float, default=None,
                       help=f"fluctuation: target std of the free membrane potential in units of "
-                      f"the threshold (default {tr.sigma_u})")
+                      f"the threshold (default {train_config.sigma_u})")
     init.add_argument("--fluctuation-share", type=float, default=None, metavar="ALPHA",
                       help="fluctuation: share of the excitatory membrane-potential variance from "
-                      f"the input (default {tr.fluctuation_share})")
+                      f"the input (default {train_config.fluctuation_share})")
     init.add_argument("--input-rate", type=float, default=None, metavar="HZ",
                       help="fluctuation: mean rate of an input channel (default: estimated from "
                       "the encoded training data)")
     noisy = parser.add_argument_group("noise during training")
-    noisy.add_argument("--update-noise", type=float, default=tr.update_noise, metavar="ETA",
+    noisy.add_argument("--update-noise", type=float, default=train_config.update_noise,
+                       metavar="ETA",
                        help="Gaussian noise on every weight update, before the Dale's-law "
                        "projection (default %(default)s: none)")
-    noisy.add_argument("--update-noise-kind", default=tr.update_noise_kind,
+    noisy.add_argument("--update-noise-kind", default=train_config.update_noise_kind,
                        choices=list(noise.UPDATE_NOISE_KINDS),
                        help="relative: std ETA * |update|; absolute: std ETA (default %(default)s)")
-    noisy.add_argument("--input-jitter", type=float, default=float(tr.input_jitter / ms),
+    noisy.add_argument("--input-jitter", type=float, default=float(train_config.input_jitter / ms),
                        metavar="MS", help="std of Gaussian input spike-time jitter in ms, training "
                        "minibatches (default %(default)s)")
-    noisy.add_argument("--input-deletion", type=float, default=tr.input_deletion, metavar="P",
+    noisy.add_argument("--input-deletion", type=float, default=train_config.input_deletion,
+                       metavar="P",
                        help="probability that an input spike is deleted (default %(default)s)")
-    noisy.add_argument("--input-insertion", type=float, default=tr.input_insertion, metavar="P",
+    noisy.add_argument("--input-insertion", type=float, default=train_config.input_insertion,
+                       metavar="P",
                        help="probability that an empty input (sample, step, channel) gets a spike "
                        "(default %(default)s)")
     noisy.add_argument("--input-noise-at-test", action="store_true",
                        help="also apply the input noise when evaluating (fixed per minibatch)")
-    parser.add_argument("--regularizer", type=float, default=tr.regularizer_strength,
+    parser.add_argument("--regularizer", type=float, default=train_config.regularizer_strength,
                         help="strength of the upper-bound L2 rate penalty (default 0: off)")
-    parser.add_argument("--seed", type=int, default=tr.seed)
+    parser.add_argument("--seed", type=int, default=train_config.seed)
     parser.add_argument("--out", default=None, help="output folder (default runs/<name made from "
                         "the configuration>)")
     parser.add_argument("--resume", action="store_true",
@@ -820,18 +760,18 @@ def configs_from_args(args):
                                input_noise_at_test=args.input_noise_at_test)
     time_grid = {name: (None if getattr(args, name, None) is None else getattr(args, name) * ms)
                  for name in ("dt", "duration")}
-    net = NetworkConfig.for_dataset(
+    net_config = NetworkConfig.for_dataset(
         train_config, **time_grid, ratio=args.ratio, n_hidden=args.hidden,
         unbounded=args.unbounded, tau_spread_exc=args.tau_spread_exc,
         tau_spread_inh=args.tau_spread_inh, inh_tau_factor=args.inh_tau_factor,
         membrane_noise=args.membrane_noise)
-    return net, train_config
+    return net_config, train_config
 
 
 def _init_options(args):
     """TrainConfig initialization fields from the command line; an option of another scheme than
     ``--init`` is refused rather than silently ignored."""
-    tr = TrainConfig()
+    train_config = TrainConfig()  # the defaults
     belongs = {"target_rate": "target-rate", "target_rate_inh": "target-rate",
                "sigma_u": "fluctuation", "fluctuation_share": "fluctuation",
                "input_rate": "fluctuation"}
@@ -846,8 +786,8 @@ def _init_options(args):
                                   "fluctuation, which derives the weight scales")
     scale_exc = scale_inh = args.init_scale
     values = {"init": args.init, "init_distribution": args.init_distribution,
-              "init_scale_exc": _first(args.init_scale_exc, scale_exc, tr.init_scale_exc),
-              "init_scale_inh": _first(args.init_scale_inh, scale_inh, tr.init_scale_inh),
+              "init_scale_exc": _first(args.init_scale_exc, scale_exc, train_config.init_scale_exc),
+              "init_scale_inh": _first(args.init_scale_inh, scale_inh, train_config.init_scale_inh),
               "init_scale_readout": args.init_scale_readout}
     if args.target_rate is not None:
         values["target_rate_exc"] = args.target_rate * Hz
@@ -868,13 +808,13 @@ def _first(*values):
 
 def run_train_command(args):
     try:
-        net, train_config = configs_from_args(args)
+        net_config, train_config = configs_from_args(args)
     except (ConfigError, DatasetError, RunFolderError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    out_dir = args.out or os.path.join("runs", default_run_name(net, train_config))
+    out_dir = args.out or os.path.join("runs", default_run_name(net_config, train_config))
     try:
-        train(net, train_config, out_dir=out_dir, resume=args.resume, data_dir=args.data_dir,
+        train(net_config, train_config, out_dir=out_dir, resume=args.resume, data_dir=args.data_dir,
               progress=not args.quiet, argv=sys.argv[1:], threads=args.threads)
     except (ConfigError, DatasetError, RunFolderError) as error:
         print(f"error: {error}", file=sys.stderr)

@@ -1,0 +1,257 @@
+"""The analysis of run folders as tables: ``analysis.csv`` and ``analysis_neurons.csv``.
+
+:func:`analyze_run` reads a run folder's probe spike trains (:mod:`ei_brian.analysis.neo_io`) and
+``config.json`` (:func:`read_run_config`), computes the measures (:mod:`ei_brian.analysis.measures`)
+and tabulates them with the run's grouping parameters (:func:`run_parameters`) as a
+:class:`RunAnalysis`. :func:`save_run_analysis` writes ``analysis.csv`` (the measures as a tidy
+table) and ``analysis_neurons.csv`` (per-neuron rate, CV, Fano factor and distance (b)) into the run
+folder, optionally with figures, and changes nothing else; :func:`format_summary` prints one run's
+measures.
+"""
+import dataclasses
+import json
+import os
+
+import quantities as pq
+
+from ei_brian.analysis.measures import MEASURE_NAMES, Measures, compute_measures
+from ei_brian.analysis.neo_io import SNAPSHOTS, ProbeSpikeTrains, load_run_spiketrains
+from ei_brian.io import PROBE_SPIKES_FILES, RunFolderError, atomic_write_bytes, atomic_write_text
+
+__all__ = ["GROUPING_KEYS", "MEASURE_NAMES", "ANALYSIS_FILE", "NEURONS_FILE", "PLOT_FILES",
+           "RunAnalysis", "read_run_config", "run_parameters", "analyze_run", "save_run_analysis",
+           "format_summary"]
+
+#: Leaf names of config.json values copied into the analysis tables as grouping columns, besides any
+#: value whose key path mentions ``init`` or ``noise``.
+GROUPING_KEYS = ("label", "ratio", "unbounded", "dataset", "seed", "n_hidden", "n_exc", "n_inh",
+                 "encoding", "optimizer", "epochs")
+
+ANALYSIS_FILE = "analysis.csv"
+NEURONS_FILE = "analysis_neurons.csv"
+PLOT_FILES = {"raster": "analysis_raster.png", "rates": "analysis_rates.png",
+              "van_rossum": "analysis_van_rossum.png"}
+
+
+def read_run_config(run_dir):
+    """Read a run folder's ``config.json``.
+
+    Parameters
+    ----------
+    run_dir : str or os.PathLike
+        The run folder.
+
+    Returns
+    -------
+    config : dict
+        The parsed JSON (empty if the file is missing).
+    note : str or None
+        A message if the file is missing, else None.
+
+    Raises
+    ------
+    ei_brian.io.RunFolderError
+        If the file exists but is not a JSON object.
+    """
+    path = os.path.join(os.fspath(run_dir), "config.json")
+    if not os.path.exists(path):
+        return {}, "no config.json: the tables have no grouping parameters besides n_exc and n_inh"
+    try:
+        with open(path, encoding="utf-8") as file:
+            config = json.load(file)
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise RunFolderError(f"{path!r} cannot be read as JSON ({error.__class__.__name__}: {error})") \
+            from error
+    if not isinstance(config, dict):
+        raise RunFolderError(f"{path!r} does not hold a JSON object")
+    return config, None
+
+
+def _flatten(config, prefix=()):
+    for key, value in config.items():
+        path = prefix + (str(key),)
+        if isinstance(value, dict):
+            yield from _flatten(value, path)
+        elif value is None or isinstance(value, (str, bool, int, float)):
+            yield path, value
+        elif isinstance(value, list) and all(
+                item is None or isinstance(item, (str, bool, int, float)) for item in value):
+            yield path, json.dumps(value)
+
+
+def run_parameters(config):
+    """Grouping parameters of a run, from its configuration.
+
+    Scalars are looked up at any depth of ``config``; kept are those whose own key is in
+    :data:`GROUPING_KEYS` and those whose key path mentions ``init`` or ``noise``. A column is named
+    by the key, or by the key path joined with ``_`` where two kept values share a key. Lists of
+    scalars are written as JSON text.
+
+    Parameters
+    ----------
+    config : dict
+        The parsed ``config.json``.
+
+    Returns
+    -------
+    dict
+        Column name -> value, in the order of :data:`GROUPING_KEYS`, then alphabetical.
+    """
+    kept = [(path, value) for path, value in _flatten(config)
+            if path[-1] in GROUPING_KEYS
+            or any("init" in part.lower() or "noise" in part.lower() for part in path)]
+    leaf_counts = {}
+    for path, _ in kept:
+        leaf_counts[path[-1]] = leaf_counts.get(path[-1], 0) + 1
+    named = {(path[-1] if leaf_counts[path[-1]] == 1 else "_".join(path)): value for path, value in kept}
+    order = {key: position for position, key in enumerate(GROUPING_KEYS)}
+    return dict(sorted(named.items(), key=lambda item: (order.get(item[0], len(order)), item[0])))
+
+
+@dataclasses.dataclass
+class RunAnalysis:
+    """The analysis of one run folder, from :func:`analyze_run`.
+
+    Attributes
+    ----------
+    run_dir : str
+        The run folder.
+    run : str
+        Its name (base name of the folder).
+    parameters : dict
+        Grouping parameters (:func:`run_parameters`, with ``n_exc`` and ``n_inh`` from the spike
+        files where the configuration lacks them).
+    probe : ProbeSpikeTrains
+        The spike trains.
+    measures : Measures
+        The measures.
+    table : pandas.DataFrame
+        ``analysis.csv``: ``run``, ``snapshot``, ``epoch``, ``population``, ``measure``, ``value``,
+        ``time_constant_ms`` and the grouping parameters.
+    neuron_table : pandas.DataFrame
+        ``analysis_neurons.csv``: per-neuron measures with the same leading and grouping columns.
+    notes : list of str
+        What was missing or odd (for example an interrupted run without ``spikes_final.npz``).
+    """
+
+    run_dir: str
+    run: str
+    parameters: dict
+    probe: ProbeSpikeTrains
+    measures: Measures
+    table: object
+    neuron_table: object
+    notes: list
+
+
+def _with_columns(frame, leading, parameters):
+    frame = frame.copy()
+    for position, (name, value) in enumerate(leading.items()):
+        frame.insert(position, name, value)
+    for name, value in parameters.items():
+        if name not in frame.columns:
+            frame[name] = value
+    return frame
+
+
+def analyze_run(run_dir, time_constant=10.0 * pq.ms):
+    """Compute the measures of one run folder (nothing is written).
+
+    Parameters
+    ----------
+    run_dir : str or os.PathLike
+        A folder written by ``ei-brian train``.
+    time_constant : quantities.Quantity
+        Time constant of the Van Rossum distance.
+
+    Returns
+    -------
+    RunAnalysis
+
+    Raises
+    ------
+    ei_brian.io.RunFolderError
+        If the folder or its files cannot be used; the message names the folder or file.
+    """
+    run_dir = os.fspath(run_dir)
+    probe = load_run_spiketrains(run_dir)
+    config, note = read_run_config(run_dir)
+    notes = [note] if note else []
+    for snapshot in probe.missing:
+        notes.append(f"{PROBE_SPIKES_FILES[snapshot]} is missing"
+                     + (" (training interrupted?)" if snapshot == "final" else "")
+                     + f": analysed the {' and '.join(probe.snapshots)} snapshot only")
+    parameters = run_parameters(config)
+    for name, value in (("n_exc", probe.n_exc), ("n_inh", probe.n_inh)):
+        if name not in parameters:
+            parameters[name] = value
+        elif parameters[name] != value:
+            notes.append(f"config.json says {name} = {parameters[name]} but the spike files have "
+                         f"{value}; the table keeps the config value")
+    measures = compute_measures(probe, time_constant=time_constant)
+    run = os.path.basename(os.path.normpath(os.path.abspath(run_dir)))
+    tau_ms = float(time_constant.rescale(pq.ms).magnitude)
+    table = _with_columns(measures.summary, {"run": run}, {"time_constant_ms": tau_ms, **parameters})
+    neuron_table = _with_columns(measures.neurons, {"run": run},
+                                 {"time_constant_ms": tau_ms, **parameters})
+    return RunAnalysis(run_dir=run_dir, run=run, parameters=parameters, probe=probe, measures=measures,
+                       table=table, neuron_table=neuron_table, notes=notes)
+
+
+def save_run_analysis(analysis, plots=False):
+    """Write ``analysis.csv``, ``analysis_neurons.csv`` and, optionally, figures into the run folder.
+
+    Each file is written atomically; nothing else in the folder changes.
+
+    Parameters
+    ----------
+    analysis : RunAnalysis
+        From :func:`analyze_run`.
+    plots : bool
+        Also write ``analysis_raster.png``, ``analysis_rates.png`` and ``analysis_van_rossum.png``.
+
+    Returns
+    -------
+    list of str
+        The paths written.
+    """
+    written = []
+    path = os.path.join(analysis.run_dir, ANALYSIS_FILE)
+    atomic_write_text(path, analysis.table.to_csv(index=False))
+    written.append(path)
+    path = os.path.join(analysis.run_dir, NEURONS_FILE)
+    atomic_write_text(path, analysis.neuron_table.to_csv(index=False))
+    written.append(path)
+    if plots:
+        from ei_brian import plotting
+
+        figures = {
+            "raster": plotting.probe_raster_figure(analysis.probe, sample=0, title=analysis.run),
+            "rates": plotting.rate_histogram_figure(analysis.measures.neurons, title=analysis.run),
+            "van_rossum": plotting.van_rossum_histogram_figure(analysis.measures, title=analysis.run),
+        }
+        for key, figure in figures.items():
+            path = os.path.join(analysis.run_dir, PLOT_FILES[key])
+            atomic_write_bytes(path, plotting.figure_png_bytes(figure))
+            written.append(path)
+    return written
+
+
+def format_summary(analysis):
+    """A readable table of one run's measures (rows: measures; columns: snapshot and population)."""
+    table = analysis.measures.summary
+    if table.empty:
+        return f"{analysis.run}: no measures"
+    wide = table.pivot_table(index="measure", columns=["snapshot", "population"], values="value",
+                             aggfunc="first", dropna=False)
+    wide = wide.reindex(index=[m for m in MEASURE_NAMES if m in wide.index])
+    wide = wide.reindex(columns=sorted(wide.columns, key=lambda c: (
+        SNAPSHOTS.index(c[0]) if c[0] in SNAPSHOTS else len(SNAPSHOTS), c[1])))
+    wide.columns = [f"{snapshot} {population}" for snapshot, population in wide.columns]
+    wide.index.name = None
+    parameters = ", ".join(f"{key}={value}" for key, value in analysis.parameters.items())
+    tau_ms = float(analysis.measures.time_constant.rescale(pq.ms).magnitude)
+    lines = [f"== {analysis.run} ({parameters}); Van Rossum tau = {tau_ms:g} ms"]
+    lines.extend(f"note: {note}" for note in analysis.notes)
+    lines.append(wide.to_string(float_format=lambda x: f"{x:.4g}", na_rep="nan"))
+    return "\n".join(lines)
