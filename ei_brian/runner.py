@@ -218,6 +218,10 @@ class CompiledNetwork:
                     # a half-built folder left by a killed process holds no stamp: replace it
                     shutil.rmtree(self.directory, ignore_errors=True)
                     os.rename(staging, self.directory)
+        except BaseException:
+            self.parts = None
+            self._release_device()  # a failed build leaves Brian2 as it found it
+            raise
         finally:
             shutil.rmtree(staging, ignore_errors=True)
         inputs = self.parts["input"]
@@ -254,6 +258,10 @@ class CompiledNetwork:
         # architecture must generate the same names, hence the same code)
         self.parts = self._timebins = self._neuron_index = None
         shutil.rmtree(self.scratch, ignore_errors=True)
+        self._release_device()
+
+    @staticmethod
+    def _release_device():
         device.reinit()  # the device holds the code objects: let go of them first
         device.activate()
         set_device("runtime")

@@ -6,6 +6,7 @@ from brian2 import prefs
 from conftest import active_weights, random_input, small_config
 from ei_brian import gradients
 from ei_brian.network import build_network, initial_weights, projection_weights
+from ei_brian.trained import spike_generator_arguments
 
 
 @pytest.fixture
@@ -20,8 +21,8 @@ def test_interactive_network_runs_with_brian2_tools(numpy_target):
     config = small_config()
     weights = active_weights(config)
     spike_input = random_input(config, 2)
-    times = (spike_input.sample * config.n_steps + spike_input.step) * config.dt
-    parts = build_network(config, weights=weights, input_indices=spike_input.channel,
+    indices, times = spike_generator_arguments(spike_input)  # samples one after another
+    parts = build_network(config, weights=weights, input_indices=indices,
                           input_times=times, n_samples=2, record_potentials=True, name="nb")
     parts["network"].run(2 * config.sample_duration)
     assert len(parts["exc"]) == 16 and len(parts["inh"]) == 4

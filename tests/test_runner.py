@@ -194,3 +194,30 @@ def test_membrane_noise_gives_the_stated_variance_on_an_isolated_neuron():
     # 20 samples x 150 steps x 10 neurons, correlated over ~20 steps: the std is known to ~3%
     assert stationary.std() == pytest.approx(0.25, rel=0.08)
     assert abs(stationary.mean()) < 0.03
+
+
+def test_a_failing_build_shows_the_compiler_output(tmp_path):
+    from brian2 import prefs
+
+    from ei_brian.runner import BuildError
+    compiler = tmp_path / "broken-make"
+    compiler.write_text("#!/bin/sh\necho 'objects.cpp:12: error: a compiler that always fails'\n"
+                        "exit 2\n")
+    compiler.chmod(0o755)
+    previous = prefs.devices.cpp_standalone.make_cmd_unix
+    prefs.devices.cpp_standalone.make_cmd_unix = str(compiler)
+    try:
+        with pytest.raises(BuildError) as caught:
+            CompiledNetwork(small_config(n_hidden=12), samples_per_run=2,
+                            cache_dir=str(tmp_path / "cache"), verbose=False)
+    finally:
+        prefs.devices.cpp_standalone.make_cmd_unix = previous
+    message = str(caught.value)
+    assert "a compiler that always fails" in message and "exited with 2" in message
+    logs = list((tmp_path / "cache").glob("build-failed-*.log"))
+    assert len(logs) == 1 and "always fails" in logs[0].read_text()
+    assert not [p for p in (tmp_path / "cache").iterdir()
+                if p.is_dir() and len(p.name) == 64]  # nothing half-built under a digest
+    # Brian2 is back on the runtime device: the next network builds and runs
+    with CompiledNetwork(small_config(n_hidden=12), samples_per_run=2, verbose=False) as network:
+        assert network.digest
