@@ -37,7 +37,6 @@ so they are 23-24 bytes shorter and hash differently) but their decompressed con
 upstream's. A file is accepted when either its own checksum or that of its decompressed content
 matches.
 """
-import argparse
 import contextlib
 import dataclasses
 import gzip
@@ -969,93 +968,3 @@ def ensure_fashion_mnist(data_dir=None, base_urls=FASHION_MNIST_URLS, progress=T
                                  checksums=checksums, raw_checksums=raw_checksums)
     print(f"Fashion-MNIST downloaded into {folder}")
     return folder
-
-
-# --------------------------------------------------------------------------------------------------
-# Command line: ``ei-brian data ACTION DATASET``
-# --------------------------------------------------------------------------------------------------
-
-def add_data_arguments(parser):
-    """Add the arguments of ``ei-brian data`` to an argparse parser.
-
-    Parameters
-    ----------
-    parser : argparse.ArgumentParser
-    """
-    parser.description = (
-        "fetch: download and verify the files; ensure: find them, else install them with apt-get "
-        "(as root, fashion-mnist) or download them; where: print the folder holding them. "
-        "randman is generated, not downloaded.")
-    parser.add_argument("action", choices=["fetch", "ensure", "where"],
-                        help="what to do")
-    parser.add_argument("dataset", choices=sorted(DATASETS), help="the data set")
-    parser.add_argument("--url", default=None, metavar="URL",
-                        help="shd: folder URL of the files and their md5sums.txt (default the "
-                             "official https://zenkelab.org/datasets)")
-    parser.add_argument("--data-dir", metavar="DIR", default=None,
-                        help="folder holding the data set (fetch: download target; default: "
-                             f"search ${DATA_ENVIRONMENT_VARIABLE}, {REPO_DATA_DIR}/<dataset>/, "
-                             f"{SYSTEM_DATA_DIR}/<dataset>/)")
-    parser.add_argument("--no-progress", dest="progress", action="store_false",
-                        help="no progress bars while downloading")
-
-
-def run_data_command(args):
-    """Run ``ei-brian data``; return the exit status (0 success, 2 data set error).
-
-    Parameters
-    ----------
-    args : argparse.Namespace
-        With ``action``, ``dataset``, ``data_dir`` and optionally ``progress``.
-
-    Returns
-    -------
-    int
-    """
-    progress = getattr(args, "progress", True)
-    try:
-        if args.dataset == RANDMAN:
-            print("randman is generated from its seed by ei_brian.randman when a run starts; "
-                  "there is nothing to download")
-            return 0
-        if args.dataset == SHD:
-            return _run_shd_command(args, progress)
-        if args.dataset != FASHION_MNIST:
-            raise ValueError(f"unknown data set {args.dataset!r}")
-        if args.action == "fetch":
-            folder = fetch_fashion_mnist(args.data_dir, progress=progress)
-            print(folder)
-        elif args.action == "ensure":
-            ensure_fashion_mnist(args.data_dir, progress=progress)
-        elif args.action == "where":
-            print(find_fashion_mnist(args.data_dir))
-        else:
-            raise ValueError(f"unknown action {args.action!r}")
-    except DatasetError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    return 0
-
-
-def _run_shd_command(args, progress):
-    from ei_brian import shd
-    url = getattr(args, "url", None) or shd.SHD_BASE_URL
-    if args.action == "fetch":
-        print(shd.fetch_shd(args.data_dir, base_url=url, progress=progress))
-    elif args.action == "ensure":
-        shd.ensure_shd(args.data_dir, base_url=url, progress=progress)
-    elif args.action == "where":
-        print(shd.find_shd(args.data_dir))
-    else:
-        raise ValueError(f"unknown action {args.action!r}")
-    return 0
-
-
-def _main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m ei_brian.data")
-    add_data_arguments(parser)
-    return run_data_command(parser.parse_args(argv))
-
-
-if __name__ == "__main__":
-    sys.exit(_main())

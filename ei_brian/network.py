@@ -5,10 +5,10 @@ The same builder serves the compiled training runs (:mod:`ei_brian.runner`) and 
     from brian2 import ms
     from ei_brian.config import NetworkConfig
     from ei_brian.network import build_network, initial_weights
-    cfg = NetworkConfig(ratio="80:20")
-    parts = build_network(cfg, weights=initial_weights(cfg, seed=0),
+    config = NetworkConfig(ratio="80:20")
+    parts = build_network(config, weights=initial_weights(config, seed=0),
                           input_indices=[0, 1], input_times=[5, 7] * ms, record_potentials=True)
-    parts["network"].run(cfg.sample_duration)
+    parts["network"].run(config.sample_duration)
     parts["spikes"].i, parts["spikes"].t  # a brian2 SpikeMonitor of all hidden neurons
 
 Model (per hidden neuron; E and I neurons obey the same equations)::

@@ -297,28 +297,28 @@ class CompiledNetwork:
         if self._closed:
             raise RuntimeError("this CompiledNetwork was closed (another one was built after it); "
                                "build it again")
-        cfg = self.config
+        config = self.config
         n_samples = spike_input.n_samples
         if n_samples > self.samples_per_run:
             raise ValueError(f"{n_samples} samples do not fit a run of {self.samples_per_run}")
-        if spike_input.n_channels != cfg.n_inputs or spike_input.n_steps != cfg.n_steps:
+        if spike_input.n_channels != config.n_inputs or spike_input.n_steps != config.n_steps:
             raise ValueError(f"input has {spike_input.n_channels} channels x {spike_input.n_steps} "
-                             f"steps; the network needs {cfg.n_inputs} x {cfg.n_steps}")
+                             f"steps; the network needs {config.n_inputs} x {config.n_steps}")
         n_spikes = spike_input.n_spikes
         if n_spikes > self.spike_capacity:
             raise ValueError(f"{n_spikes} input spikes exceed the compiled capacity of "
                              f"{self.spike_capacity}; build with a larger spike_capacity")
-        check_weights(cfg, weights)
+        check_weights(config, weights)
         start = time.perf_counter()
         # spikes sorted by (sample, step, channel) are sorted by global time bin, as Brian2 needs
-        timebins = np.full(self.spike_capacity, self.samples_per_run * cfg.n_steps + 1, np.int32)
+        timebins = np.full(self.spike_capacity, self.samples_per_run * config.n_steps + 1, np.int32)
         channels = np.zeros(self.spike_capacity, np.int32)
-        timebins[:n_spikes] = spike_input.sample * cfg.n_steps + spike_input.step
+        timebins[:n_spikes] = spike_input.sample * config.n_steps + spike_input.step
         channels[:n_spikes] = spike_input.channel
         run_args = {self._timebins: timebins, self._neuron_index: channels}
-        for name, flat in synapse_weights(cfg, weights).items():
+        for name, flat in synapse_weights(config, weights).items():
             run_args[self.parts["synapses"][name].w] = flat
-        if cfg.heterogeneous:
+        if config.heterogeneous:
             if time_constants is None:
                 raise ValueError("this network has time-constant diversity: pass time_constants "
                                  "(NetworkConfig.time_constants(seed))")
@@ -328,33 +328,34 @@ class CompiledNetwork:
                 if values.shape != (self.n_hidden,) or not np.all(values > 0):
                     raise ValueError(f"{variable} needs {self.n_hidden} positive values (seconds)")
                 run_args[getattr(hidden, variable)] = values * second
-        if cfg.membrane_noise > 0:
-            if membrane_noise is None or np.shape(membrane_noise) != (n_samples, cfg.n_steps,
+        if config.membrane_noise > 0:
+            if membrane_noise is None or np.shape(membrane_noise) != (n_samples, config.n_steps,
                                                                       self.n_hidden):
                 raise ValueError("this network has membrane noise: pass its drive, shape "
-                                 f"({n_samples}, {cfg.n_steps}, {self.n_hidden})")
-            values = np.zeros((self.samples_per_run * cfg.n_steps, self.n_hidden))
-            values[:n_samples * cfg.n_steps] = np.asarray(membrane_noise).reshape(-1, self.n_hidden)
+                                 f"({n_samples}, {config.n_steps}, {self.n_hidden})")
+            values = np.zeros((self.samples_per_run * config.n_steps, self.n_hidden))
+            values[:n_samples * config.n_steps] = np.asarray(membrane_noise).reshape(
+                -1, self.n_hidden)
             run_args[self.parts["noise"]] = values
         self._run_binary(run_args)
-        total_steps = self.samples_per_run * cfg.n_steps
+        total_steps = self.samples_per_run * config.n_steps
         monitor = self.parts["spikes"]
-        steps = np.rint(monitor.t_[:] / float(cfg.dt)).astype(np.int64)
+        steps = np.rint(monitor.t_[:] / float(config.dt)).astype(np.int64)
         neurons = monitor.i_[:]
-        keep = steps < n_samples * cfg.n_steps
+        keep = steps < n_samples * config.n_steps
         steps, neurons = steps[keep], neurons[keep]
         # time-major storage (step, sample, neuron), handed out as (sample, step, neuron) views
-        spikes = np.zeros((cfg.n_steps, n_samples, self.n_hidden), dtype=bool)
-        spikes[steps % cfg.n_steps, steps // cfg.n_steps, neurons] = True
+        spikes = np.zeros((config.n_steps, n_samples, self.n_hidden), dtype=bool)
+        spikes[steps % config.n_steps, steps // config.n_steps, neurons] = True
         readout = self.parts["readout_monitor"].v_[:]  # (n_outputs, total_steps)
         if readout.shape[1] != total_steps:
             raise RuntimeError(f"the compiled run recorded {readout.shape[1]} steps, not {total_steps}")
-        readout = readout[:, :n_samples * cfg.n_steps].reshape(-1, n_samples, cfg.n_steps)
+        readout = readout[:, :n_samples * config.n_steps].reshape(-1, n_samples, config.n_steps)
         readout = np.ascontiguousarray(readout.transpose(1, 2, 0))
         potentials = None
         if self.record_potentials:
-            potentials = self.parts["potential_monitor"].v_[:][:, :n_samples * cfg.n_steps]
-            potentials = potentials.reshape(-1, n_samples, cfg.n_steps).transpose(1, 2, 0)
+            potentials = self.parts["potential_monitor"].v_[:][:, :n_samples * config.n_steps]
+            potentials = potentials.reshape(-1, n_samples, config.n_steps).transpose(1, 2, 0)
         seconds = time.perf_counter() - start
         return RunResult(np.moveaxis(spikes, 0, 1), readout, potentials, seconds)
 

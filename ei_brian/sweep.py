@@ -86,7 +86,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _train_parser():
-    from ei_brian.training import add_train_arguments
+    from ei_brian.cli.train import add_train_arguments
     parser = _Parser(prog="ei-brian train", add_help=False)
     add_train_arguments(parser)
     return parser
@@ -270,7 +270,7 @@ def load_spec(spec, scale=None):
     SweepError
         Unknown keys, impossible values (naming the key and the run), duplicate runs.
     """
-    from ei_brian.training import configs_from_args
+    from ei_brian.cli.train import configs_from_args
     source = None
     if isinstance(spec, dict):
         raw = copy.deepcopy(spec)
@@ -540,7 +540,8 @@ def _run_one(options_argv, run_dir, threads, data_dir=None, analyze=False):
 
     from ei_brian.data import DatasetError
     from ei_brian.io import RunFolderError
-    from ei_brian.training import RESULT_FILE, RunLog, configs_from_args, train
+    from ei_brian.cli.train import configs_from_args
+    from ei_brian.training import RESULT_FILE, RunLog, train
     parser = _train_parser()
     args = parser.parse_args(options_argv)
     net_config, train_config = configs_from_args(args)
@@ -830,38 +831,3 @@ def slurm_cluster(cores=8, memory="16GB", walltime="04:00:00", cache_dir=None, *
         prologue.append(f"export EI_BRIAN_CACHE={cache_dir}")
     return SLURMCluster(cores=cores, processes=cores, memory=memory, walltime=walltime,
                         job_script_prologue=prologue, **kwargs)
-
-
-# ---------------------------------------------------------------------------------------------
-# command line
-
-def add_sweep_arguments(parser):
-    parser.add_argument("spec", help="the sweep's TOML file")
-    parser.add_argument("--scale", default=None, help="a scale of the spec ([scale.NAME])")
-    parser.add_argument("--out", default=None, help="folder of the sweep (default data/<name>, "
-                        "data/<scale>/<name> with --scale)")
-    parser.add_argument("--workers", type=int, default=None,
-                        help="workers of the local Dask cluster (default: one per core)")
-    parser.add_argument("--scheduler", default=None, metavar="ADDRESS",
-                        help="a running Dask scheduler, e.g. tcp://host:8786, instead of a local "
-                        "cluster")
-    parser.add_argument("--threads", type=int, default=None,
-                        help="threads of each training (default: cores per worker)")
-    parser.add_argument("--data-dir", default=None, help="folder of the data set files")
-    parser.add_argument("--dry-run", action="store_true",
-                        help="print the runs, how many are finished and the work left; run nothing")
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
-
-
-def run_sweep_command(args):
-    try:
-        run_sweep(args.spec, out=args.out, scale=args.scale, workers=args.workers,
-                  scheduler=args.scheduler, dry_run=args.dry_run, progress=not args.quiet,
-                  threads=args.threads, data_dir=args.data_dir)
-    except SweepError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    except SweepFailed as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
-    return 0

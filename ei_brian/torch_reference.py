@@ -63,13 +63,13 @@ class TorchEINetwork(torch.nn.Module):
         """Run the network on dense inputs (batch, steps, channels); returns readout potentials
         (batch, steps, outputs) and hidden spikes (batch, steps, n_exc + n_inh). A membrane-noise
         drive (batch, steps, n_hidden) adds to the membrane equation's input."""
-        cfg, w = self.config, self.weights
+        config, w = self.config, self.weights
         batch, n_steps, _ = inputs.shape
         has_inh = self.n_inh > 0
         zeros = lambda n: torch.zeros(batch, n, dtype=self.dtype)  # noqa: E731
         v_e, exc_e, inh_e = zeros(self.n_exc), zeros(self.n_exc), zeros(self.n_exc)
         v_i, exc_i, inh_i = zeros(self.n_inh), zeros(self.n_inh), zeros(self.n_inh)
-        v_o, syn_o = zeros(cfg.n_outputs), zeros(cfg.n_outputs)
+        v_o, syn_o = zeros(config.n_outputs), zeros(config.n_outputs)
         readout, spikes = [], []
         noise = None if membrane_noise is None else torch.as_tensor(membrane_noise, dtype=self.dtype)
         for step in range(n_steps):
@@ -78,23 +78,23 @@ class TorchEINetwork(torch.nn.Module):
             if noise is not None:
                 c_e = c_e + noise[:, step, :self.n_exc]
             u_e = c_e + (v_e - c_e) * self.a_mem_e
-            s_e = SuperSpike.apply(u_e - cfg.v_threshold, cfg.surrogate_beta)
+            s_e = SuperSpike.apply(u_e - config.v_threshold, config.surrogate_beta)
             new_exc_e = self.a_exc_e * exc_e + x @ w["xe"] + s_e @ w["ee"]
             if has_inh:
                 c_i = exc_i - inh_i
                 if noise is not None:
                     c_i = c_i + noise[:, step, self.n_exc:]
                 u_i = c_i + (v_i - c_i) * self.a_mem_i
-                s_i = SuperSpike.apply(u_i - cfg.v_threshold, cfg.surrogate_beta)
+                s_i = SuperSpike.apply(u_i - config.v_threshold, config.surrogate_beta)
                 new_inh_e = self.a_inh_e * inh_e + s_i @ w["ie"]
                 exc_i = self.a_exc_i * exc_i + x @ w["xi"] + s_e @ w["ei"]
                 inh_i = self.a_inh_i * inh_i + s_i @ w["ii"]
                 reset_i = s_i.detach()
-                v_i = u_i * (1 - reset_i) + cfg.v_reset * reset_i
+                v_i = u_i * (1 - reset_i) + config.v_reset * reset_i
                 inh_e = new_inh_e
             exc_e = new_exc_e
             reset_e = s_e.detach()
-            v_e = u_e * (1 - reset_e) + cfg.v_reset * reset_e
+            v_e = u_e * (1 - reset_e) + config.v_reset * reset_e
             v_o = syn_o + (v_o - syn_o) * self.a_out_mem
             syn_o = self.a_out_syn * syn_o + s_e @ w["eo"]
             readout.append(v_o)

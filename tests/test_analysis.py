@@ -15,6 +15,7 @@ elephant_dissimilarity = pytest.importorskip("elephant.spike_train_dissimilarity
 elephant_statistics = pytest.importorskip("elephant.statistics")
 
 from ei_brian import analysis  # noqa: E402
+from ei_brian.cli import analyze as analyze_command  # noqa: E402
 from ei_brian.analysis import van_rossum_distance  # noqa: E402
 from ei_brian.io import RunFolderError, save_probe_spikes  # noqa: E402
 
@@ -505,8 +506,8 @@ def test_run_parameters_from_nested_config():
 
 def analyze(*arguments):
     parser = argparse.ArgumentParser()
-    analysis.add_analyze_arguments(parser)
-    return analysis.run_analyze_command(parser.parse_args([str(a) for a in arguments]))
+    analyze_command.add_analyze_arguments(parser)
+    return analyze_command.run_analyze_command(parser.parse_args([str(a) for a in arguments]))
 
 
 def test_analyze_command_writes_tables_and_changes_nothing_else(run_dir, capsys):

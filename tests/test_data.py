@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from ei_brian import data
+from ei_brian.cli import data as data_command
 from ei_brian.data import (FASHION_MNIST_FILES, DatasetError, fetch_fashion_mnist,
                            find_fashion_mnist, load_dataset, load_fashion_mnist, read_idx)
 
@@ -425,20 +426,20 @@ def test_known_checksums_cover_all_files():
 
 def _parse(argv):
     parser = argparse.ArgumentParser()
-    data.add_data_arguments(parser)
+    data_command.add_data_arguments(parser)
     return parser.parse_args(argv)
 
 
 def test_cli_where(tmp_path, capsys):
     write_fake_dataset(tmp_path)
     args = _parse(["where", "fashion-mnist", "--data-dir", str(tmp_path)])
-    assert data.run_data_command(args) == 0
+    assert data_command.run_data_command(args) == 0
     assert capsys.readouterr().out.strip() == str(tmp_path)
 
 
 def test_cli_error_exit_code(tmp_path, capsys):
     args = _parse(["where", "fashion-mnist", "--data-dir", str(tmp_path / "none")])
-    assert data.run_data_command(args) == 2
+    assert data_command.run_data_command(args) == 2
     assert capsys.readouterr().err.startswith("error: ")
 
 

@@ -20,7 +20,7 @@ def smoke(tmp_path_factory):
 def test_every_study_ran_and_is_tabulated(smoke):
     for study in STUDIES:
         runs = pd.read_csv(os.path.join(smoke, study, "runs.csv"))
-        assert len(runs) >= 6 and set(runs["status"]) == {"finished"}, study
+        assert len(runs) >= 3 and set(runs["status"]) == {"finished"}, study
         assert runs["peak_test_acc"].between(0, 1).all()
         epochs = pd.read_csv(os.path.join(smoke, study, "epochs.csv"))
         assert set(epochs["epoch"]) == {0, 1}

@@ -1,6 +1,6 @@
 """Spike-train analysis of saved runs through Neo and Elephant.
 
-The package has one module per job; every public name is importable from here as before:
+The package has one module per job; every public name is importable from here:
 
 =======================================  ===========================================================
 module                                   what it holds
@@ -18,16 +18,12 @@ module                                   what it holds
                                          parameters (:func:`analyze_run`), written as
                                          ``analysis.csv`` and ``analysis_neurons.csv``
                                          (:func:`save_run_analysis`)
-:mod:`ei_brian.analysis.command`         ``ei-brian analyze RUN_DIR ...``
-                                         (:func:`add_analyze_arguments`,
-                                         :func:`run_analyze_command`)
 =======================================  ===========================================================
 
-The probe spike trains that ``ei-brian train`` saves are described in :mod:`ei_brian.io`.
+The command ``ei-brian analyze RUN_DIR ...`` is in :mod:`ei_brian.cli.analyze`. The probe spike
+trains that ``ei-brian train`` saves are described in :mod:`ei_brian.io`.
 """
 from ei_brian.analysis import measures, tables, vanrossum
-from ei_brian.analysis.command import (add_analyze_arguments, expand_run_arguments,
-                                       run_analyze_command)
 from ei_brian.analysis.measures import Measures, compute_measures
 from ei_brian.analysis.neo_io import (POPULATIONS, SNAPSHOTS, ProbeSpikeTrains, export_nix,
                                       load_run_spiketrains, read_nix, spiketrains_from_monitor,
@@ -48,6 +44,5 @@ __all__ = [
     "POPULATIONS", "SNAPSHOTS", "ProbeSpikeTrains", "Measures", "RunAnalysis",
     "van_rossum_distance", "spiketrains_from_probe_file", "load_run_spiketrains",
     "spiketrains_from_monitor", "export_nix", "read_nix", "compute_measures", "read_run_config",
-    "run_parameters", "analyze_run", "save_run_analysis", "format_summary", "expand_run_arguments",
-    "add_analyze_arguments", "run_analyze_command",
+    "run_parameters", "analyze_run", "save_run_analysis", "format_summary",
 ]

@@ -1,7 +1,10 @@
 """The ``ei-brian`` command: ``train``, ``analyze``, ``sweep``, ``reproduce`` and ``data``.
 
-Only the module of the subcommand that runs is imported, so ``ei-brian data ...`` does not load
-Brian2 and ``ei-brian --help`` is quick.
+Every command's argparse code is here, one module each (:mod:`ei_brian.cli.train`,
+:mod:`~ei_brian.cli.analyze`, :mod:`~ei_brian.cli.sweep`, :mod:`~ei_brian.cli.reproduce`,
+:mod:`~ei_brian.cli.data`); the library modules hold no command-line code. Only the module of the
+subcommand that runs is imported, so ``ei-brian data ...`` does not load Brian2 and
+``ei-brian --help`` is quick.
 """
 import argparse
 import importlib
@@ -9,27 +12,27 @@ import sys
 
 #: subcommand -> (module, function adding its arguments, function running it, help, description)
 COMMANDS = {
-    "train": ("ei_brian.training", "add_train_arguments", "run_train_command",
+    "train": ("ei_brian.cli.train", "add_train_arguments", "run_train_command",
               "train an E/I network (default: 80:20 on Fashion-MNIST at the quick scale)",
               "Train a Dale's-law E/I spiking network, compiled with Brian2, with surrogate "
               "gradients. Writes config.json, metrics.csv, weights.npz, a checkpoint and the probe "
               "spike trains into the output folder."),
-    "analyze": ("ei_brian.analysis.command", "add_analyze_arguments", "run_analyze_command",
+    "analyze": ("ei_brian.cli.analyze", "add_analyze_arguments", "run_analyze_command",
                 "spike-train measures (rates, CV, Fano factor, Van Rossum) of saved runs",
                 "Compute spike-train measures of one or more run folders through Neo and Elephant."),
-    "sweep": ("ei_brian.sweep", "add_sweep_arguments", "run_sweep_command",
+    "sweep": ("ei_brian.cli.sweep", "add_sweep_arguments", "run_sweep_command",
               "many training runs from a TOML spec, on Dask (local cluster or a scheduler)",
               "Run every run of a sweep spec (a TOML file: [base] options, a [grid] of values, "
               "[[extra]] runs) on Dask distributed. Finished runs are skipped, interrupted ones "
               "resume; runs.csv and epochs.csv gather the results."),
-    "reproduce": ("ei_brian.reproduce", "add_reproduce_arguments", "run_reproduce_command",
+    "reproduce": ("ei_brian.cli.reproduce", "add_reproduce_arguments", "run_reproduce_command",
                   "every study, the analysis, the figures and REPORT.md (the paper's claims "
                   "tested)",
                   "Run every study of studies/ at a scale through the sweep engine, analyse the "
                   "runs, draw every figure from the tables and write REPORT.md, which tests the "
                   "paper's five claims. Finished runs are skipped, so it can be stopped and "
                   "started again."),
-    "data": ("ei_brian.data", "add_data_arguments", "run_data_command",
+    "data": ("ei_brian.cli.data", "add_data_arguments", "run_data_command",
              "find, check or download data sets", "Find, check or download data sets."),
 }
 

@@ -1,0 +1,45 @@
+"""``ei-brian reproduce``: every study, the figures and the report (:mod:`ei_brian.reproduce`)."""
+import sys
+
+from ei_brian.reproduce import reproduce
+
+__all__ = ["add_reproduce_arguments", "run_reproduce_command"]
+
+
+def add_reproduce_arguments(parser):
+    scale = parser.add_mutually_exclusive_group()
+    for name, text in (("smoke", "a tiny grid, for tests (minutes)"),
+                       ("quick", "every claim with 2 seeds, within 75 minutes on 2 cores "
+                        "(default)"),
+                       ("full", "the paper's scale (60,000/10,000 samples, 30 epochs, 5 seeds): "
+                        "for a cluster; see --dry-run")):
+        scale.add_argument(f"--{name}", dest="scale", action="store_const", const=name, help=text)
+    parser.set_defaults(scale="quick")
+    parser.add_argument("--out", default=None, help="folder of the reproduction (default "
+                        "data/<scale>)")
+    parser.add_argument("--workers", type=int, default=None,
+                        help="workers of the local Dask cluster (default: one per core)")
+    parser.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                        help="a running Dask scheduler, e.g. tcp://host:8786")
+    parser.add_argument("--data-dir", default=None, help="folder of the data set files")
+    parser.add_argument("--studies", default=None, metavar="DIR",
+                        help="folder of the study specs (default: the repository's studies/)")
+    parser.add_argument("--dry-run", action="store_true",
+                        help="print the runs, how many are finished and the work left")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def run_reproduce_command(args):
+    from ei_brian.sweep import SweepError
+    argv = ["ei-brian", "reproduce", f"--{args.scale}"]
+    if args.out:
+        argv += ["--out", args.out]
+    try:
+        path = reproduce(args.scale, out=args.out, workers=args.workers, scheduler=args.scheduler,
+                         dry_run=args.dry_run, progress=not args.quiet,
+                         studies_dir=args.studies, data_dir=args.data_dir,
+                         command=" ".join(argv))
+    except (SweepError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    return 0 if path or args.dry_run else 1

@@ -1,0 +1,266 @@
+"""``ei-brian train``: the options of a training run, turned into its configurations.
+
+:func:`add_train_arguments` and :func:`configs_from_args` are also what a sweep uses to check
+and build its runs (:mod:`ei_brian.sweep`), so a sweep key means exactly what the option means.
+"""
+import os
+import sys
+
+from brian2 import Hz, ms
+
+from ei_brian import initialization, noise
+from ei_brian.config import ConfigError, NetworkConfig, TrainConfig
+from ei_brian.data import SPIKE_DATASETS, DatasetError
+from ei_brian.io import LOG_FILE, RunFolderError
+from ei_brian.training import FULL_SCALE, default_run_name, train
+
+__all__ = ["add_train_arguments", "configs_from_args", "run_train_command"]
+
+
+
+def add_train_arguments(parser):
+    net_config, train_config = NetworkConfig(), TrainConfig()  # the defaults of the options
+    parser.add_argument("--dataset", default=train_config.dataset,
+                        choices=["fashion-mnist", "shd", "randman"],
+                        help="fashion-mnist: images, latency- or Poisson-coded; shd: the Spiking "
+                        "Heidelberg Digits (700 channels, 20 classes; `ei-brian data fetch shd`); "
+                        "randman: random manifolds of spike times, generated (Zenke & Vogels "
+                        "2021; the offline stand-in for SHD) (default %(default)s)")
+    parser.add_argument("--data-dir", default=None, help="folder with the data set files "
+                        "(default: $EI_BRIAN_DATA, data/<dataset>/, then for fashion-mnist "
+                        "/usr/share/datasets)")
+    parser.add_argument("--dt", type=float, default=None, metavar="MS",
+                        help="time step in ms (default: fashion-mnist 1, shd 2, randman 2); spike "
+                        "data are binned on it, several spikes of a channel in a step count once")
+    parser.add_argument("--duration", type=float, default=None, metavar="MS",
+                        help="duration of a sample in ms, a whole number of steps (default: "
+                        "fashion-mnist 100, shd 700 (later spikes are dropped), randman 100)")
+    randman = parser.add_argument_group("random manifolds (--dataset randman; the task is fixed "
+                                        "by its own seed, the same for every --seed)")
+    randman.add_argument("--randman-classes", type=int, default=None, metavar="N",
+                         help=f"classes (default {train_config.randman_classes})")
+    randman.add_argument("--randman-channels", type=int, default=None, metavar="N",
+                         help="input channels, one spike each per sample (default "
+                         f"{train_config.randman_channels})")
+    randman.add_argument("--randman-samples", type=int, default=None, metavar="N",
+                         help=f"samples per class, a sixth of them for testing (default "
+                         f"{train_config.randman_samples})")
+    randman.add_argument("--randman-dim", type=int, default=None, metavar="D",
+                         help=f"manifold dimension (default {train_config.randman_dim}; 2 and 3 "
+                         "trained faster here)")
+    randman.add_argument("--randman-alpha", type=float, default=None, metavar="ALPHA",
+                         help="smoothness: lower is rougher (default "
+                         f"{train_config.randman_alpha:g})")
+    randman.add_argument("--randman-seed", type=int, default=None, metavar="SEED",
+                         help=f"seed of the task (default {train_config.randman_seed})")
+    parser.add_argument("--ratio", default=net_config.ratio, help="E:I ratio of the hidden layer, "
+                        "100:0 to 10:90 (default %(default)s)")
+    parser.add_argument("--hidden", type=int, default=net_config.n_hidden, help="hidden neurons, "
+                        "total (default %(default)s)")
+    parser.add_argument("--unbounded", action="store_true",
+                        help="the sign-free baseline: one population, weights free in sign")
+    parser.add_argument("--tau-spread-exc", type=float, default=net_config.tau_spread_exc,
+                        help="log-normal spread of E neurons' time constants, per neuron "
+                        "(default %(default)s: none)")
+    parser.add_argument("--tau-spread-inh", type=float, default=net_config.tau_spread_inh,
+                        help="log-normal spread of I neurons' time constants (default %(default)s)")
+    parser.add_argument("--inh-tau-factor", type=float, default=net_config.inh_tau_factor,
+                        help="mean time constants of I neurons relative to E neurons "
+                        "(default %(default)s)")
+    parser.add_argument("--membrane-noise", type=float, default=net_config.membrane_noise,
+                        help="white membrane noise, as the potential std of an isolated neuron "
+                        "(default %(default)s: none)")
+    parser.add_argument("--epochs", type=int, default=None,
+                        help=f"default {train_config.epochs} (quick), {FULL_SCALE['epochs']} with "
+                        "--full")
+    parser.add_argument("--batch-size", type=int, default=train_config.batch_size)
+    parser.add_argument("--train-samples", type=int, default=None,
+                        help="class-balanced training subset (default "
+                        f"{train_config.train_samples} for fashion-mnist, all for shd and randman; "
+                        "all with --full)")
+    parser.add_argument("--test-samples", type=int, default=None,
+                        help=f"class-balanced test subset (default {train_config.test_samples} "
+                        "for fashion-mnist, all for shd and randman; all with --full)")
+    parser.add_argument("--full", action="store_true",
+                        help="the paper's scale: all 60,000/10,000 samples, 30 epochs")
+    parser.add_argument("--optimizer", default=train_config.optimizer, choices=["adam", "smorms3"])
+    parser.add_argument("--lr", type=float, default=None,
+                        help=f"learning rate (default {train_config.learning_rate})")
+    parser.add_argument("--encoding", default=None, choices=["latency", "poisson"],
+                        help=f"spike code of images (default {train_config.encoding}); not for "
+                        "shd and randman, which are spikes")
+    init = parser.add_argument_group("initialization (sets the initial firing rate)")
+    init.add_argument("--init", default=train_config.init, choices=list(initialization.SCHEMES),
+                      help="scale: magnitudes of root mean square g/sqrt(fan_in); fluctuation: "
+                      "fluctuation-driven (Rossbroich et al. 2022) for a target membrane-potential "
+                      "spread; target-rate: the scale weights with excitatory and inhibitory gains "
+                      "searched until the initial E and I rates hit a target (default %(default)s)")
+    init.add_argument("--init-distribution", default=train_config.init_distribution,
+                      choices=list(initialization.DISTRIBUTIONS),
+                      help="distribution of the initial magnitudes, all with root mean square "
+                      "g/sqrt(fan_in) (default %(default)s)")
+    init.add_argument("--init-scale", type=float, default=None, metavar="G",
+                      help="gain g of excitatory and inhibitory initial weights")
+    init.add_argument("--init-scale-exc", type=float, default=None, metavar="G",
+                      help="gain g of excitatory initial weights (default "
+                      f"{train_config.init_scale_exc})")
+    init.add_argument("--init-scale-inh", type=float, default=None, metavar="G",
+                      help="gain g of inhibitory initial weights (default "
+                      f"{train_config.init_scale_inh})")
+    init.add_argument("--init-scale-readout", type=float, default=train_config.init_scale_readout,
+                      metavar="G", help="gain g of the E-to-readout initial weights "
+                      "(default %(default)s)")
+    init.add_argument("--target-rate", type=float, default=None, metavar="HZ",
+                      help="target-rate: initial mean rate of the E population "
+                      f"(default {float(train_config.target_rate_exc / Hz):g} Hz)")
+    init.add_argument("--target-rate-inh", type=float, default=None, metavar="HZ",
+                      help="target-rate: initial mean rate of the I population (default: the E "
+                      "target)")
+    init.add_argument("--sigma-u", type=float, default=None,
+                      help=f"fluctuation: target std of the free membrane potential in units of "
+                      f"the threshold (default {train_config.sigma_u})")
+    init.add_argument("--fluctuation-share", type=float, default=None, metavar="ALPHA",
+                      help="fluctuation: share of the excitatory membrane-potential variance from "
+                      f"the input (default {train_config.fluctuation_share})")
+    init.add_argument("--input-rate", type=float, default=None, metavar="HZ",
+                      help="fluctuation: mean rate of an input channel (default: estimated from "
+                      "the encoded training data)")
+    noisy = parser.add_argument_group("noise during training")
+    noisy.add_argument("--update-noise", type=float, default=train_config.update_noise,
+                       metavar="ETA",
+                       help="Gaussian noise on every weight update, before the Dale's-law "
+                       "projection (default %(default)s: none)")
+    noisy.add_argument("--update-noise-kind", default=train_config.update_noise_kind,
+                       choices=list(noise.UPDATE_NOISE_KINDS),
+                       help="relative: std ETA * |update|; absolute: std ETA (default %(default)s)")
+    noisy.add_argument("--input-jitter", type=float, default=float(train_config.input_jitter / ms),
+                       metavar="MS", help="std of Gaussian input spike-time jitter in ms, training "
+                       "minibatches (default %(default)s)")
+    noisy.add_argument("--input-deletion", type=float, default=train_config.input_deletion,
+                       metavar="P",
+                       help="probability that an input spike is deleted (default %(default)s)")
+    noisy.add_argument("--input-insertion", type=float, default=train_config.input_insertion,
+                       metavar="P",
+                       help="probability that an empty input (sample, step, channel) gets a spike "
+                       "(default %(default)s)")
+    noisy.add_argument("--input-noise-at-test", action="store_true",
+                       help="also apply the input noise when evaluating (fixed per minibatch)")
+    parser.add_argument("--regularizer", type=float, default=train_config.regularizer_strength,
+                        help="strength of the upper-bound L2 rate penalty (default 0: off)")
+    parser.add_argument("--seed", type=int, default=train_config.seed)
+    parser.add_argument("--out", default=None, help="output folder (default runs/<name made from "
+                        "the configuration>)")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue the run in --out from its last checkpoint")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="threads of the gradient computation (default 2; results do not "
+                        "depend on it)")
+
+
+def configs_from_args(args):
+    """NetworkConfig and TrainConfig from parsed ``ei-brian train`` arguments.
+
+    The network's inputs, outputs and time grid follow the data set
+    (:meth:`NetworkConfig.for_dataset`, with ``--dt`` and ``--duration``). The spike data sets
+    (shd, randman) use all their samples unless ``--train-samples``/``--test-samples`` say
+    otherwise, and take no ``--encoding``; ``--randman-*`` options need ``--dataset randman``.
+    """
+    spiking = args.dataset in SPIKE_DATASETS
+    scale = dict(FULL_SCALE) if args.full else {}
+    if spiking:
+        scale.update(train_samples=None, test_samples=None)
+    for key, value in (("epochs", args.epochs), ("train_samples", args.train_samples),
+                       ("test_samples", args.test_samples)):
+        if value is not None:
+            scale[key] = value
+    if spiking and args.encoding is not None:
+        raise ConfigError(f"--encoding does not apply to {args.dataset}, whose samples are spikes "
+                          "already")
+    encoding_name = "spikes" if spiking else (args.encoding or TrainConfig().encoding)
+    randman = {}
+    for name in ("classes", "channels", "samples", "dim", "alpha", "seed"):
+        value = getattr(args, "randman_" + name, None)
+        if value is None:
+            continue
+        if args.dataset != "randman":
+            raise ConfigError(f"--randman-{name} applies to --dataset randman only, not to "
+                              f"{args.dataset}")
+        randman["randman_" + name] = value
+    learning_rate = TrainConfig().learning_rate if args.lr is None else args.lr
+    train_config = TrainConfig(dataset=args.dataset, batch_size=args.batch_size,
+                               optimizer=args.optimizer, learning_rate=learning_rate,
+                               encoding=encoding_name, regularizer_strength=args.regularizer,
+                               seed=args.seed, **scale, **_init_options(args), **randman,
+                               update_noise=args.update_noise,
+                               update_noise_kind=args.update_noise_kind,
+                               input_jitter=args.input_jitter * ms,
+                               input_deletion=args.input_deletion,
+                               input_insertion=args.input_insertion,
+                               input_noise_at_test=args.input_noise_at_test)
+    time_grid = {name: (None if getattr(args, name, None) is None else getattr(args, name) * ms)
+                 for name in ("dt", "duration")}
+    net_config = NetworkConfig.for_dataset(
+        train_config, **time_grid, ratio=args.ratio, n_hidden=args.hidden,
+        unbounded=args.unbounded, tau_spread_exc=args.tau_spread_exc,
+        tau_spread_inh=args.tau_spread_inh, inh_tau_factor=args.inh_tau_factor,
+        membrane_noise=args.membrane_noise)
+    return net_config, train_config
+
+
+def _init_options(args):
+    """TrainConfig initialization fields from the command line; an option of another scheme than
+    ``--init`` is refused rather than silently ignored."""
+    train_config = TrainConfig()  # the defaults
+    belongs = {"target_rate": "target-rate", "target_rate_inh": "target-rate",
+               "sigma_u": "fluctuation", "fluctuation_share": "fluctuation",
+               "input_rate": "fluctuation"}
+    for name, scheme in belongs.items():
+        if getattr(args, name) is not None and args.init != scheme:
+            raise ConfigError(f"--{name.replace('_', '-')} belongs to --init {scheme}, but the "
+                              f"initialization is {args.init}")
+    if args.init == "fluctuation":
+        for name in ("init_scale", "init_scale_exc", "init_scale_inh"):
+            if getattr(args, name) is not None:
+                raise ConfigError(f"--{name.replace('_', '-')} does not apply to --init "
+                                  "fluctuation, which derives the weight scales")
+    scale_exc = scale_inh = args.init_scale
+    values = {"init": args.init, "init_distribution": args.init_distribution,
+              "init_scale_exc": _first(args.init_scale_exc, scale_exc, train_config.init_scale_exc),
+              "init_scale_inh": _first(args.init_scale_inh, scale_inh, train_config.init_scale_inh),
+              "init_scale_readout": args.init_scale_readout}
+    if args.target_rate is not None:
+        values["target_rate_exc"] = args.target_rate * Hz
+    if args.target_rate_inh is not None:
+        values["target_rate_inh"] = args.target_rate_inh * Hz
+    if args.sigma_u is not None:
+        values["sigma_u"] = args.sigma_u
+    if args.fluctuation_share is not None:
+        values["fluctuation_share"] = args.fluctuation_share
+    if args.input_rate is not None:
+        values["input_rate"] = args.input_rate * Hz
+    return values
+
+
+def _first(*values):
+    return next(value for value in values if value is not None)
+
+
+def run_train_command(args):
+    try:
+        net_config, train_config = configs_from_args(args)
+    except (ConfigError, DatasetError, RunFolderError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    out_dir = args.out or os.path.join("runs", default_run_name(net_config, train_config))
+    try:
+        train(net_config, train_config, out_dir=out_dir, resume=args.resume, data_dir=args.data_dir,
+              progress=not args.quiet, argv=sys.argv[1:], threads=args.threads)
+    except (ConfigError, DatasetError, RunFolderError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except Exception as error:  # a failure of the run itself: say what, and where the details are
+        print(f"error: the run in {out_dir} failed: {type(error).__name__}: {error}\n"
+              f"(the traceback is in {os.path.join(out_dir, LOG_FILE)})", file=sys.stderr)
+        return 1
+    return 0
