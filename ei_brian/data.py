@@ -163,46 +163,69 @@ def fashion_mnist_paths(folder):
     DatasetError
         If one or more of the files is missing; the message names them.
     """
+    return files_in_folder(folder, FASHION_MNIST_FILES, "Fashion-MNIST",
+                           f"Put the four files there, or {_how_to_get()}.")
+
+
+def files_in_folder(folder, files, what, how):
+    """``{key: path}`` of each file ``name`` of ``files`` (``{key: name}``) in ``folder``, plain
+    or gzipped (plain preferred); a :class:`DatasetError` naming the missing ones and ``how`` to
+    get them otherwise (Fashion-MNIST and SHD share this)."""
     folder = pathlib.Path(folder)
     paths, missing = {}, []
-    for key, name in FASHION_MNIST_FILES.items():
+    for key, name in files.items():
         path = _file_in(folder, name)
         if path is None:
             missing.append(name + "[.gz]")
         else:
             paths[key] = path
     if missing:
-        raise DatasetError(
-            f"Fashion-MNIST is incomplete in {folder}: missing {', '.join(missing)}. "
-            f"Put the four files there, or {_how_to_get()}.")
+        raise DatasetError(f"{what} is incomplete in {folder}: missing {', '.join(missing)}. "
+                           + how)
     return paths
 
 
-def _candidate_folders():
-    """(description, folder) pairs searched when no folder is given explicitly."""
+def candidate_folders(subfolder, system=None):
+    """(description, folder) pairs searched when no folder is given: ``$EI_BRIAN_DATA`` and its
+    ``subfolder``, ``<repository>/data/<subfolder>``, then ``system`` ((description, folder))."""
     candidates = []
     environment_dir = os.environ.get(DATA_ENVIRONMENT_VARIABLE)
     if environment_dir:
         environment_dir = pathlib.Path(environment_dir).expanduser()
         candidates.append((f"${DATA_ENVIRONMENT_VARIABLE}", environment_dir))
-        candidates.append((f"${DATA_ENVIRONMENT_VARIABLE}/{FASHION_MNIST}",
-                           environment_dir / FASHION_MNIST))
-    candidates.append(("repository data folder", REPO_DATA_DIR / FASHION_MNIST))
-    candidates.append((f"Debian package {FASHION_MNIST_DEBIAN_PACKAGE}",
-                       SYSTEM_DATA_DIR / FASHION_MNIST))
+        candidates.append((f"${DATA_ENVIRONMENT_VARIABLE}/{subfolder}",
+                           environment_dir / subfolder))
+    candidates.append(("repository data folder", REPO_DATA_DIR / subfolder))
+    if system is not None:
+        candidates.append(system)
     return candidates
 
 
-def _describe_folder(folder):
-    """None if ``folder`` holds all four files, else why it does not."""
+def _describe_folder(folder, names):
+    """None if ``folder`` holds every file of ``names``, else why it does not."""
     if not folder.is_dir():
         return "no such folder"
-    missing = [name for name in FASHION_MNIST_FILES.values() if _file_in(folder, name) is None]
+    missing = [name for name in names if _file_in(folder, name) is None]
     if not missing:
         return None
-    if len(missing) == len(FASHION_MNIST_FILES):
+    if len(missing) == len(names):
         return "folder exists but holds none of the files"
     return f"incomplete: missing {', '.join(name + '[.gz]' for name in missing)}"
+
+
+def find_folder(data_dir, candidates, names, not_found):
+    """The first folder of ``candidates`` (only ``data_dir`` if given) holding every file of
+    ``names``; else a :class:`DatasetError` starting with ``not_found``, listing every place
+    searched and why it was not used."""
+    if data_dir is not None:
+        candidates = [("--data-dir", pathlib.Path(data_dir).expanduser())]
+    searched = []
+    for description, folder in candidates:
+        reason = _describe_folder(folder, list(names))
+        if reason is None:
+            return folder
+        searched.append(f"  {folder} ({description}): {reason}")
+    raise DatasetError(not_found[0] + " Searched:\n" + "\n".join(searched) + "\n" + not_found[1])
 
 
 def find_fashion_mnist(data_dir=None):
@@ -226,21 +249,13 @@ def find_fashion_mnist(data_dir=None):
         If no folder holds all four files; the message lists every place searched and why it was
         not used.
     """
-    if data_dir is not None:
-        candidates = [("--data-dir", pathlib.Path(data_dir).expanduser())]
-    else:
-        candidates = _candidate_folders()
-    searched = []
-    for description, folder in candidates:
-        reason = _describe_folder(folder)
-        if reason is None:
-            return folder
-        searched.append(f"  {folder} ({description}): {reason}")
-    raise DatasetError(
-        "Fashion-MNIST files (" + ", ".join(f + "[.gz]" for f in FASHION_MNIST_FILES.values())
-        + ") not found. Searched:\n" + "\n".join(searched)
-        + f"\nTo get them, {_how_to_get()}; or set ${DATA_ENVIRONMENT_VARIABLE} or pass "
-          "--data-dir to a folder holding them.")
+    candidates = candidate_folders(FASHION_MNIST, (f"Debian package {FASHION_MNIST_DEBIAN_PACKAGE}",
+                                                   SYSTEM_DATA_DIR / FASHION_MNIST))
+    names = FASHION_MNIST_FILES.values()
+    return find_folder(data_dir, candidates, names, (
+        "Fashion-MNIST files (" + ", ".join(f + "[.gz]" for f in names) + ") not found.",
+        f"To get them, {_how_to_get()}; or set ${DATA_ENVIRONMENT_VARIABLE} or pass --data-dir to "
+        "a folder holding them."))
 
 
 # --------------------------------------------------------------------------------------------------

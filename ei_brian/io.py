@@ -226,6 +226,28 @@ def _config_record(net_config, train_config, argv=None):
             "command": argv}
 
 
+def read_run_record(run_dir, fix=""):
+    """A run folder's ``config.json`` as a dict, None if there is none.
+
+    Raises :class:`RunFolderError` (ending with ``fix``) if it cannot be read or was written by
+    another version of the run format.
+    """
+    path = os.path.join(run_dir, "config.json")
+    if not os.path.exists(path):
+        return None
+    fix = f"; {fix}" if fix else ""
+    try:
+        with open(path) as f:
+            record = json.load(f)
+    except (OSError, ValueError) as error:
+        raise RunFolderError(f"{path!r} cannot be read ({error}){fix}") from None
+    if record.get("format") != RUN_FORMAT or record.get("format_version") != RUN_FORMAT_VERSION:
+        raise RunFolderError(f"{run_dir!r} was written by another version of ei_brian (run format "
+                             f"{record.get('format')!r} version {record.get('format_version')!r}, "
+                             f"this one reads and writes version {RUN_FORMAT_VERSION}){fix}")
+    return record
+
+
 def _check_existing(out_dir, record, resume):
     """Whether ``out_dir`` holds the run of ``record`` to resume (True) or no run (False).
 
@@ -235,21 +257,12 @@ def _check_existing(out_dir, record, resume):
     # imported here: ei_brian.config imports Brian2, which reading results does not need
     from ei_brian.config import NetworkConfig, TrainConfig
 
-    config_path = os.path.join(out_dir, "config.json")
-    if not os.path.exists(config_path):
+    existing = read_run_record(out_dir, fix="use another --out")
+    if existing is None:
         if resume:
             raise RunFolderError(f"--resume: {out_dir!r} holds no run (no config.json); start it "
                                  "without --resume")
         return False
-    try:
-        with open(config_path) as f:
-            existing = json.load(f)
-    except (OSError, ValueError) as error:
-        raise RunFolderError(f"{config_path!r} cannot be read ({error}); use another --out") from None
-    if existing.get("format") != RUN_FORMAT or existing.get("format_version") != RUN_FORMAT_VERSION:
-        raise RunFolderError(f"{out_dir!r} was written by another version of ei_brian (run format "
-                             f"{existing.get('format')!r} version {existing.get('format_version')!r}, "
-                             f"this one writes version {RUN_FORMAT_VERSION}); use another --out")
     same = all(_filled(cls, existing.get(key)) == record[key]
                for key, cls in (("network", NetworkConfig), ("training", TrainConfig)))
     if not same:

@@ -105,29 +105,7 @@ def shd_paths(folder):
     DatasetError
         If a file is missing.
     """
-    folder = pathlib.Path(folder)
-    paths, missing = {}, []
-    for split, name in SHD_FILES.items():
-        path = _data._file_in(folder, name)
-        if path is None:
-            missing.append(name + "[.gz]")
-        else:
-            paths[split] = path
-    if missing:
-        raise DatasetError(f"SHD is incomplete in {folder}: missing {', '.join(missing)}. "
-                           f"To get the files, {_how_to_get()}.")
-    return paths
-
-
-def _candidate_folders():
-    candidates = []
-    environment_dir = os.environ.get(DATA_ENVIRONMENT_VARIABLE)
-    if environment_dir:
-        environment_dir = pathlib.Path(environment_dir).expanduser()
-        candidates.append((f"${DATA_ENVIRONMENT_VARIABLE}", environment_dir))
-        candidates.append((f"${DATA_ENVIRONMENT_VARIABLE}/{SHD}", environment_dir / SHD))
-    candidates.append(("repository data folder", _data.REPO_DATA_DIR / SHD))
-    return candidates
+    return _data.files_in_folder(folder, SHD_FILES, "SHD", f"To get the files, {_how_to_get()}.")
 
 
 def find_shd(data_dir=None):
@@ -145,24 +123,9 @@ def find_shd(data_dir=None):
         If no folder holds both files; the message lists every place searched and why it was not
         used, and how to get the files.
     """
-    if data_dir is not None:
-        candidates = [("--data-dir", pathlib.Path(data_dir).expanduser())]
-    else:
-        candidates = _candidate_folders()
-    searched = []
-    for description, folder in candidates:
-        if not folder.is_dir():
-            reason = "no such folder"
-        else:
-            missing = [name + "[.gz]" for name in SHD_FILES.values()
-                       if _data._file_in(folder, name) is None]
-            if not missing:
-                return folder
-            reason = ("folder exists but holds none of the files" if len(missing) == 2
-                      else f"incomplete: missing {', '.join(missing)}")
-        searched.append(f"  {folder} ({description}): {reason}")
-    raise DatasetError("SHD files (shd_train.h5[.gz], shd_test.h5[.gz]) not found. Searched:\n"
-                       + "\n".join(searched) + f"\nTo get them, {_how_to_get()}.")
+    return _data.find_folder(data_dir, _data.candidate_folders(SHD), SHD_FILES.values(), (
+        "SHD files (shd_train.h5[.gz], shd_test.h5[.gz]) not found.",
+        f"To get them, {_how_to_get()}."))
 
 
 def shd_available(data_dir=None):

@@ -16,7 +16,6 @@ the very input (and membrane noise) the training's probe evaluation gave it. Cha
 constant (``parts["hidden"].tau_mem``) or a weight (``parts["synapses"]["e_to_hidden"].w["j <
 n_exc"]`` is E->E; or change ``run.weights["w_ee"]`` and build again) and run again.
 """
-import json
 import os
 import warnings
 
@@ -25,8 +24,8 @@ from brian2 import second
 
 from ei_brian.config import NetworkConfig, TrainConfig
 from ei_brian.encoding import SpikeInput
-from ei_brian.io import (INITIAL_WEIGHTS_FILE, PROBE_SPIKES_FILES, RUN_FORMAT, RUN_FORMAT_VERSION,
-                         TIME_CONSTANTS_FILE, RunFolderError, load_npz, load_probe_spikes)
+from ei_brian.io import (INITIAL_WEIGHTS_FILE, PROBE_SPIKES_FILES, TIME_CONSTANTS_FILE,
+                         RunFolderError, load_npz, load_probe_spikes, read_run_record)
 
 __all__ = ["load_run", "TrainedRun", "spike_generator_arguments", "INITIAL_WEIGHTS_FILE",
            "TIME_CONSTANTS_FILE"]
@@ -60,18 +59,9 @@ def spike_generator_arguments(spike_input, sample=None):
 
 
 def _read_config(run_dir):
-    path = os.path.join(run_dir, "config.json")
-    if not os.path.exists(path):
+    record = read_run_record(run_dir)
+    if record is None:
         raise RunFolderError(f"{run_dir!r} holds no run (no config.json)")
-    try:
-        with open(path) as f:
-            record = json.load(f)
-    except (OSError, ValueError) as error:
-        raise RunFolderError(f"{path!r} cannot be read ({error})") from None
-    if record.get("format") != RUN_FORMAT or record.get("format_version") != RUN_FORMAT_VERSION:
-        raise RunFolderError(f"{run_dir!r} was written by another version of ei_brian (run format "
-                             f"{record.get('format')!r} version {record.get('format_version')!r}; "
-                             f"this one reads version {RUN_FORMAT_VERSION})")
     return NetworkConfig.from_dict(record["network"]), TrainConfig.from_dict(record["training"])
 
 

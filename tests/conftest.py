@@ -2,6 +2,8 @@
 import numpy as np
 import pytest
 
+from brian2 import prefs
+
 from ei_brian.config import NetworkConfig
 from ei_brian.encoding import SpikeInput
 from ei_brian.network import initial_weights
@@ -28,3 +30,12 @@ def active_weights(config, seed=0):
 def small():
     config = small_config()
     return config, active_weights(config), random_input(config, 4)
+
+
+@pytest.fixture
+def numpy_target():
+    """Brian2's runtime device with NumPy code (no compilation), as in a notebook."""
+    previous = prefs.codegen.target
+    prefs.codegen.target = "numpy"
+    yield
+    prefs.codegen.target = previous

@@ -1,20 +1,11 @@
 """The Brian2 builder in interactive (runtime) use, as a notebook user would run it."""
 import numpy as np
 import pytest
-from brian2 import prefs
 
 from conftest import active_weights, random_input, small_config
 from ei_brian import gradients
 from ei_brian.network import build_network, initial_weights, projection_weights
 from ei_brian.trained import spike_generator_arguments
-
-
-@pytest.fixture
-def numpy_target():
-    previous = prefs.codegen.target
-    prefs.codegen.target = "numpy"
-    yield
-    prefs.codegen.target = previous
 
 
 def test_interactive_network_runs_with_brian2_tools(numpy_target):

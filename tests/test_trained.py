@@ -4,7 +4,6 @@ import warnings
 
 import numpy as np
 import pytest
-from brian2 import prefs
 
 import ei_brian
 from ei_brian.cli import main
@@ -34,20 +33,12 @@ def run_dir(request, tmp_path_factory):
     return out
 
 
-@pytest.fixture
-def runtime_numpy():
-    previous = prefs.codegen.target
-    prefs.codegen.target = "numpy"
-    yield
-    prefs.codegen.target = previous
-
-
 def spike_set(steps, neurons):
     return sorted(zip(np.asarray(steps).tolist(), np.asarray(neurons).tolist()))
 
 
 @pytest.mark.parametrize("snapshot", ["initial", "final"])
-def test_the_brian2_network_fires_the_saved_probe_spikes(run_dir, snapshot, runtime_numpy):
+def test_the_brian2_network_fires_the_saved_probe_spikes(run_dir, snapshot, numpy_target):
     run = ei_brian.load_run(run_dir, snapshot=snapshot)
     assert run.epoch == (0 if snapshot == "initial" else 1)
     probe = run.probe_spikes()
@@ -89,7 +80,7 @@ def test_what_a_run_holds(run_dir):
         assert run.time_constants is None
 
 
-def test_images_and_spike_input(run_dir, runtime_numpy):
+def test_images_and_spike_input(run_dir, numpy_target):
     run = ei_brian.load_run(run_dir)
     images = run.trainer.data.x_test[:2]
     parts = run.build_network(images=images, name="img")
