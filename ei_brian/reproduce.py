@@ -197,9 +197,12 @@ def _git(*args):
         return ""
 
 
-def provenance(scale, command):
+def provenance(scale, command, out=None):
     commit = _git("rev-parse", "HEAD") or "unknown (not a git checkout)"
-    dirty = bool(_git("status", "--porcelain", "--untracked-files=no"))
+    # the reproduction's own folder does not count: it is being written
+    exclude = ([f":(exclude){os.path.relpath(os.path.abspath(out), repository_root())}"]
+               if out else [])
+    dirty = bool(_git("status", "--porcelain", "--untracked-files=no", "--", ".", *exclude))
     return {"scale": scale, "command": command, "ei_brian_version": ei_brian.__version__,
             "git_commit": commit, "uncommitted_changes": dirty, "cores": os.cpu_count(),
             "machine": f"{platform.machine()}, {platform.system()} {platform.release()}",
@@ -435,7 +438,7 @@ def reproduce(scale="quick", out=None, workers=None, scheduler=None, client=None
     finished = sum(row["status"] == "finished" for row in rows)
     history = _record_invocation(out, scale, command, started, time.time(),
                                  runs_finished=finished - finished_before)
-    context = provenance(scale, command)
+    context = provenance(scale, command, out)
     context.update(history)
     context["n_runs"] = len(rows)
     context["n_runs_finished"] = finished
