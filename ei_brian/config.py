@@ -179,6 +179,13 @@ class NetworkConfig(_Config):
         Amplitude of a white-noise term in the membrane equation, stated as the standard deviation
         it gives the potential of an isolated neuron (in units of the threshold); the noise is
         drawn in Python from the run's seed and passed in with every run.
+    connectivity : float
+        Connection probability of the recurrent projections (``ee, ei, ie, ii``), in (0, 1]. Below
+        1 every hidden neuron receives exactly ``round(connectivity * n_pre)`` synapses from each
+        hidden population, chosen at random from the run's seed (:mod:`ei_brian.structure`); 1:
+        all to all.
+    input_connectivity : float
+        The same for the input projections (``xe, xi``). The readout (``eo``) stays all to all.
     """
 
     ratio: str = "80:20"
@@ -200,6 +207,8 @@ class NetworkConfig(_Config):
     tau_spread_inh: float = 0.0
     inh_tau_factor: float = 1.0
     membrane_noise: float = 0.0
+    connectivity: float = 1.0
+    input_connectivity: float = 1.0
 
     def __post_init__(self):
         for name in ("n_inputs", "n_outputs", "n_steps"):
@@ -216,6 +225,10 @@ class NetworkConfig(_Config):
             raise ConfigError("tau spreads and membrane_noise must be >= 0")
         if not self.inh_tau_factor > 0:
             raise ConfigError("inh_tau_factor must be positive")
+        for name in ("connectivity", "input_connectivity"):
+            value = getattr(self, name)
+            if not (isinstance(value, (int, float)) and 0 < value <= 1):
+                raise ConfigError(f"{name} is a connection probability in (0, 1], not {value!r}")
         self.population_sizes()  # validates ratio and size
 
     @property
@@ -314,6 +327,24 @@ class NetworkConfig(_Config):
         """``(n_pre, n_post)`` of a projection."""
         sizes = {"x": self.n_inputs, "e": self.n_exc, "i": self.n_inh, "o": self.n_outputs}
         return sizes[name[0]], sizes[name[1]]
+
+    def projection_connectivity(self, name):
+        """Connection probability of a projection (1 for all to all)."""
+        if name == "eo":
+            return 1.0
+        return float(self.input_connectivity if name[0] == "x" else self.connectivity)
+
+    @property
+    def sparse(self):
+        """Whether any projection is not all to all (then the run has a structure)."""
+        return self.connectivity < 1 or self.input_connectivity < 1
+
+    def fan_in(self, name):
+        """Synapses each target neuron receives from a projection: ``n_pre`` when all to all,
+        else ``max(1, round(p * n_pre))`` (a fixed number per neuron)."""
+        n_pre = self.projection_shape(name)[0]
+        p = self.projection_connectivity(name)
+        return n_pre if p >= 1 else max(1, int(round(p * n_pre)))
 
     @property
     def sample_duration(self):

@@ -349,7 +349,7 @@ def backward(config, weights, state, output_gradient, argmax_step, spike_gradien
 
 def _part_loss_and_gradients(config, weights, spike_input, labels, hidden_spikes, readout,
                              regularizer_strength, regularizer_rate, share, workspace,
-                             time_constants=None, membrane_noise=None):
+                             time_constants=None, membrane_noise=None, operators=None):
     state = forward(config, weights, spike_input, hidden_spikes=hidden_spikes, workspace=workspace,
                     time_constants=time_constants, membrane_noise=membrane_noise)
     recorded = state.readout if readout is None else readout
@@ -360,8 +360,13 @@ def _part_loss_and_gradients(config, weights, spike_input, labels, hidden_spikes
         penalty, spike_gradient = rate_penalty(config, state.spikes, regularizer_strength,
                                                regularizer_rate)
         spike_gradient *= share
-    grads = backward(config, weights, state, output_gradient * share, argmax_step, spike_gradient,
-                     workspace=workspace, time_constants=time_constants)
+    if operators is None:
+        grads = backward(config, weights, state, output_gradient * share, argmax_step,
+                         spike_gradient, workspace=workspace, time_constants=time_constants)
+    else:  # a sparse network: products with the synapse lists
+        from ei_brian.sparse_gradients import backward_sparse
+        grads = backward_sparse(config, state, output_gradient * share, argmax_step, operators,
+                                spike_gradient, time_constants=time_constants)
     return cross_entropy * share, penalty * share, grads, predictions, state.spikes
 
 
@@ -380,13 +385,21 @@ class GradientEngine:
     config : NetworkConfig
     n_threads : int, optional
         Threads to use (default: 2, or 1 on a one-core machine).
-    n_parts : int
-        Parts a minibatch is cut into (decides the order of the gradient sums).
+    n_parts : int, optional
+        Parts a minibatch is cut into (decides the order of the gradient sums); default 2, or 4
+        for a sparse network (the sparse products are fastest on about 64 samples at a time).
+    structure : ei_brian.structure.Structure, optional
+        The synapses of a sparse network: the backward pass then runs on the synapse lists
+        (:mod:`ei_brian.sparse_gradients`).
+    precision : {"float32", "float64"}
+        Precision of the sparse backward pass (the dense one is always float64).
     """
 
-    def __init__(self, config, n_threads=None, n_parts=2):
+    def __init__(self, config, n_threads=None, n_parts=None, structure=None, precision="float32"):
         self.config = config
-        self.n_parts = max(1, int(n_parts))
+        self.structure = structure if config.sparse else None
+        self.precision = precision
+        self.n_parts = max(1, int(n_parts or (2 if self.structure is None else 4)))
         self.n_threads = max(1, min(self.n_parts, int(n_threads or min(2, os.cpu_count() or 1))))
         self.workspaces = [Workspace() for _ in range(self.n_parts)]
         self.pool = (concurrent.futures.ThreadPoolExecutor(self.n_threads)
@@ -399,6 +412,13 @@ class GradientEngine:
         labels = np.asarray(labels)
         n_samples = len(labels)
         n_parts = min(self.n_parts, n_samples)
+        operators = None
+        if self.structure is not None:
+            from ei_brian.sparse_gradients import SparseOperators, torch_module
+            operators = SparseOperators(self.config, self.structure, weights, self.precision)
+            torch = torch_module()
+            torch_threads = torch.get_num_threads()
+            torch.set_num_threads(1)  # one thread per part, as for BLAS below
         bounds = np.linspace(0, n_samples, n_parts + 1).astype(int)
         jobs = []
         for part, (start, stop) in enumerate(zip(bounds[:-1], bounds[1:])):
@@ -407,13 +427,18 @@ class GradientEngine:
                          None if readout is None else readout[start:stop],
                          regularizer_strength, regularizer_rate, (stop - start) / n_samples,
                          self.workspaces[part], time_constants,
-                         None if membrane_noise is None else membrane_noise[start:stop]))
+                         None if membrane_noise is None else membrane_noise[start:stop],
+                         operators))
         # one BLAS thread per part, however many parts run at once: the same sums every time
-        with threadpoolctl.threadpool_limits(1, user_api="blas"):
-            if self.pool is None or n_parts == 1:
-                results = [_part_loss_and_gradients(*job) for job in jobs]
-            else:
-                results = list(self.pool.map(lambda job: _part_loss_and_gradients(*job), jobs))
+        try:
+            with threadpoolctl.threadpool_limits(1, user_api="blas"):
+                if self.pool is None or n_parts == 1:
+                    results = [_part_loss_and_gradients(*job) for job in jobs]
+                else:
+                    results = list(self.pool.map(lambda job: _part_loss_and_gradients(*job), jobs))
+        finally:
+            if operators is not None:
+                torch.set_num_threads(torch_threads)
         cross_entropy = sum(r[0] for r in results)
         penalty = sum(r[1] for r in results)
         grads = results[0][2]
@@ -431,11 +456,13 @@ class GradientEngine:
 
 def loss_and_gradients(config, weights, spike_input, labels, hidden_spikes=None, readout=None,
                        regularizer_strength=0.0, regularizer_rate=None, time_constants=None,
-                       membrane_noise=None):
+                       membrane_noise=None, structure=None, precision="float32"):
     """Loss, gradients and predictions of one minibatch (in one thread; see GradientEngine).
 
     ``hidden_spikes`` and ``readout`` are what the compiled run recorded; without them the
-    forward pass runs free in NumPy (used by the tests).
+    forward pass runs free in NumPy (used by the tests). With a ``structure`` the backward pass
+    runs on its synapse lists in ``precision`` (:mod:`ei_brian.sparse_gradients`), even when
+    every synapse exists (the tests compare it with the dense code that way).
 
     Returns
     -------
@@ -445,9 +472,14 @@ def loss_and_gradients(config, weights, spike_input, labels, hidden_spikes=None,
     info : dict
         ``predictions``, ``cross_entropy``, ``penalty``, ``spikes`` (n_samples, n_steps, n_hidden).
     """
+    operators = None
+    if structure is not None:
+        from ei_brian.sparse_gradients import SparseOperators
+        operators = SparseOperators(config, structure, weights, precision)
     cross_entropy, penalty, grads, predictions, spikes = _part_loss_and_gradients(
         config, weights, spike_input, np.asarray(labels), hidden_spikes, readout,
-        regularizer_strength, regularizer_rate, 1.0, None, time_constants, membrane_noise)
+        regularizer_strength, regularizer_rate, 1.0, None, time_constants, membrane_noise,
+        operators)
     return cross_entropy + penalty, grads, {"predictions": predictions,
                                             "cross_entropy": cross_entropy, "penalty": penalty,
                                             "spikes": spikes}

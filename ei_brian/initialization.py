@@ -171,7 +171,7 @@ def scale_weights(config, seed, scale_exc=0.4, scale_inh=0.8, scale_readout=10.0
     rms = {}
     for name in config.projections:
         gain = scale_readout if name == "eo" else scale_inh if name in INHIBITORY else scale_exc
-        rms[name] = gain / math.sqrt(config.projection_shape(name)[0])
+        rms[name] = gain / math.sqrt(config.fan_in(name))
     return _draw(config, seed, rms, distribution)
 
 
@@ -311,10 +311,12 @@ def fluctuation_weights(config, seed, sigma_u=1.0, input_rate=5.0, share=0.9, hi
     if not hidden_rate > 0:
         raise ValueError(f"hidden_rate must be > 0 Hz, got {hidden_rate!r}")
     sigma = sigma_u * config.v_threshold
-    n_x, n_e, n_i = config.n_inputs, config.n_exc, config.n_inh
+    # synapses each target neuron receives from the input, E and I (fewer in a sparse network)
+    n_x, n_e = config.fan_in("xe"), config.fan_in("ee")
+    n_i = config.fan_in("ie") if config.n_inh else 0
     balanced = not config.unbounded and n_i > 0
     kappa = 0.0 if config.unbounded else mean_over_rms(distribution)
-    rms = {"eo": scale_readout / math.sqrt(config.projection_shape("eo")[0])}
+    rms = {"eo": scale_readout / math.sqrt(config.fan_in("eo"))}
     populations = {}
     for target in ("e", "i") if n_i else ("e",):
         tau_mem, tau_exc, tau_inh = _population_time_constants(config, target)
@@ -345,7 +347,7 @@ def fluctuation_weights(config, seed, sigma_u=1.0, input_rate=5.0, share=0.9, hi
     info = {"scheme": "fluctuation", "sigma_u": float(sigma_u), "input_rate_hz": float(input_rate),
             "hidden_rate_hz": float(hidden_rate), "share": float(share),
             "distribution": distribution, "balanced": balanced, "populations": populations,
-            "rms": rms, "gain": {name: rms[name] * math.sqrt(config.projection_shape(name)[0])
+            "rms": rms, "gain": {name: rms[name] * math.sqrt(config.fan_in(name))
                                  for name in rms}}
     if not config.unbounded and n_i == 0:
         warnings.warn(f"fluctuation initialization without inhibitory neurons: the mean drive "
@@ -653,7 +655,7 @@ def _hz(value):
     return None if value is None else float(value / Hz)
 
 
-def initialize(config, train_config, seed, measure=None, input_rate=None):
+def initialize(config, train_config, seed, measure=None, input_rate=None, structure=None):
     """Initial weights by the scheme of ``train_config.init``.
 
     Parameters
@@ -669,6 +671,9 @@ def initialize(config, train_config, seed, measure=None, input_rate=None):
     input_rate : float, optional
         Input rate in Hz estimated from the training data; used by ``fluctuation`` when
         ``train_config.input_rate`` is None.
+    structure : ei_brian.structure.Structure, optional
+        The synapses of a sparse network: the weights of absent synapses are set to 0 (every
+        scheme already scales by the real fan-in, ``NetworkConfig.fan_in``).
 
     Returns
     -------
@@ -692,9 +697,9 @@ def initialize(config, train_config, seed, measure=None, input_rate=None):
             distribution=tc.init_distribution, scale_readout=tc.init_scale_readout)
         info.update(derived)
         info["input_rate_source"] = "config" if tc.input_rate is not None else "data"
-        return weights, info
-    weights = scale_weights(config, seed, tc.init_scale_exc, tc.init_scale_inh,
-                            tc.init_scale_readout, tc.init_distribution)
+        return _masked(weights, structure), info
+    weights = _masked(scale_weights(config, seed, tc.init_scale_exc, tc.init_scale_inh,
+                                    tc.init_scale_readout, tc.init_distribution), structure)
     info.update(scale_exc=tc.init_scale_exc, scale_inh=tc.init_scale_inh,
                 scale_readout=tc.init_scale_readout)
     if scheme == "scale":
@@ -706,3 +711,7 @@ def initialize(config, train_config, seed, measure=None, input_rate=None):
                                        _hz(tc.target_rate_inh))
     info.update(derived)
     return weights, info
+
+
+def _masked(weights, structure):
+    return weights if structure is None else structure.apply(weights)

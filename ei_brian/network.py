@@ -113,22 +113,30 @@ SYNAPSE_PROJECTIONS = {"x_to_hidden": ("xe", "xi"), "e_to_hidden": ("ee", "ei"),
                        "i_to_hidden": ("ie", "ii"), "e_to_readout": ("eo",)}
 
 
-def synapse_weights(config, weights):
-    """Flat weight arrays of the Brian2 Synapses objects (see ``SYNAPSE_PROJECTIONS``)."""
+def synapse_weights(config, weights, structure=None):
+    """Flat weight arrays of the Brian2 Synapses objects (see ``SYNAPSE_PROJECTIONS``): all pairs
+    in row-major order, or with a :class:`ei_brian.structure.Structure` its synapses only."""
     flat = {}
     for name, projections in SYNAPSE_PROJECTIONS.items():
         present = [p for p in projections if p in config.projections]
-        if present:
+        if present and structure is not None:
+            flat[name] = structure.block(present).gather(weights)
+        elif present:
             flat[name] = np.ascontiguousarray(
                 np.hstack([np.asarray(weights["w_" + p], dtype=np.float64) for p in present])).ravel()
     return flat
 
 
-def projection_weights(config, synapses):
+def projection_weights(config, synapses, structure=None):
     """Per-projection ``w_<projection>`` arrays read back from the Synapses objects of a network
-    (runtime mode, after a run or after setting ``w``)."""
+    (runtime mode, after a run or after setting ``w``); zeros where ``structure`` has no synapse."""
     n_exc = config.n_exc
     weights = {}
+    if structure is not None:
+        for name, synapse in synapses.items():
+            projections = [p for p in SYNAPSE_PROJECTIONS[name] if p in config.projections]
+            weights.update(structure.block(projections).scatter(np.asarray(synapse.w[:])))
+        return weights
     for name, synapse in synapses.items():
         projections = [p for p in SYNAPSE_PROJECTIONS[name] if p in config.projections]
         n_pre = config.projection_shape(projections[0])[0]
@@ -143,6 +151,9 @@ def projection_weights(config, synapses):
 
 def initial_weights(config, seed, scale_exc=1.0, scale_inh=1.0, scale_readout=None):
     """Initial weights: magnitudes ``|N(0, (g / sqrt(fan_in))^2)|`` per projection.
+
+    ``fan_in`` is the number of synapses a target neuron receives (``NetworkConfig.fan_in``); in a
+    sparse network the draws are dense arrays, of which the structure keeps its synapses.
 
     Parameters
     ----------
@@ -169,7 +180,7 @@ def initial_weights(config, seed, scale_exc=1.0, scale_inh=1.0, scale_readout=No
         gain = scale_inh if name in ("ie", "ii") else scale_exc
         if name == "eo" and scale_readout is not None:
             gain = scale_readout
-        draw = rng.normal(0.0, gain / np.sqrt(n_pre), size=(n_pre, n_post))
+        draw = rng.normal(0.0, gain / np.sqrt(config.fan_in(name)), size=(n_pre, n_post))
         weights["w_" + name] = draw if config.unbounded else np.abs(draw)
     return weights
 
@@ -192,14 +203,18 @@ def check_weights(config, weights):
             raise ValueError(f"w_{name} has negative entries, but Dale's law needs magnitudes >= 0")
 
 
-def _dense_connect(synapses, n_pre, n_post):
-    """All-to-all, in row-major order of ``w[pre, post]``, so weights map to the array directly."""
-    synapses.connect(i=np.repeat(np.arange(n_pre), n_post), j=np.tile(np.arange(n_post), n_pre))
+def _connect(synapses, n_pre, n_post, block=None):
+    """All-to-all, in row-major order of ``w[pre, post]``, so weights map to the array directly;
+    with a structure's :class:`~ei_brian.structure.Block` its synapses, in the same order."""
+    if block is None:
+        synapses.connect(i=np.repeat(np.arange(n_pre), n_post), j=np.tile(np.arange(n_post), n_pre))
+    else:
+        synapses.connect(i=block.rows.astype(np.int32), j=block.columns.astype(np.int32))
 
 
 def build_network(config=None, weights=None, input_indices=(), input_times=None, n_samples=1,
                   record_potentials=False, spike_capacity=None, time_constants=None,
-                  membrane_noise=None, name="ei"):
+                  membrane_noise=None, structure=None, name="ei"):
     """Create the Brian2 objects of an E/I network.
 
     (Brian2 2.9's equation parser calls pyparsing methods that pyparsing 3.3 deprecates; those
@@ -228,6 +243,8 @@ def build_network(config=None, weights=None, input_indices=(), input_times=None,
     membrane_noise : ndarray (n_samples, n_steps, n_hidden), optional
         Membrane-noise drive (see :func:`membrane_noise_drive`); zeros if omitted when the
         configuration has membrane noise.
+    structure : ei_brian.structure.Structure, optional
+        The synapses of a sparse network (``config.sparse``); required then.
     name : str
         Prefix of the Brian2 object names.
 
@@ -245,12 +262,15 @@ def build_network(config=None, weights=None, input_indices=(), input_times=None,
         _quiet_brian2_warnings()
         return _build_network(config, weights, input_indices, input_times, n_samples,
                               record_potentials, spike_capacity, time_constants, membrane_noise,
-                              name)
+                              structure, name)
 
 
 def _build_network(config, weights, input_indices, input_times, n_samples, record_potentials,
-                   spike_capacity, time_constants, membrane_noise, name):
+                   spike_capacity, time_constants, membrane_noise, structure, name):
     config = config or NetworkConfig()
+    if config.sparse and structure is None:
+        raise ValueError("this network is sparse (connectivity < 1): pass its structure "
+                         "(ei_brian.structure.draw_structure(config, seed), or load_run's)")
     n_exc, n_inh = config.population_sizes()
     # explicitly named clocks and network: the generated code is then the same in every process,
     # so a cached compiled project is not rebuilt
@@ -307,7 +327,7 @@ def _build_network(config, weights, input_indices, input_times, n_samples, recor
                "e_to_readout": readout}
     if weights is not None:
         check_weights(config, weights)
-        flat_weights = synapse_weights(config, weights)
+        flat_weights = synapse_weights(config, weights, structure)
     synapses = {}
     for synapse_name, projections in SYNAPSE_PROJECTIONS.items():
         if projections[0] not in config.projections:
@@ -316,7 +336,8 @@ def _build_network(config, weights, input_indices, input_times, n_samples, recor
         synapse = Synapses(pre, post, "w : 1  # weight (a magnitude under Dale's law)",
                            on_pre=f"{PROJECTION_TARGETS[projections[0]]}_post += w",
                            clock=clock, name=f"{name}_{synapse_name}")
-        _dense_connect(synapse, len(pre), len(post))
+        _connect(synapse, len(pre), len(post),
+                 None if structure is None else structure.block(projections))
         if weights is not None:
             synapse.w = flat_weights[synapse_name]
         synapses[synapse_name] = synapse

@@ -146,6 +146,9 @@ class CompiledNetwork:
         Root of the compiled-project cache; default ``$EI_BRIAN_CACHE`` or ``.cache/brian2``.
     verbose : bool
         Print what is compiled and where.
+    structure : ei_brian.structure.Structure, optional
+        The synapses of a sparse network (required when ``config.sparse``). They are compiled
+        into the program (static arrays), so each structure is a project of its own.
 
     Attributes
     ----------
@@ -158,8 +161,9 @@ class CompiledNetwork:
     _active = None
 
     def __init__(self, config, samples_per_run, spike_capacity=None, record_potentials=False,
-                 cache_dir=None, verbose=True):
+                 cache_dir=None, verbose=True, structure=None):
         self.config = config
+        self.structure = structure
         self.samples_per_run = int(samples_per_run)
         self.spike_capacity = int(spike_capacity or self.samples_per_run * config.n_inputs)
         self.record_potentials = bool(record_potentials)
@@ -192,7 +196,8 @@ class CompiledNetwork:
             brian2.seed(0)  # the compiled code draws no random numbers; fixed for reproducibility
             self.parts = build_network(self.config, n_samples=self.samples_per_run,
                                        spike_capacity=self.spike_capacity,
-                                       record_potentials=self.record_potentials)
+                                       record_potentials=self.record_potentials,
+                                       structure=self.structure)
             with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
                 ei_brian._quiet_brian2_warnings()  # code generation parses with pyparsing too
                 self.parts["network"].run(self.samples_per_run * self.config.sample_duration)
@@ -316,7 +321,7 @@ class CompiledNetwork:
         timebins[:n_spikes] = spike_input.sample * config.n_steps + spike_input.step
         channels[:n_spikes] = spike_input.channel
         run_args = {self._timebins: timebins, self._neuron_index: channels}
-        for name, flat in synapse_weights(config, weights).items():
+        for name, flat in synapse_weights(config, weights, self.structure).items():
             run_args[self.parts["synapses"][name].w] = flat
         if config.heterogeneous:
             if time_constants is None:

@@ -41,6 +41,7 @@ STREAMS = {
     "probe-samples": 2,
     "train-subset": 3,
     "test-subset": 4,
+    "structure": 5,
     "update": 16,
     "input": 17,
     "test-input": 18,

@@ -7,6 +7,7 @@ PyTorch is an optional dependency (``pip install torch``); nothing else in ei_br
 """
 import math
 
+import numpy as np
 import torch
 
 __all__ = ["TorchEINetwork"]
@@ -36,11 +37,17 @@ class TorchEINetwork(torch.nn.Module):
     weights : dict of str to ndarray
         ``w_<projection>`` arrays (n_pre, n_post) to start from.
     dtype : torch.dtype
+    masks : dict of str to ndarray of bool, optional
+        Per projection (by name, e.g. ``"ee"``), which synapses exist: the forward pass uses
+        ``w * mask``, so autodiff gives the gradients of a sparse network (zero off the mask).
+        ``Structure.masks`` of a sparse network; the computation stays dense.
     """
 
-    def __init__(self, config, weights, dtype=torch.float32, time_constants=None):
+    def __init__(self, config, weights, dtype=torch.float32, time_constants=None, masks=None):
         super().__init__()
         self.config = config
+        self.masks = {name: torch.as_tensor(np.asarray(mask), dtype=dtype)
+                      for name, mask in (masks or {}).items()}
         self.n_exc, self.n_inh = config.n_exc, config.n_inh
         self.weights = torch.nn.ParameterDict({
             name: torch.nn.Parameter(torch.as_tensor(weights["w_" + name], dtype=dtype).clone())
@@ -63,7 +70,9 @@ class TorchEINetwork(torch.nn.Module):
         """Run the network on dense inputs (batch, steps, channels); returns readout potentials
         (batch, steps, outputs) and hidden spikes (batch, steps, n_exc + n_inh). A membrane-noise
         drive (batch, steps, n_hidden) adds to the membrane equation's input."""
-        config, w = self.config, self.weights
+        config = self.config
+        w = {name: value * self.masks[name] if name in self.masks else value
+             for name, value in self.weights.items()}
         batch, n_steps, _ = inputs.shape
         has_inh = self.n_inh > 0
         zeros = lambda n: torch.zeros(batch, n, dtype=self.dtype)  # noqa: E731

@@ -25,7 +25,8 @@ from brian2 import second
 from ei_brian.config import NetworkConfig, TrainConfig
 from ei_brian.encoding import SpikeInput
 from ei_brian.io import (INITIAL_WEIGHTS_FILE, PROBE_SPIKES_FILES, TIME_CONSTANTS_FILE,
-                         RunFolderError, load_npz, load_probe_spikes, read_run_record)
+                         RunFolderError, load_npz, load_probe_spikes, load_structure,
+                         read_run_record)
 
 __all__ = ["load_run", "TrainedRun", "spike_generator_arguments", "INITIAL_WEIGHTS_FILE",
            "TIME_CONSTANTS_FILE"]
@@ -108,6 +109,9 @@ class TrainedRun:
     time_constants : dict or None
         Per-neuron ``tau_mem``, ``tau_exc``, ``tau_inh`` in seconds (runs with time-constant
         diversity), else None.
+    structure : ei_brian.structure.Structure or None
+        The synapses of a sparse network (``structure.npz``), else None; ``structure.masks``
+        says which entries of the weight arrays are synapses.
     metrics : pandas.DataFrame
         ``metrics.csv``.
     """
@@ -122,6 +126,7 @@ class TrainedRun:
         self.snapshot = snapshot
         self.weights, self.epoch = self._load_weights(snapshot)
         self.time_constants = self._load_time_constants()
+        self.structure = load_structure(self.run_dir, self.net_config)
         self._trainer = None
 
     def __repr__(self):
@@ -186,7 +191,7 @@ class TrainedRun:
         if self._trainer is None:
             from ei_brian.training import Trainer
             self._trainer = Trainer(self.net_config, self.train_config, data_dir=self.data_dir,
-                                    verbose=False, compile=False)
+                                    verbose=False, compile=False, structure=self.structure)
         return self._trainer
 
     def probe_input(self, probe_sample):
@@ -277,6 +282,7 @@ class TrainedRun:
         parts = build_network(self.net_config, weights=self.weights, input_indices=indices,
                               input_times=times, n_samples=n_samples,
                               record_potentials=record_potentials,
-                              time_constants=self.time_constants, membrane_noise=drive, name=name)
+                              time_constants=self.time_constants, membrane_noise=drive,
+                              structure=self.structure, name=name)
         parts["n_samples"] = n_samples
         return parts

@@ -13,6 +13,10 @@ line. A run folder holds:
   ``--resume`` continues;
 - ``weights_initial.npz``: the initial weights (same keys); ``time_constants.npz``: the per-neuron
   ``tau_mem``, ``tau_exc``, ``tau_inh`` (seconds) of a run with time-constant diversity;
+- ``structure.npz``: the synapses of a sparse network (``--connectivity`` or
+  ``--input-connectivity`` below 1; :mod:`ei_brian.structure`), drawn from the seed when the run
+  starts and read back by ``--resume`` and :func:`ei_brian.load_run`; the weight files keep dense
+  arrays with zeros where there is no synapse;
 - ``initialization.json``: the initialization scheme and what it derived (weight scales of the
   fluctuation-driven scheme; factors, rates and number of measurements of ``target-rate``);
 - ``spikes_initial.npz`` and ``spikes_final.npz``: hidden spike trains of the probe samples (format
@@ -42,11 +46,13 @@ from ei_brian import io as run_folder
 from ei_brian.config import ConfigError, NetworkConfig, TrainConfig
 from ei_brian.data import SPIKE_DATASETS, DatasetError, load_dataset
 from ei_brian.io import (INITIAL_WEIGHTS_FILE, LOG_FILE, PROBE_SPIKES_FILES, RESULT_FILE,
-                         TIME_CONSTANTS_FILE, RunFolderError, _check_existing, _config_record,
-                         _save_epoch, atomic_savez, atomic_write_json, load_npz, save_probe_spikes)
+                         STRUCTURE_FILE, TIME_CONSTANTS_FILE, RunFolderError, _check_existing,
+                         _config_record, _save_epoch, atomic_savez, atomic_write_json, load_npz,
+                         load_structure, save_probe_spikes)
 from ei_brian.network import membrane_noise_drive
 from ei_brian.optimizers import make_optimizer
 from ei_brian.runner import CompiledNetwork
+from ei_brian.structure import draw_structure
 
 # Run-folder names that moved to ei_brian.io, still importable from here.
 RUN_FORMAT = run_folder.RUN_FORMAT
@@ -70,8 +76,9 @@ def project_dale(config, weights):
 
 
 def update_weights(config, weights, optimizer, grads, update_noise=0.0,
-                   update_noise_kind="relative", seed=None):
-    """One optimizer step: update, optional update noise, then the Dale's-law projection.
+                   update_noise_kind="relative", seed=None, structure=None):
+    """One optimizer step: update, optional update noise, then the Dale's-law projection (and,
+    in a sparse network, absent synapses held at 0: update noise must not create synapses).
 
     Parameters
     ----------
@@ -85,6 +92,8 @@ def update_weights(config, weights, optimizer, grads, update_noise=0.0,
     update_noise_kind : {"relative", "absolute"}
     seed : int, numpy.random.SeedSequence or numpy.random.Generator
         Seed of the noise (needed when ``update_noise > 0``).
+    structure : ei_brian.structure.Structure, optional
+        The synapses of a sparse network.
 
     Returns
     -------
@@ -97,6 +106,8 @@ def update_weights(config, weights, optimizer, grads, update_noise=0.0,
     for name, update in updates.items():
         weights[name] += update
     project_dale(config, weights)
+    if structure is not None:
+        structure.apply(weights)
     return updates
 
 
@@ -113,10 +124,14 @@ class Trainer:
     """Holds the data, the compiled network and the encoder of one run."""
 
     def __init__(self, net_config, train_config, data_dir=None, cache_dir=None, verbose=True,
-                 threads=None, compile=True):
+                 threads=None, compile=True, structure=None):
         self.net_config = net_config
         self.train_config = train_config
         self.verbose = verbose
+        # the synapses of a sparse network: given (a resumed run's), or drawn from the seed
+        if net_config.sparse and structure is None:
+            structure = draw_structure(net_config, train_config.seed)
+        self.structure = structure if net_config.sparse else None
         if train_config.dataset in SPIKE_DATASETS:  # binned on the network's time grid
             grid = {"dt": float(net_config.dt), "n_steps": net_config.n_steps}
         else:
@@ -134,8 +149,10 @@ class Trainer:
         if compile:  # without: the data and encoders only (ei_brian.trained)
             self.network = CompiledNetwork(net_config, train_config.batch_size,
                                            spike_capacity=self.spike_capacity(),
-                                           cache_dir=cache_dir, verbose=verbose)
-            self.engine = gradients.GradientEngine(net_config, n_threads=threads)
+                                           cache_dir=cache_dir, verbose=verbose,
+                                           structure=self.structure)
+            self.engine = gradients.GradientEngine(net_config, n_threads=threads,
+                                                   structure=self.structure)
         # per-neuron time constants (diversity) are drawn once from the run's seed
         self.time_constants = (net_config.time_constants(train_config.seed)
                                if net_config.heterogeneous else None)
@@ -255,7 +272,8 @@ class Trainer:
             membrane_noise=drive)
         update_weights(net_config, weights, optimizer, grads, train_config.update_noise,
                        train_config.update_noise_kind,
-                       seed=noise.minibatch_seed(train_config.seed, "update", epoch, batch))
+                       seed=noise.minibatch_seed(train_config.seed, "update", epoch, batch),
+                       structure=self.structure)
         spikes = result.hidden_spikes
         return loss, int((info["predictions"] == labels).sum()), spikes
 
@@ -296,7 +314,8 @@ class Trainer:
         if train_config.init == "fluctuation" and train_config.input_rate is None:
             rate = self.estimate_input_rate()
         weights, info = initialization.initialize(self.net_config, train_config, seed,
-                                                  measure=measure, input_rate=rate)
+                                                  measure=measure, input_rate=rate,
+                                                  structure=self.structure)
         if train_config.init == "target-rate":
             info["probe_samples"] = int(len(labels))
         return weights, info
@@ -413,11 +432,13 @@ def _train(net_config, train_config, out_dir, resume, data_dir, cache_dir, progr
            say):
     session_start = time.perf_counter()
     record = _config_record(net_config, train_config, argv)
-    _check_existing(out_dir, record, resume)  # refuse early, before loading and compiling
+    # refuse early, before loading and compiling; a resumed sparse run keeps its saved synapses
+    structure = (load_structure(out_dir, net_config)
+                 if _check_existing(out_dir, record, resume) else None)
     checkpoint_path = os.path.join(out_dir, "checkpoint.npz")
     say(f"run folder: {out_dir}")
     trainer = Trainer(net_config, train_config, data_dir=data_dir, cache_dir=cache_dir,
-                      verbose=progress, threads=threads)
+                      verbose=progress, threads=threads, structure=structure)
     # one process at a time in a run folder (a sweep's retried run must not meet its first try)
     os.makedirs(out_dir, exist_ok=True)
     lock = FileLock(os.path.join(out_dir, ".lock"))
@@ -458,6 +479,8 @@ def _train_loop(trainer, out_dir, checkpoint_path, resuming, progress, say, sess
         wall_before = float(checkpoint["wall_seconds"]) if "wall_seconds" in checkpoint else 0.0
         say(f"resuming after epoch {first_epoch - 1}")
     else:
+        if trainer.structure is not None:
+            atomic_savez(os.path.join(out_dir, STRUCTURE_FILE), **trainer.structure.arrays())
         weights, init_info = trainer.initial_weights(
             streams.stream(train_config.seed, "initial-weights"))
         atomic_write_json(os.path.join(out_dir, "initialization.json"), _jsonable(init_info))

@@ -23,6 +23,8 @@ KINDS = {
     "unbounded-noisy": ["--unbounded", "--init", "target-rate", "--target-rate", "10",
                         "--encoding", "poisson", "--membrane-noise", "0.2",
                         "--tau-spread-exc", "0.3"],
+    # a sparse network: Brian2 builds only the synapses of the saved structure
+    "sparse": ["--hidden", "40", "--connectivity", "0.3", "--input-connectivity", "0.5"],
 }
 
 
@@ -78,6 +80,14 @@ def test_what_a_run_holds(run_dir):
             np.testing.assert_array_equal(rebuilt[name], values)
     else:
         assert run.time_constants is None
+    if run.net_config.sparse:  # the saved structure, and no weight off it
+        assert run.structure.n_synapses["ee"] == run.net_config.n_exc * run.net_config.fan_in("ee")
+        run.structure.check_weights(run.weights)
+        parts = run.build_network(name="structure")
+        assert len(parts["synapses"]["e_to_hidden"]) == (run.structure.n_synapses["ee"]
+                                                         + run.structure.n_synapses["ei"])
+    else:
+        assert run.structure is None
 
 
 def test_images_and_spike_input(run_dir, numpy_target):

@@ -70,6 +70,14 @@ def add_train_arguments(parser):
     parser.add_argument("--membrane-noise", type=float, default=net_config.membrane_noise,
                         help="white membrane noise, as the potential std of an isolated neuron "
                         "(default %(default)s: none)")
+    parser.add_argument("--connectivity", type=float, default=net_config.connectivity,
+                        metavar="P", help="connection probability of the recurrent projections "
+                        "(E->E, E->I, I->E, I->I): each hidden neuron gets round(P * n) synapses "
+                        "from each population, drawn from the seed (default %(default)s: all to "
+                        "all)")
+    parser.add_argument("--input-connectivity", type=float,
+                        default=net_config.input_connectivity, metavar="P",
+                        help="the same for the input projections (default %(default)s)")
     parser.add_argument("--epochs", type=int, default=None,
                         help=f"default {train_config.epochs} (quick), {FULL_SCALE['epochs']} with "
                         "--full")
@@ -204,7 +212,8 @@ def configs_from_args(args):
         train_config, **time_grid, ratio=args.ratio, n_hidden=args.hidden,
         unbounded=args.unbounded, tau_spread_exc=args.tau_spread_exc,
         tau_spread_inh=args.tau_spread_inh, inh_tau_factor=args.inh_tau_factor,
-        membrane_noise=args.membrane_noise)
+        membrane_noise=args.membrane_noise, connectivity=args.connectivity,
+        input_connectivity=args.input_connectivity)
     return net_config, train_config
 
 

@@ -1,0 +1,185 @@
+"""Sparse networks: the structure, gradients on the synapse lists against masked autodiff, the
+all-to-all structure equal to the dense code, a resumed sparse run equal to an uninterrupted one."""
+import os
+
+import numpy as np
+import pytest
+from brian2 import Hz
+
+import ei_brian
+from conftest import active_weights, random_input, small_config
+from ei_brian import gradients, training
+from ei_brian.config import ConfigError, NetworkConfig, TrainConfig
+from ei_brian.io import STRUCTURE_FILE, RunFolderError
+from ei_brian.network import build_network, membrane_noise_drive
+from ei_brian.structure import Structure, StructureError, draw_structure
+
+torch = pytest.importorskip("torch")
+from ei_brian.torch_reference import TorchEINetwork  # noqa: E402
+
+SPARSE = dict(connectivity=0.3, input_connectivity=0.5)
+
+
+def test_structure_has_a_fixed_fan_in_drawn_from_the_seed():
+    config = small_config(**SPARSE)
+    structure = draw_structure(config, 4)
+    assert config.fan_in("ee") == round(0.3 * config.n_exc) and config.fan_in("xe") == 15
+    for name, mask in structure.masks.items():
+        column_sums = mask.sum(axis=0)
+        assert np.all(column_sums == config.fan_in(name)), name
+    assert structure.masks["eo"].all()               # the readout stays all to all
+    assert structure == draw_structure(config, 4)
+    assert structure != draw_structure(config, 5)
+    assert Structure.from_arrays(config, structure.arrays()) == structure
+    assert draw_structure(small_config(), 4) is None  # all to all: no structure
+    arrays = structure.arrays()
+    arrays["sources_ee"] = arrays["sources_ee"][:, :-1]
+    with pytest.raises(StructureError, match="sources|shape"):
+        Structure.from_arrays(config, arrays)
+    with pytest.raises(StructureError, match="sparse projections"):
+        Structure.from_arrays(small_config(connectivity=0.3), structure.arrays())
+
+
+@pytest.mark.parametrize("value", [0, -0.1, 1.5])
+def test_impossible_connectivity_is_refused(value):
+    with pytest.raises(ConfigError, match="connection probability"):
+        NetworkConfig(connectivity=value)
+    with pytest.raises(ConfigError, match="connection probability"):
+        NetworkConfig(input_connectivity=value)
+
+
+def masked_autodiff(config, weights, masks, spike_input, labels, strength=0.0, **kwargs):
+    network = TorchEINetwork(config, weights, dtype=torch.float64, masks=masks,
+                             time_constants=kwargs.get("time_constants"))
+    inputs = torch.as_tensor(spike_input.dense(), dtype=torch.float64)
+    loss, _, spikes = network.loss(inputs, labels, kwargs.get("membrane_noise"))
+    if strength:
+        bound = float(10 * Hz * config.sample_duration)
+        loss = loss + strength * torch.relu(spikes.sum(dim=1) - bound).pow(2).mean()
+    loss.backward()
+    return float(loss.detach()), {"w_" + n: p.grad.numpy() for n, p in network.weights.items()}, \
+        spikes.detach().numpy().astype(bool)
+
+
+@pytest.mark.parametrize("precision, tolerance", [("float64", 1e-10), ("float32", 1e-6)])
+@pytest.mark.parametrize("kind", ["dale", "unbounded", "noisy"])
+def test_sparse_gradients_equal_masked_autodiff(kind, precision, tolerance):
+    extra, kwargs, strength = {}, {}, 0.0
+    if kind == "unbounded":
+        extra = dict(unbounded=True)
+    if kind == "noisy":  # every knob the backward pass sees
+        extra = dict(tau_spread_exc=0.3, tau_spread_inh=0.5, membrane_noise=0.3)
+        strength = 0.05
+    config = small_config(**SPARSE, **extra)
+    structure = draw_structure(config, 0)
+    weights = structure.apply(active_weights(config))
+    spike_input = random_input(config, 5)
+    labels = np.array([0, 1, 2, 1, 0])
+    if kind == "noisy":
+        kwargs["time_constants"] = config.time_constants(7)
+        kwargs["membrane_noise"] = membrane_noise_drive(config, 5, seed=3,
+                                                        time_constants=kwargs["time_constants"])
+    loss, grads, info = gradients.loss_and_gradients(
+        config, weights, spike_input, labels, regularizer_strength=strength,
+        regularizer_rate=10 * Hz, structure=structure, precision=precision, **kwargs)
+    ref_loss, ref_grads, ref_spikes = masked_autodiff(config, weights, structure.masks,
+                                                      spike_input, labels, strength, **kwargs)
+    assert info["spikes"][..., :config.n_exc].sum() > 10  # recurrent activity to check
+    assert np.array_equal(info["spikes"], ref_spikes)
+    assert loss == pytest.approx(ref_loss, rel=1e-12)
+    for name, ref in ref_grads.items():
+        mask = structure.masks[name[2:]]
+        assert np.abs(ref).max() > 0, name
+        assert np.all(grads[name][~mask] == 0), name  # no gradient where there is no synapse
+        error = np.abs(grads[name] - ref).max() / np.abs(ref).max()
+        assert error < tolerance, (name, error)
+
+
+def test_sparse_engine_in_parts_equals_one_part():
+    config = small_config(**SPARSE)
+    structure = draw_structure(config, 1)
+    weights = structure.apply(active_weights(config))
+    spike_input = random_input(config, 8)
+    labels = np.arange(8) % 3
+    state = gradients.forward(config, weights, spike_input)
+    _, whole, _ = gradients.loss_and_gradients(config, weights, spike_input, labels,
+                                               hidden_spikes=state.spikes, structure=structure,
+                                               precision="float64")
+    engine = gradients.GradientEngine(config, n_threads=2, structure=structure,
+                                      precision="float64")
+    assert engine.n_parts == 4
+    _, parts, _ = engine(weights, spike_input, labels, hidden_spikes=state.spikes)
+    engine.close()
+    for name in whole:
+        np.testing.assert_allclose(parts[name], whole[name], rtol=1e-10, atol=1e-14)
+
+
+def test_a_structure_with_every_synapse_equals_the_dense_network(numpy_target):
+    """Connectivity 1 through the sparse code paths: the gradients on the synapse lists and a
+    Brian2 network connected by explicit indices give what the dense code gives."""
+    config = small_config()
+    everything = Structure(config, {})
+    weights = active_weights(config)
+    spike_input = random_input(config, 4)
+    labels = np.array([0, 1, 2, 0])
+    _, dense, info = gradients.loss_and_gradients(config, weights, spike_input, labels)
+    _, sparse, _ = gradients.loss_and_gradients(config, weights, spike_input, labels,
+                                                structure=everything, precision="float64")
+    for name in dense:
+        np.testing.assert_allclose(sparse[name], dense[name], rtol=1e-12, atol=1e-15)
+    from ei_brian.trained import spike_generator_arguments
+    indices, times = spike_generator_arguments(spike_input)
+    fired = []
+    for structure in (None, everything):
+        parts = build_network(config, weights=weights, input_indices=indices, input_times=times,
+                              n_samples=4, structure=structure,
+                              name="full" if structure else "dense")
+        parts["network"].run(4 * config.sample_duration)
+        fired.append((parts["spikes"].i[:].tolist(), parts["spikes"].t_[:].tolist()))
+    assert fired[0] == fired[1] and len(fired[0][0]) > 20
+    assert sum(info["spikes"].ravel()) == len(fired[0][0])
+
+
+SMALL = dict(n_hidden=40, **SPARSE)
+TRAIN = dict(batch_size=50, train_samples=200, test_samples=100, epochs=2, update_noise=0.02,
+             update_noise_kind="absolute")
+
+
+@pytest.mark.compiled
+def test_a_resumed_sparse_run_keeps_its_structure_and_ends_like_an_uninterrupted_one(
+        tmp_path, monkeypatch):
+    net, train_config = NetworkConfig(**SMALL), TrainConfig(**TRAIN)
+    reference = str(tmp_path / "reference")
+    training.train(net, train_config, out_dir=reference, progress=False)
+    structure = ei_brian.load_run(reference).structure
+    assert structure == draw_structure(net, train_config.seed)
+    with np.load(os.path.join(reference, "weights.npz")) as final:
+        structure.check_weights(dict(final))  # absolute update noise created no synapse
+
+    # a run stopped after epoch 1, then resumed: the structure must come from structure.npz
+    interrupted = str(tmp_path / "interrupted")
+    save_epoch = training._save_epoch
+
+    def stop_after_epoch_1(out_dir, weights, optimizer, rng, rows, wall_seconds):
+        save_epoch(out_dir, weights, optimizer, rng, rows, wall_seconds)
+        if rows[-1]["epoch"] == 1:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(training, "_save_epoch", stop_after_epoch_1)
+    with pytest.raises(KeyboardInterrupt):
+        training.train(net, train_config, out_dir=interrupted, progress=False)
+    monkeypatch.setattr(training, "_save_epoch", save_epoch)
+
+    def no_redraw(*args):
+        raise AssertionError("a resumed run drew its structure again")
+
+    monkeypatch.setattr(training, "draw_structure", no_redraw)
+    training.train(net, train_config, out_dir=interrupted, resume=True, progress=False)
+    with np.load(os.path.join(interrupted, "weights.npz")) as a, \
+            np.load(os.path.join(reference, "weights.npz")) as b:
+        for name in b.files:
+            np.testing.assert_array_equal(a[name], b[name])
+
+    os.remove(os.path.join(interrupted, STRUCTURE_FILE))
+    with pytest.raises(RunFolderError, match="no structure.npz"):
+        ei_brian.load_run(interrupted)
