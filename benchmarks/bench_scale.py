@@ -178,6 +178,7 @@ def plot(table, path):
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import matplotlib.ticker
     figure, (cost, memory) = plt.subplots(1, 2, figsize=(10, 4), constrained_layout=True)
     styles = {"ei_brian dense": ("C0", "o"), "ei_brian p=0.1": ("C2", "s"),
               "PyTorch dense": ("C3", "^")}
@@ -186,17 +187,26 @@ def plot(table, path):
         group = group.sort_values("n_hidden")
         cost.plot(group.n_hidden, 1e3 / group.samples_per_s, marker=marker, color=colour,
                   label=side)
+        for _, row in group.iterrows():  # the cost of an event-driven run depends on the rate
+            cost.annotate(f"{row.rate_exc_hz:.0f} Hz", (row.n_hidden, 1e3 / row.samples_per_s),
+                          textcoords="offset points", xytext=(6, -4), fontsize=7, color=colour)
         memory.plot(group.n_hidden, group.peak_gb_total, marker=marker, color=colour, label=side)
+    sizes = sorted(table.n_hidden.unique())
     for axis in (cost, memory):
         axis.set_xscale("log")
         axis.set_yscale("log")
+        axis.set_xticks(sizes, [str(size) for size in sizes])
+        axis.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+        axis.yaxis.set_major_formatter(matplotlib.ticker.FormatStrFormatter("%g"))
+        axis.yaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
         axis.set_xlabel("hidden neurons (80:20)")
         axis.grid(True, which="both", alpha=0.3)
     cost.set_ylabel("training time per sample (ms)")
-    cost.set_title("cost: forward, backward and update, batch 256")
+    cost.set_title("cost: forward, backward, update (labels: E rate)", fontsize=10)
     memory.axhline(8, color="grey", linestyle="--", linewidth=1)
+    memory.set_yticks([0.25, 0.5, 1, 2, 4, 8])
     memory.set_ylabel("peak memory (GB, process + child)")
-    memory.set_title("peak memory (dashed: the 8 GB bound)")
+    memory.set_title("peak memory (dashed: the 8 GB bound)", fontsize=10)
     cost.legend()
     figure.savefig(path, dpi=120)
 
@@ -213,8 +223,14 @@ def main(argv=None):
     parser.add_argument("--min-batches", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default=os.path.join(ROOT, "benchmarks", "results"))
+    parser.add_argument("--plot-only", action="store_true",
+                        help="draw scale.png again from --out's scale.csv, running nothing")
     parser.add_argument("--one", nargs=2, metavar=("SIDE", "SIZE"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.plot_only:
+        import pandas as pd
+        plot(pd.read_csv(os.path.join(args.out, "scale.csv")), os.path.join(args.out, "scale.png"))
+        return 0
     if args.one:
         result = measure(args.one[0], int(args.one[1]), args.batch_size, args.seconds,
                          args.min_batches, args.seed)

@@ -228,7 +228,8 @@ class NetworkConfig(_Config):
         for name in ("connectivity", "input_connectivity"):
             value = getattr(self, name)
             if not (isinstance(value, (int, float)) and 0 < value <= 1):
-                raise ConfigError(f"{name} is a connection probability in (0, 1], not {value!r}")
+                raise ConfigError(f"{name} (--{name.replace('_', '-')}) is a connection "
+                                  f"probability in (0, 1], not {value!r}")
         self.population_sizes()  # validates ratio and size
 
     @property

@@ -147,7 +147,8 @@ class Structure:
 
 
 def draw_structure(config, seed):
-    """The structure of a network with ``seed``, or None when every projection is all to all.
+    """The structure of a network with ``seed``, or None when the network is all to all
+    (``config.sparse`` is False).
 
     Parameters
     ----------
@@ -155,10 +156,11 @@ def draw_structure(config, seed):
     seed : int
         The run's seed (stream ``"structure"``, one child per projection).
     """
+    if not config.sparse:
+        return None
+    # (a projection whose K rounds to n_pre keeps every synapse: no sources, a full mask)
     sparse = [name for name in config.projections
               if config.fan_in(name) < config.projection_shape(name)[0]]
-    if not sparse:
-        return None
     sources = {}
     for name in sparse:
         rng = streams.generator(seed, "structure", config.projections.index(name))

@@ -32,6 +32,9 @@ def test_structure_has_a_fixed_fan_in_drawn_from_the_seed():
     assert structure != draw_structure(config, 5)
     assert Structure.from_arrays(config, structure.arrays()) == structure
     assert draw_structure(small_config(), 4) is None  # all to all: no structure
+    nearly = small_config(connectivity=0.99)           # K rounds to n_pre everywhere
+    assert nearly.sparse and draw_structure(nearly, 4).masks["ee"].all()
+    assert Structure.from_arrays(nearly, draw_structure(nearly, 4).arrays()).sources == {}
     arrays = structure.arrays()
     arrays["sources_ee"] = arrays["sources_ee"][:, :-1]
     with pytest.raises(StructureError, match="sources|shape"):

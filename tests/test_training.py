@@ -93,6 +93,8 @@ def test_bad_ratio_is_refused_clearly(tmp_path, capsys):
     (["--ratio", "0:100"], "give the E part a share above 0, such as 10:90"),
     (["--ratio", "5:95", "--hidden", "10"], "0 excitatory neurons"),
     (["--lr", "0"], "the learning rate (--lr) must be above 0"),
+    (["--connectivity", "0"], "connectivity (--connectivity) is a connection probability"),
+    (["--input-connectivity", "1.5"], "(--input-connectivity) is a connection probability"),
     (["--lr=-1e-3"], "the learning rate (--lr) must be above 0"),
     (["--train-samples", "70000"], "--train-samples) is more than the 60000 samples"),
     (["--test-samples", "10001"], "--test-samples) is more than the 10000 samples"),
