@@ -13,6 +13,8 @@ absent synapse holds 0 and is never updated. The compiled Brian2 network creates
 that exist (``Synapses.connect(i=..., j=...)``), and the gradient code multiplies with the synapse
 lists (:mod:`ei_brian.sparse_gradients`).
 """
+import functools
+
 import numpy as np
 
 from ei_brian import streams
@@ -51,6 +53,12 @@ class Block:
     @property
     def n_synapses(self):
         return len(self.rows)
+
+    @functools.cached_property
+    def indices32(self):
+        """``(indptr, columns)`` as 32-bit arrays (the CSR form the sparse kernels and Brian2 take;
+        made once per structure, not per minibatch)."""
+        return self.indptr.astype(np.int32), self.columns.astype(np.int32)
 
     def gather(self, weights, dtype=np.float64):
         """The weights of the existing synapses, in block order (cost: one read per synapse)."""
