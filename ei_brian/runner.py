@@ -11,11 +11,15 @@ process, in parallel or later, waits for the lock and reuses the binary. A proje
 is never written again, so any number of processes may run it at once.
 
 **Runs.** Each :meth:`CompiledNetwork.run` passes the weights and one minibatch of input spikes
-as ``device.run(run_args=...)`` arguments that name files in a folder of this
-``CompiledNetwork``'s own (a temporary folder, removed by :meth:`CompiledNetwork.close`), and
-Brian2 writes the run's results into that folder too: nothing is written into the shared project,
-so concurrent runs cannot disturb each other. The binary's output is kept; a failed run, or one
-whose inputs the binary could not read, raises :class:`CompiledRunError` with that output.
+as run arguments of the binary (Brian2's ``run_args``: ``<group>.<variable>=<file>``) that name
+files in a folder of this ``CompiledNetwork``'s own (a temporary folder, removed by
+:meth:`CompiledNetwork.close`), and the binary writes the run's results into that folder too:
+nothing is written into the shared project, so concurrent runs cannot disturb each other. The
+samples of a minibatch are independent (the state is reset between them), so the minibatch is cut
+into ``processes`` parts, each simulated by its own process of the binary at the same time (the
+program is compiled for one part's samples); the recordings are the same bit for bit as those of
+one process carrying the whole minibatch. The binary's output is kept; a failed run, or one whose
+inputs the binary could not read, raises :class:`CompiledRunError` with that output.
 """
 import contextlib
 import gc
@@ -139,7 +143,8 @@ class CompiledNetwork:
         with fewer samples are padded with silent samples.
     spike_capacity : int, optional
         Input spike slots per run; default ``samples_per_run * n_inputs`` (enough for the latency
-        code, which emits at most one spike per channel and sample).
+        code, which emits at most one spike per channel and sample). Each process gets the given
+        capacity whole (any part of a minibatch fits it); the default is shared out by samples.
     record_potentials : bool
         Also record hidden membrane potentials (costs time and memory; for checks).
     cache_dir : str, optional
@@ -149,6 +154,9 @@ class CompiledNetwork:
     structure : ei_brian.structure.Structure, optional
         The synapses of a sparse network (required when ``config.sparse``). They are compiled
         into the program (static arrays), so each structure is a project of its own.
+    processes : int, optional
+        Processes of the binary that simulate parts of a minibatch at the same time (default: 2,
+        or 1 on a one-core machine). The results do not depend on it.
 
     Attributes
     ----------
@@ -161,11 +169,16 @@ class CompiledNetwork:
     _active = None
 
     def __init__(self, config, samples_per_run, spike_capacity=None, record_potentials=False,
-                 cache_dir=None, verbose=True, structure=None):
+                 cache_dir=None, verbose=True, structure=None, processes=None):
         self.config = config
         self.structure = structure
         self.samples_per_run = int(samples_per_run)
+        self.processes = max(1, min(self.samples_per_run,
+                                    int(processes or min(2, os.cpu_count() or 1))))
+        # one process carries at most this many samples; the program is compiled for them
+        self.samples_per_process = -(-self.samples_per_run // self.processes)
         self.spike_capacity = int(spike_capacity or self.samples_per_run * config.n_inputs)
+        self.process_capacity = int(spike_capacity or self.samples_per_process * config.n_inputs)
         self.record_potentials = bool(record_potentials)
         self.n_exc, self.n_inh = config.population_sizes()
         self.n_hidden = self.n_exc + self.n_inh
@@ -194,13 +207,13 @@ class CompiledNetwork:
             prefs.devices.cpp_standalone.run_cmd_unix = ["/bin/sh", "-c", 'exec ./main "$@" 2>&1',
                                                          "main"]
             brian2.seed(0)  # the compiled code draws no random numbers; fixed for reproducibility
-            self.parts = build_network(self.config, n_samples=self.samples_per_run,
-                                       spike_capacity=self.spike_capacity,
+            self.parts = build_network(self.config, n_samples=self.samples_per_process,
+                                       spike_capacity=self.process_capacity,
                                        record_potentials=self.record_potentials,
                                        structure=self.structure)
             with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
                 ei_brian._quiet_brian2_warnings()  # code generation parses with pyparsing too
-                self.parts["network"].run(self.samples_per_run * self.config.sample_duration)
+                self.parts["network"].run(self.samples_per_process * self.config.sample_duration)
                 device.build(directory=staging, compile=False, run=False)
             self.digest = source_digest(staging)
             self.directory = os.path.join(self.cache_dir, self.digest)
@@ -215,8 +228,8 @@ class CompiledNetwork:
                     self._compile(staging)
                     with open(os.path.join(staging, "ei_brian_build.json"), "w") as f:
                         json.dump({"digest": self.digest, "network": self.config.to_dict(),
-                                   "samples_per_run": self.samples_per_run,
-                                   "spike_capacity": self.spike_capacity,
+                                   "samples_per_run": self.samples_per_process,
+                                   "spike_capacity": self.process_capacity,
                                    "record_potentials": self.record_potentials,
                                    "brian2": brian2.__version__, "ei_brian": ei_brian.__version__},
                                   f, indent=1)
@@ -315,14 +328,9 @@ class CompiledNetwork:
                              f"{self.spike_capacity}; build with a larger spike_capacity")
         check_weights(config, weights)
         start = time.perf_counter()
-        # spikes sorted by (sample, step, channel) are sorted by global time bin, as Brian2 needs
-        timebins = np.full(self.spike_capacity, self.samples_per_run * config.n_steps + 1, np.int32)
-        channels = np.zeros(self.spike_capacity, np.int32)
-        timebins[:n_spikes] = spike_input.sample * config.n_steps + spike_input.step
-        channels[:n_spikes] = spike_input.channel
-        run_args = {self._timebins: timebins, self._neuron_index: channels}
+        shared = {}  # the same for every part: weights, time constants
         for name, flat in synapse_weights(config, weights, self.structure).items():
-            run_args[self.parts["synapses"][name].w] = flat
+            shared[self.parts["synapses"][name].w] = flat
         if config.heterogeneous:
             if time_constants is None:
                 raise ValueError("this network has time-constant diversity: pass time_constants "
@@ -332,62 +340,126 @@ class CompiledNetwork:
                 values = np.asarray(time_constants[variable], dtype=np.float64)
                 if values.shape != (self.n_hidden,) or not np.all(values > 0):
                     raise ValueError(f"{variable} needs {self.n_hidden} positive values (seconds)")
-                run_args[getattr(hidden, variable)] = values * second
-        if config.membrane_noise > 0:
-            if membrane_noise is None or np.shape(membrane_noise) != (n_samples, config.n_steps,
-                                                                      self.n_hidden):
-                raise ValueError("this network has membrane noise: pass its drive, shape "
-                                 f"({n_samples}, {config.n_steps}, {self.n_hidden})")
-            values = np.zeros((self.samples_per_run * config.n_steps, self.n_hidden))
-            values[:n_samples * config.n_steps] = np.asarray(membrane_noise).reshape(
-                -1, self.n_hidden)
-            run_args[self.parts["noise"]] = values
-        self._run_binary(run_args)
-        total_steps = self.samples_per_run * config.n_steps
-        monitor = self.parts["spikes"]
-        steps = np.rint(monitor.t_[:] / float(config.dt)).astype(np.int64)
-        neurons = monitor.i_[:]
-        keep = steps < n_samples * config.n_steps
-        steps, neurons = steps[keep], neurons[keep]
+                shared[getattr(hidden, variable)] = values * second
+        if config.membrane_noise > 0 and (
+                membrane_noise is None
+                or np.shape(membrane_noise) != (n_samples, config.n_steps, self.n_hidden)):
+            raise ValueError("this network has membrane noise: pass its drive, shape "
+                             f"({n_samples}, {config.n_steps}, {self.n_hidden})")
+        steps_per_process = self.samples_per_process * config.n_steps
+        bounds = np.linspace(0, n_samples, max(1, min(self.processes, n_samples)) + 1).astype(int)
+        parts = []
+        for first, stop in zip(bounds[:-1], bounds[1:]):
+            part = spike_input.subset(first, stop)
+            if part.n_spikes > self.process_capacity:
+                raise ValueError(f"{part.n_spikes} input spikes of samples {first}..{stop - 1} "
+                                 f"exceed the compiled capacity of {self.process_capacity} per "
+                                 "process; build with a larger spike_capacity")
+            # spikes sorted by (sample, step, channel) are sorted by global time bin, as Brian2
+            # needs; unused slots point past the end of the run
+            timebins = np.full(self.process_capacity, steps_per_process + 1, np.int32)
+            channels = np.zeros(self.process_capacity, np.int32)
+            timebins[:part.n_spikes] = part.sample * config.n_steps + part.step
+            channels[:part.n_spikes] = part.channel
+            run_args = {self._timebins: timebins, self._neuron_index: channels}
+            if config.membrane_noise > 0:
+                values = np.zeros((steps_per_process, self.n_hidden))
+                values[:(stop - first) * config.n_steps] = np.asarray(
+                    membrane_noise[first:stop]).reshape(-1, self.n_hidden)
+                run_args[self.parts["noise"]] = values
+            parts.append(run_args)
+        results = self._run_binaries(shared, parts)
         # time-major storage (step, sample, neuron), handed out as (sample, step, neuron) views
         spikes = np.zeros((config.n_steps, n_samples, self.n_hidden), dtype=bool)
-        spikes[steps % config.n_steps, steps // config.n_steps, neurons] = True
-        readout = self.parts["readout_monitor"].v_[:]  # (n_outputs, total_steps)
-        if readout.shape[1] != total_steps:
-            raise RuntimeError(f"the compiled run recorded {readout.shape[1]} steps, not {total_steps}")
-        readout = readout[:, :n_samples * config.n_steps].reshape(-1, n_samples, config.n_steps)
-        readout = np.ascontiguousarray(readout.transpose(1, 2, 0))
-        potentials = None
-        if self.record_potentials:
-            potentials = self.parts["potential_monitor"].v_[:][:, :n_samples * config.n_steps]
-            potentials = potentials.reshape(-1, n_samples, config.n_steps).transpose(1, 2, 0)
+        readout = np.empty((n_samples, config.n_steps, config.n_outputs))
+        potentials = (np.empty((n_samples, config.n_steps, self.n_hidden))
+                      if self.record_potentials else None)
+        for first, stop, folder in zip(bounds[:-1], bounds[1:], results):
+            self._read_results(folder, first, stop, spikes, readout, potentials)
         seconds = time.perf_counter() - start
         return RunResult(np.moveaxis(spikes, 0, 1), readout, potentials, seconds)
 
+    def _read_results(self, folder, first, stop, spikes, readout, potentials):
+        """Copy the recordings of the part run in ``folder`` (samples ``first .. stop - 1``)."""
+        config = self.config
+        # the monitors read their values from the device's results folder (what device.run sets)
+        standalone = brian2.get_device()
+        standalone.results_dir = os.path.join(folder, "")
+        standalone.has_been_run = True
+        n_steps, used = config.n_steps, (stop - first) * config.n_steps
+        monitor = self.parts["spikes"]
+        steps = np.rint(monitor.t_[:] / float(config.dt)).astype(np.int64)
+        neurons = monitor.i_[:]
+        keep = steps < used
+        steps, neurons = steps[keep], neurons[keep]
+        spikes[steps % n_steps, first + steps // n_steps, neurons] = True
+        values = self.parts["readout_monitor"].v_[:]  # (n_outputs, total_steps)
+        if values.shape[1] != self.samples_per_process * n_steps:
+            raise RuntimeError(f"the compiled run recorded {values.shape[1]} steps, not "
+                               f"{self.samples_per_process * n_steps}")
+        readout[first:stop] = values[:, :used].reshape(-1, stop - first, n_steps).transpose(1, 2, 0)
+        if potentials is not None:
+            values = self.parts["potential_monitor"].v_[:][:, :used]
+            potentials[first:stop] = values.reshape(-1, stop - first, n_steps).transpose(1, 2, 0)
+
     def _run_binary(self, run_args):
-        """Run the compiled project with ``run_args`` ({Brian2 variable or TimedArray: values}),
-        reading inputs from and writing results into this object's own scratch folder."""
+        """Run the compiled project once with ``run_args``; returns its results folder."""
+        return self._run_binaries({}, [run_args])[0]
+
+    def _run_binaries(self, shared, parts):
+        """Run one process of the compiled project per entry of ``parts``, all at once.
+
+        ``shared`` and each part are ``{Brian2 variable or TimedArray: values}``; ``shared`` goes
+        to every process. Inputs are written into this object's scratch folder, and each process
+        writes its results (and its output, ``stdout.txt``) into a folder of its own there,
+        ``part<k>/results``, whose paths are returned in the order of ``parts``."""
+        common = self._write_arguments(shared, self.scratch)
+        commands, folders = [], []
+        for k, run_args in enumerate(parts):
+            folder = os.path.join(self.scratch, f"part{k}")
+            results = os.path.join(folder, "results")
+            os.makedirs(results, exist_ok=True)
+            arguments = common + self._write_arguments(run_args, folder)
+            commands.append([*prefs.devices.cpp_standalone.run_cmd_unix,
+                             "--results_dir", os.path.join(results, ""), *arguments])
+            folders.append(results)
+        environment = dict(os.environ, **prefs["devices.cpp_standalone.run_environment_variables"])
+        processes = []
+        try:
+            for command, results in zip(commands, folders):
+                with open(os.path.join(results, "stdout.txt"), "w") as stdout:
+                    processes.append(subprocess.Popen(command, cwd=self.directory, stdout=stdout,
+                                                      stderr=subprocess.STDOUT, env=environment))
+            codes = [process.wait() for process in processes]
+        finally:
+            for process in processes:  # interrupted: do not leave binaries running
+                if process.poll() is None:
+                    process.kill()
+                    process.wait()
+        for code, results in zip(codes, folders):
+            output = self._binary_output(results)
+            if code != 0:
+                raise CompiledRunError(f"the compiled network failed in {self.directory} (exit "
+                                       f"status {code}); its output:\n{output}")
+            if any(marker in output for marker in _INPUT_ERRORS):
+                raise CompiledRunError(f"the compiled network in {self.directory} could not read "
+                                       f"its inputs from {self.scratch}:\n{output}")
+        return folders
+
+    @staticmethod
+    def _write_arguments(run_args, folder):
+        """Write ``{Brian2 variable or TimedArray: values}`` into files in ``folder``; returns the
+        binary's arguments ``<name>=<file>`` for them."""
         arguments = []
         for key, value in run_args.items():
             if isinstance(key, brian2.TimedArray):
                 name, dtype = f"{key.name}.values", key.values.dtype
             else:
                 name, dtype = f"{key.group_name}.{key.name}", key.dtype
-            path = os.path.join(self.scratch, name + ".dat")
+            path = os.path.join(folder, name + ".dat")
             np.ascontiguousarray(np.asarray(value), dtype=dtype).tofile(path)
             arguments.append(f"{name}={path}")
-        results = os.path.join(self.scratch, "results")
-        try:
-            device.run(directory=self.directory,
-                       results_directory=os.path.relpath(results, self.directory),
-                       with_output=False, run_args=arguments)
-        except RuntimeError as error:
-            raise CompiledRunError(f"the compiled network failed in {self.directory} "
-                                   f"({error}); its output:\n{self._binary_output(results)}") from None
-        output = self._binary_output(results)
-        if any(marker in output for marker in _INPUT_ERRORS):
-            raise CompiledRunError(f"the compiled network in {self.directory} could not read its "
-                                   f"inputs from {self.scratch}:\n{output}")
+        return arguments
 
     @staticmethod
     def _binary_output(results):

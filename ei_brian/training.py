@@ -150,7 +150,7 @@ class Trainer:
             self.network = CompiledNetwork(net_config, train_config.batch_size,
                                            spike_capacity=self.spike_capacity(),
                                            cache_dir=cache_dir, verbose=verbose,
-                                           structure=self.structure)
+                                           structure=self.structure, processes=threads)
             self.engine = gradients.GradientEngine(net_config, n_threads=threads,
                                                    structure=self.structure)
         # per-neuron time constants (diversity) are drawn once from the run's seed
@@ -400,8 +400,8 @@ def train(net_config=None, train_config=None, out_dir=None, resume=False, data_d
     argv : list of str, optional
         The command line, recorded in ``config.json``.
     threads : int, optional
-        Threads of the gradient computation (default 2, 1 on a one-core machine); the results do
-        not depend on it.
+        Threads of the gradient computation and processes of the compiled run (default 2, 1 on a
+        one-core machine); the results do not depend on it.
 
     Returns
     -------
