@@ -28,6 +28,8 @@ import numpy as np
 import scipy.sparse
 import threadpoolctl
 
+from ei_brian.kernels import kernels
+
 __all__ = ["decay_factors", "input_matrix", "forward", "loss_and_output_gradient", "backward",
            "loss_and_gradients", "GradientEngine", "Workspace"]
 
@@ -99,8 +101,8 @@ def _sparse_split(spikes_tm, n_exc):
     out = []
     for chosen, offset, width in ((columns < n_exc, 0, n_exc),
                                   (columns >= n_exc, n_exc, spikes_tm.shape[-1] - n_exc)):
-        r, c = rows[chosen], columns[chosen] - offset
-        indptr = np.zeros(n_rows + 1, dtype=np.int64)
+        r, c = rows[chosen], (columns[chosen] - offset).astype(np.int32)
+        indptr = np.zeros(n_rows + 1, dtype=np.int32)
         np.cumsum(np.bincount(r, minlength=n_rows), out=indptr[1:])
         out.append(scipy.sparse.csr_matrix((np.ones(len(c)), c, indptr), shape=(n_rows, width)))
     return out
@@ -128,8 +130,45 @@ def _array(workspace, name, shape, dtype=np.float64):
     return np.empty(shape, dtype=dtype) if workspace is None else workspace.get(name, shape, dtype)
 
 
+def _replay_drives(config, weights, x, s_exc, s_inh, workspace, operators=None):
+    """Synaptic input of each (step, sample) row, from the input spikes ``x`` and the recorded
+    spikes (CSR ``s_exc``, ``s_inh``): to the hidden neurons from the input and E neurons
+    (``drive_exc``), from I neurons (``drive_inh``), to the readout (``drive_out``). The compiled
+    loops add weight rows spike by spike in SciPy's order, and the input and E parts are summed
+    separately before they are added, as ``x @ w_x + s_exc @ w_e`` would be."""
+    loops = kernels()
+    n_rows, n_hidden = x.shape[0], config.n_exc + config.n_inh
+
+    def zeros(name, width):
+        array = _array(workspace, name, (n_rows, width))
+        array.fill(0.0)
+        return array
+
+    def add(out, spikes, names, given):
+        indptr = spikes.indptr.astype(np.int32, copy=False)
+        indices = spikes.indices.astype(np.int32, copy=False)
+        if isinstance(given, tuple):  # synapse lists: only each spiking neuron's synapses
+            loops.scatter_rows(out, indptr, indices, *given)
+        else:  # dense weight rows (the operators may hold them stacked already)
+            if given is None:
+                given = np.hstack([weights["w_" + name] for name in names
+                                   if name in config.projections])
+            loops.add_rows(out, indptr, indices, given)
+
+    ops = operators
+    drive_exc = zeros("drive_exc", n_hidden)
+    add(drive_exc, x, ("xe", "xi"), None if ops is None else ops.replay_input)
+    from_exc = zeros("drive_from_exc", n_hidden + config.n_outputs)
+    add(from_exc, s_exc, ("ee", "ei", "eo"), None if ops is None else ops.replay_exc)
+    drive_exc += from_exc[:, :n_hidden]
+    drive_inh = zeros("drive_inh", n_hidden)
+    if config.n_inh:
+        add(drive_inh, s_inh, ("ie", "ii"), None if ops is None else ops.replay_inh)
+    return drive_exc, drive_inh, from_exc[:, n_hidden:]
+
+
 def forward(config, weights, spike_input, hidden_spikes=None, workspace=None,
-            time_constants=None, membrane_noise=None):
+            time_constants=None, membrane_noise=None, operators=None):
     """Simulate the discrete dynamics (see the module docstring).
 
     Parameters
@@ -147,6 +186,9 @@ def forward(config, weights, spike_input, hidden_spikes=None, workspace=None,
         Per-neuron time constants (seconds) when the network has time-constant diversity.
     membrane_noise : ndarray (n_samples, n_steps, n_hidden), optional
         The membrane-noise drive the compiled run received (it adds to ``c`` below).
+    operators : ei_brian.sparse_gradients.SparseOperators, optional
+        The synapse lists of a sparse network: the replay then adds, per spike, only the weights
+        of the neuron's existing synapses (the same sums as with the dense arrays).
 
     Returns
     -------
@@ -159,27 +201,35 @@ def forward(config, weights, spike_input, hidden_spikes=None, workspace=None,
     n_hidden = n_exc + config.n_inh
     decay = decay_factors(config, time_constants)
     a_mem, a_exc, a_inh = decay["mem"], decay["exc"], decay["inh"]
-    w_x, w_e, w_i = _stacked(config, weights)
-    w_eo = weights["w_eo"]
     noise_tm = None
     if membrane_noise is not None:
         noise_tm = np.ascontiguousarray(np.moveaxis(np.asarray(membrane_noise, dtype=float), 1, 0))
     x = input_matrix(spike_input, time_major=True)
     shape = (n_steps, n_samples, n_hidden)
-    drive_exc = np.asarray(x @ w_x).reshape(shape)
     threshold, v_reset = config.v_threshold, config.v_reset
-    replay = hidden_spikes is not None
-    if replay:
-        spikes_tm = np.ascontiguousarray(np.moveaxis(np.asarray(hidden_spikes, dtype=bool), 1, 0))
-        s_exc, s_inh = _sparse_split(spikes_tm, n_exc)
-        drive_exc += np.asarray(s_exc @ w_e).reshape(shape)
-        drive_inh = np.asarray(s_inh @ w_i).reshape(shape)
-        drive_out = np.asarray(s_exc @ w_eo).reshape(n_steps, n_samples, config.n_outputs)
-    else:
-        spikes_tm = _array(workspace, "spikes", shape, bool)
-        s_exc = s_inh = None
     u_tm = _array(workspace, "u", shape)
     readout_tm = _array(workspace, "readout", (n_steps, n_samples, config.n_outputs))
+    if hidden_spikes is not None:
+        spikes_tm = np.ascontiguousarray(np.moveaxis(np.asarray(hidden_spikes, dtype=bool), 1, 0))
+        s_exc, s_inh = _sparse_split(spikes_tm, n_exc)
+        drive_exc, drive_inh, drive_out = _replay_drives(config, weights, x, s_exc, s_inh,
+                                                          workspace, operators)
+        kernels().replay_steps(u_tm, spikes_tm.view(np.uint8), drive_exc.reshape(shape),
+                               drive_inh.reshape(shape), noise_tm, a_mem, a_exc, a_inh, v_reset)
+        vo = np.zeros((n_samples, config.n_outputs))
+        syn_o = np.zeros_like(vo)
+        drive_out = drive_out.reshape(n_steps, n_samples, config.n_outputs)
+        for step in range(n_steps):
+            vo = syn_o + (vo - syn_o) * decay["out_mem"]
+            syn_o = decay["out_syn"] * syn_o + drive_out[step]
+            readout_tm[step] = vo
+        return ForwardState(u_tm=u_tm, spikes_tm=spikes_tm, readout_tm=readout_tm, x=x,
+                            s_exc=s_exc, s_inh=s_inh)
+    # free run: threshold step by step
+    w_x, w_e, w_i = _stacked(config, weights)
+    w_eo = weights["w_eo"]
+    drive_exc = np.asarray(x @ w_x).reshape(shape)
+    spikes_tm = _array(workspace, "spikes", shape, bool)
     v = np.zeros((n_samples, n_hidden))
     exc = np.zeros_like(v)
     inh = np.zeros_like(v)
@@ -194,26 +244,18 @@ def forward(config, weights, spike_input, hidden_spikes=None, workspace=None,
         np.subtract(v, c, out=u)
         u *= a_mem
         u += c
-        if replay:
-            spikes = spikes_tm[step]
-            exc *= a_exc
-            exc += drive_exc[step]
-            inh *= a_inh
-            inh += drive_inh[step]
-            syn_out = drive_out[step]
-        else:
-            spikes = np.greater(u, threshold, out=spikes_tm[step])
-            s = spikes.astype(np.float64)
-            exc = a_exc * exc + drive_exc[step] + s[:, :n_exc] @ w_e
-            inh = a_inh * inh + s[:, n_exc:] @ w_i
-            syn_out = s[:, :n_exc] @ w_eo
+        spikes = np.greater(u, threshold, out=spikes_tm[step])
+        s = spikes.astype(np.float64)
+        exc = a_exc * exc + drive_exc[step] + s[:, :n_exc] @ w_e
+        inh = a_inh * inh + s[:, n_exc:] @ w_i
+        syn_out = s[:, :n_exc] @ w_eo
         np.copyto(v, u)
         v[spikes] = v_reset
         vo = syn_o + (vo - syn_o) * decay["out_mem"]
         syn_o = decay["out_syn"] * syn_o + syn_out
         readout_tm[step] = vo
     return ForwardState(u_tm=u_tm, spikes_tm=spikes_tm, readout_tm=readout_tm, x=x,
-                        s_exc=s_exc, s_inh=s_inh)
+                        s_exc=None, s_inh=None)
 
 
 def loss_and_output_gradient(readout, labels):
@@ -290,8 +332,7 @@ def backward(config, weights, state, output_gradient, argmax_step, spike_gradien
     w_from_exc_t = np.vstack([w_e.T, weights["w_eo"].T])
     w_i_t = np.ascontiguousarray(w_i.T)
     beta, threshold = config.surrogate_beta, config.v_threshold
-    surrogate = np.empty((n_samples, n_hidden))
-    spikes_tm = state.spikes_tm
+    spikes_tm = state.spikes_tm.view(np.uint8)
     injection = np.zeros((n_steps, n_samples, n_out))   # d loss / d readout potential
     samples, units = np.indices((n_samples, n_out))
     injection[argmax_step, samples, units] = output_gradient
@@ -304,34 +345,23 @@ def backward(config, weights, state, output_gradient, argmax_step, spike_gradien
     g_inh = np.zeros((n_samples, n_hidden))
     g_uo = np.zeros((n_samples, n_out))
     g_s = np.empty((n_samples, n_hidden))
-    scaled = np.empty_like(g_u)
-    one_minus_a_mem = 1.0 - a_mem
+    extra = None if spike_gradient is None else np.ascontiguousarray(spike_gradient, dtype=float)
+    step_loop = kernels().backward_step
     for step in range(n_steps - 1, -1, -1):
-        # adjoints of the states after step `step`, from those of step + 1
-        np.multiply(one_minus_a_mem, g_u, out=scaled)
-        g_exc *= a_exc
-        g_exc += scaled
-        g_inh *= a_inh
-        g_inh -= scaled
+        # adjoints of the states after step `step`, from those of step + 1 (the hidden ones were
+        # carried on by the end of the previous iteration, begin_next)
         g_syn_o *= a_out_syn
         g_syn_o += (1.0 - a_out_mem) * g_uo
         g_uo *= a_out_mem
         g_uo += injection[step]
-        np.matmul(g_exc_out, w_from_exc_t, out=g_s[:, :n_exc])
-        np.matmul(g_inh, w_i_t, out=g_s[:, n_exc:])
-        if spike_gradient is not None:
-            g_s += spike_gradient
-        g_u *= a_mem
-        g_u[spikes_tm[step]] = 0.0          # the reset is treated as a constant
-        np.subtract(state.u_tm[step], threshold, out=surrogate)  # 1 / (beta |u - th| + 1)^2
-        np.abs(surrogate, out=surrogate)
-        surrogate *= beta
-        surrogate += 1.0
-        np.square(surrogate, out=surrogate)
-        g_s /= surrogate
-        g_u += g_s
         grad_from_exc[step] = g_exc_out
         grad_inh[step] = g_inh
+        np.matmul(g_exc_out, w_from_exc_t, out=g_s[:, :n_exc])
+        np.matmul(g_inh, w_i_t, out=g_s[:, n_exc:])
+        # g_u = g_u * a_mem (0 after a spike: the reset is treated as a constant)
+        #       + (g_s + spike_gradient) / (beta |u - threshold| + 1)^2; then step - 1 begins
+        step_loop(g_s, state.u_tm[step], spikes_tm[step], extra, g_u, g_exc, g_inh, a_mem, a_exc,
+                  a_inh, beta, threshold, step > 0)
     flat_from_exc = grad_from_exc.reshape(-1, n_hidden + n_out)
     s_exc, s_inh = state.s_exc, state.s_inh
     if s_exc is None:
@@ -351,7 +381,8 @@ def _part_loss_and_gradients(config, weights, spike_input, labels, hidden_spikes
                              regularizer_strength, regularizer_rate, share, workspace,
                              time_constants=None, membrane_noise=None, operators=None):
     state = forward(config, weights, spike_input, hidden_spikes=hidden_spikes, workspace=workspace,
-                    time_constants=time_constants, membrane_noise=membrane_noise)
+                    time_constants=time_constants, membrane_noise=membrane_noise,
+                    operators=operators)
     recorded = state.readout if readout is None else readout
     cross_entropy, output_gradient, argmax_step, predictions = loss_and_output_gradient(recorded,
                                                                                         labels)

@@ -27,6 +27,7 @@ import warnings
 import numpy as np
 
 from ei_brian.gradients import _sparse_split, decay_factors
+from ei_brian.kernels import kernels
 
 __all__ = ["SparseOperators", "backward_sparse", "torch_module"]
 
@@ -77,6 +78,18 @@ class SparseOperators:
         self.from_exc = self._operator(structure.block(("ee", "ei", "eo")), weights)
         self.from_inh = (self._operator(structure.block(("ie", "ii")), weights) if config.n_inh
                          else None)
+        # for the forward replay (float64): CSR by presynaptic neuron, or dense stacked rows
+        self.replay_exc = self._lists(structure.block(("ee", "ei", "eo")), weights)
+        self.replay_inh = (self._lists(structure.block(("ie", "ii")), weights) if config.n_inh
+                           else None)
+        inputs = [name for name in ("xe", "xi") if name in config.projections]
+        self.replay_input = (self._lists(structure.block(inputs), weights)
+                             if config.input_connectivity < 1
+                             else np.hstack([weights["w_" + name] for name in inputs]))
+
+    @staticmethod
+    def _lists(block, weights):
+        return (*block.indices32, block.gather(weights, np.float64))
 
     def _operator(self, block, weights):
         # 32-bit indices: MKL's product is about 30 % faster with them than with 64-bit ones
@@ -94,51 +107,40 @@ def backward_sparse(config, state, output_gradient, argmax_step, operators, spik
     n_steps, n_samples, n_hidden = state.u_tm.shape
     n_exc, n_out = config.n_exc, config.n_outputs
     decay = decay_factors(config, time_constants)
-    a_mem, a_exc, a_inh = (torch.as_tensor(np.broadcast_to(decay[name], (n_hidden,)).copy())
+    a_mem, a_exc, a_inh = (np.ascontiguousarray(np.broadcast_to(decay[name], (n_hidden,)))
                            for name in ("mem", "exc", "inh"))
-    one_minus_a_mem = 1.0 - a_mem
     a_out_mem, a_out_syn = decay["out_mem"], decay["out_syn"]
     beta, threshold = config.surrogate_beta, config.v_threshold
     injection = np.zeros((n_steps, n_samples, n_out))
     samples, units = np.indices((n_samples, n_out))
     injection[argmax_step, samples, units] = output_gradient
     injection = torch.from_numpy(injection)
-    extra = None if spike_gradient is None else torch.as_tensor(spike_gradient, dtype=f64)
-    u_all = torch.from_numpy(state.u_tm)                     # (steps, samples, units), float64
-    spikes_all = torch.from_numpy(state.spikes_tm)
+    extra = None if spike_gradient is None else np.ascontiguousarray(spike_gradient, dtype=float)
     # adjoints of the states (float64, samples x units); E-neuron targets (hidden E, I, readout)
     # side by side. Only the products with the synapse lists (and the stored adjoints) use
     # ``dtype``; the sparse-times-dense product wants units x samples, hence the transposes.
-    g_u = torch.zeros((n_samples, n_hidden), dtype=f64)
+    g_u = np.zeros((n_samples, n_hidden))
     g_exc_out = torch.zeros((n_samples, n_hidden + n_out), dtype=f64)
     g_exc, g_syn_o = g_exc_out[:, :n_hidden], g_exc_out[:, n_hidden:]
     g_inh = torch.zeros((n_samples, n_hidden), dtype=f64)
     g_uo = torch.zeros((n_samples, n_out), dtype=f64)
-    g_s = torch.empty((n_samples, n_hidden), dtype=f64)
-    scaled = torch.empty_like(g_u)
-    surrogate = torch.empty_like(g_u)
+    g_s_t = np.empty((n_hidden, n_samples), dtype=np_dtype)   # products' results, units first
     history_exc = torch.empty((n_steps, n_samples, n_hidden + n_out), dtype=dtype)
     history_inh = torch.empty((n_steps, n_samples, n_hidden), dtype=dtype)
+    step_loop = kernels().backward_step
+    spikes_all = state.spikes_tm.view(np.uint8)
     for step in range(n_steps - 1, -1, -1):
-        torch.mul(g_u, one_minus_a_mem, out=scaled)
-        g_exc.mul_(a_exc).add_(scaled)
-        g_inh.mul_(a_inh).sub_(scaled)
         g_syn_o.mul_(a_out_syn).add_(g_uo, alpha=1.0 - a_out_mem)
         g_uo.mul_(a_out_mem).add_(injection[step])
         history_exc[step] = g_exc_out
         history_inh[step] = g_inh
-        g_s[:, :n_exc] = torch.sparse.mm(operators.from_exc, history_exc[step].T.contiguous()).T
+        g_s_t[:n_exc] = torch.sparse.mm(operators.from_exc, history_exc[step].T.contiguous())
         if operators.from_inh is not None:
-            g_s[:, n_exc:] = torch.sparse.mm(operators.from_inh,
-                                             history_inh[step].T.contiguous()).T
-        if extra is not None:
-            g_s.add_(extra)
-        g_u.mul_(a_mem)
-        g_u.masked_fill_(spikes_all[step], 0.0)          # the reset is treated as a constant
-        torch.sub(u_all[step], threshold, out=surrogate)   # 1 / (beta |u - th| + 1)^2
-        surrogate.abs_().mul_(beta).add_(1.0).square_()
-        g_s.div_(surrogate)
-        g_u.add_(g_s)
+            g_s_t[n_exc:] = torch.sparse.mm(operators.from_inh, history_inh[step].T.contiguous())
+        # g_u = g_u * a_mem (0 after a spike: the reset is treated as a constant)
+        #       + (g_s + spike_gradient) / (beta |u - threshold| + 1)^2; then step - 1 begins
+        step_loop(g_s_t.T, state.u_tm[step], spikes_all[step], extra, g_u, g_exc.numpy(),
+                  g_inh.numpy(), a_mem, a_exc, a_inh, beta, threshold, step > 0)
     flat_exc = history_exc.reshape(-1, n_hidden + n_out)
     s_exc, s_inh = state.s_exc, state.s_inh
     if s_exc is None:
