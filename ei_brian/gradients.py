@@ -94,17 +94,15 @@ class ForwardState:
 
 
 def _sparse_split(spikes_tm, n_exc):
-    """CSR matrices (n_steps * n_samples rows) of the E and of the I spikes of a time-major
-    boolean spike array, built from the nonzero entries (much faster than from the dense array)."""
+    """CSR matrices (n_steps * n_samples rows, int32 indices) of the E and of the I spikes of a
+    time-major boolean spike array."""
     n_rows = spikes_tm.shape[0] * spikes_tm.shape[1]
-    rows, columns = np.nonzero(spikes_tm.reshape(n_rows, -1))
+    flat = np.ascontiguousarray(spikes_tm.reshape(n_rows, -1)).view(np.uint8)
     out = []
-    for chosen, offset, width in ((columns < n_exc, 0, n_exc),
-                                  (columns >= n_exc, n_exc, spikes_tm.shape[-1] - n_exc)):
-        r, c = rows[chosen], (columns[chosen] - offset).astype(np.int32)
-        indptr = np.zeros(n_rows + 1, dtype=np.int32)
-        np.cumsum(np.bincount(r, minlength=n_rows), out=indptr[1:])
-        out.append(scipy.sparse.csr_matrix((np.ones(len(c)), c, indptr), shape=(n_rows, width)))
+    for (indptr, columns), width in zip(kernels().spike_lists(flat, n_exc),
+                                        (n_exc, spikes_tm.shape[-1] - n_exc)):
+        out.append(scipy.sparse.csr_matrix((np.ones(len(columns)), columns, indptr),
+                                           shape=(n_rows, width)))
     return out
 
 
@@ -132,39 +130,37 @@ def _array(workspace, name, shape, dtype=np.float64):
 
 def _replay_drives(config, weights, x, s_exc, s_inh, workspace, operators=None):
     """Synaptic input of each (step, sample) row, from the input spikes ``x`` and the recorded
-    spikes (CSR ``s_exc``, ``s_inh``): to the hidden neurons from the input and E neurons
-    (``drive_exc``), from I neurons (``drive_inh``), to the readout (``drive_out``). The compiled
-    loops add weight rows spike by spike in SciPy's order, and the input and E parts are summed
-    separately before they are added, as ``x @ w_x + s_exc @ w_e`` would be."""
+    spikes (CSR ``s_exc``, ``s_inh``): to the hidden neurons from the input, from E neurons and
+    from I neurons, and to the readout from E neurons. The compiled loops add the weight rows of
+    the spikes in SciPy's order (``x @ w_x`` and so on); a sparse network's ``operators`` give
+    its synapse lists, and only existing synapses are added."""
     loops = kernels()
     n_rows, n_hidden = x.shape[0], config.n_exc + config.n_inh
 
-    def zeros(name, width):
-        array = _array(workspace, name, (n_rows, width))
-        array.fill(0.0)
-        return array
-
-    def add(out, spikes, names, given):
+    def product(name, spikes, width, names, given):
+        out = _array(workspace, name, (n_rows, width))
         indptr = spikes.indptr.astype(np.int32, copy=False)
         indices = spikes.indices.astype(np.int32, copy=False)
-        if isinstance(given, tuple):  # synapse lists: only each spiking neuron's synapses
-            loops.scatter_rows(out, indptr, indices, *given)
+        if isinstance(given, tuple):  # synapse lists (CSR by presynaptic neuron)
+            loops.spikes_times_synapses(out, indptr, indices, *given)
         else:  # dense weight rows (the operators may hold them stacked already)
             if given is None:
                 given = np.hstack([weights["w_" + name] for name in names
                                    if name in config.projections])
-            loops.add_rows(out, indptr, indices, given)
+            loops.spikes_times_weights(out, indptr, indices, given)
+        return out
 
     ops = operators
-    drive_exc = zeros("drive_exc", n_hidden)
-    add(drive_exc, x, ("xe", "xi"), None if ops is None else ops.replay_input)
-    from_exc = zeros("drive_from_exc", n_hidden + config.n_outputs)
-    add(from_exc, s_exc, ("ee", "ei", "eo"), None if ops is None else ops.replay_exc)
-    drive_exc += from_exc[:, :n_hidden]
-    drive_inh = zeros("drive_inh", n_hidden)
+    from_input = product("drive_input", x, n_hidden, ("xe", "xi"),
+                         None if ops is None else ops.replay_input)
+    from_exc = product("drive_from_exc", s_exc, n_hidden + config.n_outputs, ("ee", "ei", "eo"),
+                       None if ops is None else ops.replay_exc)
     if config.n_inh:
-        add(drive_inh, s_inh, ("ie", "ii"), None if ops is None else ops.replay_inh)
-    return drive_exc, drive_inh, from_exc[:, n_hidden:]
+        from_inh = product("drive_inh", s_inh, n_hidden, ("ie", "ii"),
+                           None if ops is None else ops.replay_inh)
+    else:
+        from_inh = np.zeros((n_rows, n_hidden))
+    return from_input, from_exc[:, :n_hidden], from_inh, from_exc[:, n_hidden:]
 
 
 def forward(config, weights, spike_input, hidden_spikes=None, workspace=None,
@@ -212,10 +208,10 @@ def forward(config, weights, spike_input, hidden_spikes=None, workspace=None,
     if hidden_spikes is not None:
         spikes_tm = np.ascontiguousarray(np.moveaxis(np.asarray(hidden_spikes, dtype=bool), 1, 0))
         s_exc, s_inh = _sparse_split(spikes_tm, n_exc)
-        drive_exc, drive_inh, drive_out = _replay_drives(config, weights, x, s_exc, s_inh,
-                                                          workspace, operators)
-        kernels().replay_steps(u_tm, spikes_tm.view(np.uint8), drive_exc.reshape(shape),
-                               drive_inh.reshape(shape), noise_tm, a_mem, a_exc, a_inh, v_reset)
+        drive_input, drive_exc, drive_inh, drive_out = _replay_drives(
+            config, weights, x, s_exc, s_inh, workspace, operators)
+        kernels().replay_steps(u_tm, spikes_tm.view(np.uint8), drive_input, drive_exc, drive_inh,
+                               noise_tm, a_mem, a_exc, a_inh, v_reset)
         vo = np.zeros((n_samples, config.n_outputs))
         syn_o = np.zeros_like(vo)
         drive_out = drive_out.reshape(n_steps, n_samples, config.n_outputs)
@@ -397,7 +393,8 @@ def _part_loss_and_gradients(config, weights, spike_input, labels, hidden_spikes
     else:  # a sparse network: products with the synapse lists
         from ei_brian.sparse_gradients import backward_sparse
         grads = backward_sparse(config, state, output_gradient * share, argmax_step, operators,
-                                spike_gradient, time_constants=time_constants)
+                                spike_gradient, time_constants=time_constants,
+                                workspace=workspace)
     return cross_entropy * share, penalty * share, grads, predictions, state.spikes
 
 

@@ -214,6 +214,7 @@ class CompiledNetwork:
             with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
                 ei_brian._quiet_brian2_warnings()  # code generation parses with pyparsing too
                 self.parts["network"].run(self.samples_per_process * self.config.sample_duration)
+                device.insert_code("before_end", self._results_code())
                 device.build(directory=staging, compile=False, run=False)
             self.digest = source_digest(staging)
             self.directory = os.path.join(self.cache_dir, self.digest)
@@ -250,6 +251,46 @@ class CompiledNetwork:
         CompiledNetwork._active = self
         self._closed = False
         return time.perf_counter() - start
+
+    def _results_code(self):
+        """C++ that ends the program after writing only what :meth:`run` reads: the arrays of
+        the monitors, in the files Brian2 would write them to. (At its end Brian2 writes every
+        array, the synapses' weights, indices and delays included: about 90 MB per run at 2,560
+        neurons, all of which went unread.)"""
+        standalone = brian2.get_device()
+        monitors = {self.parts[name].name for name in ("spikes", "readout_monitor",
+                                                       "potential_monitor")
+                    if self.parts.get(name) is not None}
+
+        def monitored(var):
+            try:
+                return var.owner.name in monitors
+            except ReferenceError:  # a variable whose owner is gone
+                return False
+
+        lines = ["// ei_brian: write the monitors' arrays only, then end (no _write_arrays())"]
+        for var, name in sorted(standalone.arrays.items(), key=lambda item: item[1]):
+            if (not monitored(var) or var in standalone.dynamic_arrays
+                    or var in standalone.dynamic_arrays_2d):
+                continue
+            lines.append(f'{{ std::ofstream out(brian::results_dir + "{standalone.get_array_filename(var)}", '
+                         f"std::ios::binary); out.write(reinterpret_cast<char*>(brian::{name}), "
+                         f"{var.size} * sizeof(brian::{name}[0])); }}")
+        for var, name in sorted(standalone.dynamic_arrays.items(), key=lambda item: item[1]):
+            if monitored(var):
+                lines.append(f'{{ std::ofstream out(brian::results_dir + "{standalone.get_array_filename(var)}", '
+                             f"std::ios::binary); if (!brian::{name}.empty()) "
+                             f"out.write(reinterpret_cast<char*>(&brian::{name}[0]), "
+                             f"brian::{name}.size() * sizeof(brian::{name}[0])); }}")
+        for var, name in sorted(standalone.dynamic_arrays_2d.items(), key=lambda item: item[1]):
+            if monitored(var):
+                lines.append(f'{{ std::ofstream out(brian::results_dir + "{standalone.get_array_filename(var)}", '
+                             f"std::ios::binary); for (int n = 0; n < brian::{name}.n; n++) "
+                             f"if (!brian::{name}(n).empty()) out.write(reinterpret_cast<char*>("
+                             f"&brian::{name}(n, 0)), brian::{name}.m * sizeof(brian::{name}(0, 0))); }}")
+        lines.append("std::cout.flush();")
+        lines.append("std::exit(0);")
+        return "\n".join(lines)
 
     def _compile(self, staging):
         make = [prefs.devices.cpp_standalone.make_cmd_unix,

@@ -26,7 +26,7 @@ import warnings
 
 import numpy as np
 
-from ei_brian.gradients import _sparse_split, decay_factors
+from ei_brian.gradients import _array, _sparse_split, decay_factors
 from ei_brian.kernels import kernels
 
 __all__ = ["SparseOperators", "backward_sparse", "torch_module"]
@@ -97,13 +97,12 @@ class SparseOperators:
 
 
 def backward_sparse(config, state, output_gradient, argmax_step, operators, spike_gradient=None,
-                    time_constants=None):
+                    time_constants=None, workspace=None):
     """Backpropagation through time on the synapse lists; same arguments and result as
     :func:`ei_brian.gradients.backward`, with ``operators`` (:class:`SparseOperators`) instead of
     the weights. Gradients are zero where the structure has no synapse."""
     torch = torch_module()
-    dtype, np_dtype = operators.torch_dtype, operators.dtype
-    f64 = torch.float64
+    np_dtype = operators.dtype
     n_steps, n_samples, n_hidden = state.u_tm.shape
     n_exc, n_out = config.n_exc, config.n_outputs
     decay = decay_factors(config, time_constants)
@@ -114,33 +113,44 @@ def backward_sparse(config, state, output_gradient, argmax_step, operators, spik
     injection = np.zeros((n_steps, n_samples, n_out))
     samples, units = np.indices((n_samples, n_out))
     injection[argmax_step, samples, units] = output_gradient
-    injection = torch.from_numpy(injection)
     extra = None if spike_gradient is None else np.ascontiguousarray(spike_gradient, dtype=float)
     # adjoints of the states (float64, samples x units); E-neuron targets (hidden E, I, readout)
     # side by side. Only the products with the synapse lists (and the stored adjoints) use
-    # ``dtype``; the sparse-times-dense product wants units x samples, hence the transposes.
+    # the operators' dtype; the sparse-times-dense product wants units x samples.
     g_u = np.zeros((n_samples, n_hidden))
-    g_exc_out = torch.zeros((n_samples, n_hidden + n_out), dtype=f64)
+    g_exc_out = np.zeros((n_samples, n_hidden + n_out))
     g_exc, g_syn_o = g_exc_out[:, :n_hidden], g_exc_out[:, n_hidden:]
-    g_inh = torch.zeros((n_samples, n_hidden), dtype=f64)
-    g_uo = torch.zeros((n_samples, n_out), dtype=f64)
-    g_s_t = np.empty((n_hidden, n_samples), dtype=np_dtype)   # products' results, units first
-    history_exc = torch.empty((n_steps, n_samples, n_hidden + n_out), dtype=dtype)
-    history_inh = torch.empty((n_steps, n_samples, n_hidden), dtype=dtype)
+    g_inh = np.zeros((n_samples, n_hidden))
+    g_uo = np.zeros((n_samples, n_out))
+    # the stored adjoints (steps, samples, targets), in the products' precision: the compiled
+    # step writes the hidden columns of step - 1, the readout columns are written here; the
+    # products take them transposed (targets x samples, a strided view)
+    history_exc = _array(workspace, "history_exc", (n_steps, n_samples, n_hidden + n_out),
+                         np_dtype)
+    history_inh = _array(workspace, "history_inh", (n_steps, n_samples, n_hidden), np_dtype)
+    history_exc[-1, :, :n_hidden] = 0.0
+    history_inh[-1] = 0.0
+    stored_exc, stored_inh = torch.from_numpy(history_exc), torch.from_numpy(history_inh)
+    g_s = _array(workspace, "g_s", (n_samples, n_hidden), np_dtype)
     step_loop = kernels().backward_step
     spikes_all = state.spikes_tm.view(np.uint8)
     for step in range(n_steps - 1, -1, -1):
-        g_syn_o.mul_(a_out_syn).add_(g_uo, alpha=1.0 - a_out_mem)
-        g_uo.mul_(a_out_mem).add_(injection[step])
-        history_exc[step] = g_exc_out
-        history_inh[step] = g_inh
-        g_s_t[:n_exc] = torch.sparse.mm(operators.from_exc, history_exc[step].T.contiguous())
+        g_syn_o *= a_out_syn
+        g_syn_o += (1.0 - a_out_mem) * g_uo
+        g_uo *= a_out_mem
+        g_uo += injection[step]
+        history_exc[step, :, n_hidden:] = g_syn_o
+        g_s[:, :n_exc] = torch.sparse.mm(operators.from_exc, stored_exc[step].T).numpy().T
         if operators.from_inh is not None:
-            g_s_t[n_exc:] = torch.sparse.mm(operators.from_inh, history_inh[step].T.contiguous())
+            g_s[:, n_exc:] = torch.sparse.mm(operators.from_inh, stored_inh[step].T).numpy().T
         # g_u = g_u * a_mem (0 after a spike: the reset is treated as a constant)
         #       + (g_s + spike_gradient) / (beta |u - threshold| + 1)^2; then step - 1 begins
-        step_loop(g_s_t.T, state.u_tm[step], spikes_all[step], extra, g_u, g_exc.numpy(),
-                  g_inh.numpy(), a_mem, a_exc, a_inh, beta, threshold, step > 0)
+        #       and its hidden adjoints are stored
+        begin = step > 0
+        step_loop(g_s, state.u_tm[step], spikes_all[step], extra, g_u, g_exc, g_inh, a_mem, a_exc,
+                  a_inh, beta, threshold, begin, history_exc[step - 1] if begin else None,
+                  history_inh[step - 1] if begin else None)
+    history_exc, history_inh = stored_exc, stored_inh
     flat_exc = history_exc.reshape(-1, n_hidden + n_out)
     s_exc, s_inh = state.s_exc, state.s_inh
     if s_exc is None:
