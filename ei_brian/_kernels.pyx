@@ -55,75 +55,132 @@ def spike_lists(const unsigned char[:, ::1] spikes, Py_ssize_t split):
     return (indptr_low, columns_low), (indptr_high, columns_high)
 
 
-def spikes_times_weights(double[:, ::1] out, const int[::1] indptr, const int[::1] indices,
-                         const double[:, ::1] weights):
-    """``out = S @ weights`` for a CSR 0/1 matrix ``S`` (``indptr``, ``indices``) and dense
-    weights: each row the sum of the weight rows of its entries, added in the order of the
-    entries (SciPy's order)."""
-    cdef Py_ssize_t r, k, c, j, n_columns = out.shape[1]
-    cdef double *row
+cdef struct Weights:
+    # the weights of one presynaptic population to its targets: dense rows (``dense`` not NULL,
+    # ``stride`` doubles apart) or synapse lists (CSR by presynaptic neuron)
+    const double *dense
+    Py_ssize_t stride
+    const int *indptr
+    const int *columns
+    const double *values
+
+
+cdef Weights _weights(object given, list keep):
+    """``given``: a dense (n_pre, n_targets) float64 array, or ``(indptr, columns, values)``."""
+    cdef Weights w
+    cdef const double[:, ::1] dense
+    cdef const int[::1] indptr, columns
+    cdef const double[::1] values
+    w.dense = NULL
+    w.stride = 0
+    w.indptr = NULL
+    w.columns = NULL
+    w.values = NULL
+    if isinstance(given, tuple):
+        indptr, columns, values = given
+        keep.extend((indptr, columns, values))
+        w.indptr = &indptr[0]
+        if columns.shape[0]:
+            w.columns = &columns[0]
+            w.values = &values[0]
+    else:
+        dense = given
+        keep.append(dense)
+        w.stride = dense.shape[1]
+        if dense.shape[0] and dense.shape[1]:
+            w.dense = &dense[0, 0]
+    return w
+
+
+cdef inline void _add_spikes(double *out, Py_ssize_t width, const int *indptr, const int *indices,
+                             Py_ssize_t row, Weights w) noexcept nogil:
+    """``out[:width] =`` the sum of the weight rows of the spikes in ``row`` of a CSR 0/1 matrix,
+    added in the order of its entries (SciPy's order for ``S @ W``)."""
+    cdef Py_ssize_t k, c, q, j
     cdef const double *source
-    with nogil:
-        for r in range(out.shape[0]):
-            row = &out[r, 0]
-            for c in range(n_columns):
-                row[c] = 0.0
-            for k in range(indptr[r], indptr[r + 1]):
-                j = indices[k]
-                source = &weights[j, 0]
-                for c in range(n_columns):
-                    row[c] += source[c]
+    for c in range(width):
+        out[c] = 0.0
+    for k in range(indptr[row], indptr[row + 1]):
+        j = indices[k]
+        if w.dense != NULL:
+            source = w.dense + j * w.stride
+            for c in range(width):
+                out[c] += source[c]
+        else:
+            for q in range(w.indptr[j], w.indptr[j + 1]):
+                out[w.columns[q]] += w.values[q]
 
 
-def spikes_times_synapses(double[:, ::1] out, const int[::1] indptr, const int[::1] indices,
-                          const int[::1] w_indptr, const int[::1] w_columns,
-                          const double[::1] w_values):
-    """As :func:`spikes_times_weights` with sparse weights (CSR by presynaptic neuron:
-    ``w_indptr``, ``w_columns``, ``w_values``): only the synapses of each spiking neuron are
-    added (the same sums: the absent weights are zeros)."""
-    cdef Py_ssize_t r, k, j, q, c, n_columns = out.shape[1]
-    with nogil:
-        for r in range(out.shape[0]):
-            for c in range(n_columns):
-                out[r, c] = 0.0
-            for k in range(indptr[r], indptr[r + 1]):
-                j = indices[k]
-                for q in range(w_indptr[j], w_indptr[j + 1]):
-                    out[r, w_columns[q]] += w_values[q]
+def replay(double[:, :, ::1] u_tm, const unsigned char[:, :, ::1] spikes_tm, inputs,
+           from_input, spikes_exc, from_exc, spikes_inh, from_inh, double[:, ::1] drive_out,
+           noise_tm, const double[::1] a_mem, const double[::1] a_exc, const double[::1] a_inh,
+           double v_reset):
+    """The replay of ei_brian.gradients.forward with recorded spikes, all steps.
 
-
-def replay_steps(double[:, :, ::1] u_tm, const unsigned char[:, :, ::1] spikes_tm,
-                 const double[:, ::1] drive_input, const double[:, :] drive_exc,
-                 const double[:, ::1] drive_inh, noise_tm, const double[::1] a_mem,
-                 const double[::1] a_exc, const double[::1] a_inh, double v_reset):
-    """The hidden neurons' update of the replay (ei_brian.gradients.forward with recorded spikes),
-    all steps: fills ``u_tm`` (steps, samples, neurons). The drives have one row per (step,
-    sample), time-major: from the input and from E neurons (their sum, in that order, enters the
-    excitatory current), from I neurons; ``noise_tm`` is None or the membrane-noise drive,
-    shaped like ``u_tm``."""
+    ``inputs``, ``spikes_exc``, ``spikes_inh``: the input spikes and the recorded E and I spikes
+    as CSR ``(indptr, indices)`` (int32) with one row per (step, sample), time-major. The
+    weights from each population (``from_*``): dense rows, float64 (input: to the hidden
+    neurons; E: to the hidden neurons, then the readout; I: to the hidden neurons) or synapse
+    lists ``(indptr, columns, values)``. Per row the synaptic input is summed spike by spike (as
+    ``x @ W`` would, the input and E parts separately, then added) and the states updated; fills
+    ``u_tm`` (steps, samples, neurons) and ``drive_out`` (rows, readout units), the readout's
+    input. ``noise_tm``: None or the membrane-noise drive, shaped like ``u_tm``.
+    """
     cdef Py_ssize_t n, i, j, r
     cdef Py_ssize_t n_steps = u_tm.shape[0], n_samples = u_tm.shape[1], n_hidden = u_tm.shape[2]
+    cdef Py_ssize_t n_exc_targets = n_hidden + drive_out.shape[1], n_out = drive_out.shape[1]
+    cdef list keep = []
+    cdef Weights w_input = _weights(from_input, keep)
+    cdef Weights w_exc = _weights(from_exc, keep)
+    cdef Weights w_inh = _weights(from_inh, keep)
+    cdef const int[::1] x_ptr = inputs[0], x_idx = inputs[1]
+    cdef const int[::1] e_ptr = spikes_exc[0], e_idx = spikes_exc[1]
+    cdef const int[::1] i_ptr = spikes_inh[0], i_idx = spikes_inh[1]
+    cdef const int *x_idx_p = &x_idx[0] if x_idx.shape[0] else NULL
+    cdef const int *e_idx_p = &e_idx[0] if e_idx.shape[0] else NULL
+    cdef const int *i_idx_p = &i_idx[0] if i_idx.shape[0] else NULL
     cdef const double[:, :, ::1] noise
     cdef bint noisy = noise_tm is not None
     if noisy:
         noise = noise_tm
-    cdef double c, u
+    cdef double[::1] buffer_input = np.empty(n_hidden)
+    cdef double[::1] buffer_exc = np.empty(n_exc_targets)
+    cdef double[::1] buffer_inh = np.empty(n_hidden)
     cdef double[:, ::1] v = np.zeros((n_samples, n_hidden))
     cdef double[:, ::1] exc = np.zeros((n_samples, n_hidden))
     cdef double[:, ::1] inh = np.zeros((n_samples, n_hidden))
+    cdef double *b_in = &buffer_input[0]
+    cdef double *b_exc = &buffer_exc[0]
+    cdef double *b_inh = &buffer_inh[0]
+    cdef double *v_row
+    cdef double *exc_row
+    cdef double *inh_row
+    cdef double *u_row
+    cdef const unsigned char *spike_row
+    cdef double c, u
     with nogil:
         for n in range(n_steps):
             for i in range(n_samples):
                 r = n * n_samples + i
+                _add_spikes(b_in, n_hidden, &x_ptr[0], x_idx_p, r, w_input)
+                _add_spikes(b_exc, n_exc_targets, &e_ptr[0], e_idx_p, r, w_exc)
+                _add_spikes(b_inh, n_hidden, &i_ptr[0], i_idx_p, r, w_inh)
+                for j in range(n_out):
+                    drive_out[r, j] = b_exc[n_hidden + j]
+                v_row = &v[i, 0]
+                exc_row = &exc[i, 0]
+                inh_row = &inh[i, 0]
+                u_row = &u_tm[n, i, 0]
+                spike_row = &spikes_tm[n, i, 0]
                 for j in range(n_hidden):
-                    c = exc[i, j] - inh[i, j]
+                    c = exc_row[j] - inh_row[j]
                     if noisy:
                         c = c + noise[n, i, j]
-                    u = (v[i, j] - c) * a_mem[j] + c
-                    u_tm[n, i, j] = u
-                    exc[i, j] = exc[i, j] * a_exc[j] + (drive_input[r, j] + drive_exc[r, j])
-                    inh[i, j] = inh[i, j] * a_inh[j] + drive_inh[r, j]
-                    v[i, j] = v_reset if spikes_tm[n, i, j] else u
+                    u = (v_row[j] - c) * a_mem[j] + c
+                    u_row[j] = u
+                    exc_row[j] = exc_row[j] * a_exc[j] + (b_in[j] + b_exc[j])
+                    inh_row[j] = inh_row[j] * a_inh[j] + b_inh[j]
+                    v_row[j] = v_reset if spike_row[j] else u
 
 
 def backward_step(const real[:, ::1] g_s, const double[:, ::1] u,

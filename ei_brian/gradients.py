@@ -128,39 +128,18 @@ def _array(workspace, name, shape, dtype=np.float64):
     return np.empty(shape, dtype=dtype) if workspace is None else workspace.get(name, shape, dtype)
 
 
-def _replay_drives(config, weights, x, s_exc, s_inh, workspace, operators=None):
-    """Synaptic input of each (step, sample) row, from the input spikes ``x`` and the recorded
-    spikes (CSR ``s_exc``, ``s_inh``): to the hidden neurons from the input, from E neurons and
-    from I neurons, and to the readout from E neurons. The compiled loops add the weight rows of
-    the spikes in SciPy's order (``x @ w_x`` and so on); a sparse network's ``operators`` give
-    its synapse lists, and only existing synapses are added."""
-    loops = kernels()
-    n_rows, n_hidden = x.shape[0], config.n_exc + config.n_inh
+def _replay_weights(config, weights, operators=None):
+    """The weights of the replay, by presynaptic population (input, E, I): dense rows to all
+    their targets (hidden neurons; for E also the readout), or, in a sparse network, its synapse
+    lists where the projections are sparse (``operators``, a SparseOperators)."""
+    if operators is not None:
+        return operators.replay_input, operators.replay_exc, operators.replay_inh
 
-    def product(name, spikes, width, names, given):
-        out = _array(workspace, name, (n_rows, width))
-        indptr = spikes.indptr.astype(np.int32, copy=False)
-        indices = spikes.indices.astype(np.int32, copy=False)
-        if isinstance(given, tuple):  # synapse lists (CSR by presynaptic neuron)
-            loops.spikes_times_synapses(out, indptr, indices, *given)
-        else:  # dense weight rows (the operators may hold them stacked already)
-            if given is None:
-                given = np.hstack([weights["w_" + name] for name in names
-                                   if name in config.projections])
-            loops.spikes_times_weights(out, indptr, indices, given)
-        return out
+    def rows(names):
+        present = [weights["w_" + name] for name in names if name in config.projections]
+        return np.hstack(present) if present else np.zeros((0, config.n_exc + config.n_inh))
 
-    ops = operators
-    from_input = product("drive_input", x, n_hidden, ("xe", "xi"),
-                         None if ops is None else ops.replay_input)
-    from_exc = product("drive_from_exc", s_exc, n_hidden + config.n_outputs, ("ee", "ei", "eo"),
-                       None if ops is None else ops.replay_exc)
-    if config.n_inh:
-        from_inh = product("drive_inh", s_inh, n_hidden, ("ie", "ii"),
-                           None if ops is None else ops.replay_inh)
-    else:
-        from_inh = np.zeros((n_rows, n_hidden))
-    return from_input, from_exc[:, :n_hidden], from_inh, from_exc[:, n_hidden:]
+    return rows(("xe", "xi")), rows(("ee", "ei", "eo")), rows(("ie", "ii"))
 
 
 def forward(config, weights, spike_input, hidden_spikes=None, workspace=None,
@@ -174,8 +153,9 @@ def forward(config, weights, spike_input, hidden_spikes=None, workspace=None,
         ``w_<projection>`` arrays (n_pre, n_post).
     spike_input : ei_brian.encoding.SpikeInput
     hidden_spikes : ndarray of bool (n_samples, n_steps, n_hidden), optional
-        Spikes recorded by the compiled run; the replay uses them instead of thresholding, which
-        lets it compute all synaptic input with a few sparse products before stepping in time.
+        Spikes recorded by the compiled run; the replay uses them instead of thresholding, so
+        each step's synaptic input is known before the step: a compiled loop sums it spike by
+        spike and updates the states (:func:`ei_brian.kernels`).
     workspace : Workspace, optional
         Reuse its arrays (faster in a loop); by default the arrays are new.
     time_constants : dict, optional
@@ -208,10 +188,16 @@ def forward(config, weights, spike_input, hidden_spikes=None, workspace=None,
     if hidden_spikes is not None:
         spikes_tm = np.ascontiguousarray(np.moveaxis(np.asarray(hidden_spikes, dtype=bool), 1, 0))
         s_exc, s_inh = _sparse_split(spikes_tm, n_exc)
-        drive_input, drive_exc, drive_inh, drive_out = _replay_drives(
-            config, weights, x, s_exc, s_inh, workspace, operators)
-        kernels().replay_steps(u_tm, spikes_tm.view(np.uint8), drive_input, drive_exc, drive_inh,
-                               noise_tm, a_mem, a_exc, a_inh, v_reset)
+        from_input, from_exc, from_inh = _replay_weights(config, weights, operators)
+        drive_out = _array(workspace, "drive_out", (n_steps * n_samples, config.n_outputs))
+
+        def lists(matrix):
+            return (matrix.indptr.astype(np.int32, copy=False),
+                    matrix.indices.astype(np.int32, copy=False))
+
+        kernels().replay(u_tm, spikes_tm.view(np.uint8), lists(x), from_input, lists(s_exc),
+                         from_exc, lists(s_inh), from_inh, drive_out, noise_tm, a_mem, a_exc,
+                         a_inh, v_reset)
         vo = np.zeros((n_samples, config.n_outputs))
         syn_o = np.zeros_like(vo)
         drive_out = drive_out.reshape(n_steps, n_samples, config.n_outputs)

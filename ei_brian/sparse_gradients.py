@@ -81,7 +81,7 @@ class SparseOperators:
         # for the forward replay (float64): CSR by presynaptic neuron, or dense stacked rows
         self.replay_exc = self._lists(structure.block(("ee", "ei", "eo")), weights)
         self.replay_inh = (self._lists(structure.block(("ie", "ii")), weights) if config.n_inh
-                           else None)
+                           else np.zeros((0, config.n_exc)))
         inputs = [name for name in ("xe", "xi") if name in config.projections]
         self.replay_input = (self._lists(structure.block(inputs), weights)
                              if config.input_connectivity < 1
