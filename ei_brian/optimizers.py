@@ -66,13 +66,22 @@ class Adam(_Optimizer):
 
     def _update(self, name, grad):
         state = self._moments(name, grad.shape)
+        # -lr * m_hat / (sqrt(v_hat) + eps) with m_hat = m / (1 - beta1^t), v_hat likewise,
+        # computed in place (the same operations in the same order: the same numbers)
+        scratch = np.multiply(grad, 1 - self.beta1)
         state["m"] *= self.beta1
-        state["m"] += (1 - self.beta1) * grad
+        state["m"] += scratch
+        np.multiply(grad, 1 - self.beta2, out=scratch)
+        scratch *= grad
         state["v"] *= self.beta2
-        state["v"] += (1 - self.beta2) * grad * grad
-        m_hat = state["m"] / (1 - self.beta1 ** self.step_count)
-        v_hat = state["v"] / (1 - self.beta2 ** self.step_count)
-        return -self.learning_rate * m_hat / (np.sqrt(v_hat) + self.epsilon)
+        state["v"] += scratch
+        update = np.divide(state["m"], 1 - self.beta1 ** self.step_count)
+        update *= -self.learning_rate
+        np.divide(state["v"], 1 - self.beta2 ** self.step_count, out=scratch)
+        np.sqrt(scratch, out=scratch)
+        scratch += self.epsilon
+        update /= scratch
+        return update
 
 
 class SMORMS3(_Optimizer):
