@@ -26,11 +26,30 @@ class _Optimizer:
     def _initial(self, moment, shape):
         return np.zeros(shape)
 
-    def updates(self, grads):
-        """The update each parameter would receive (without applying it); advances the state."""
+    def updates(self, grads, entries=None):
+        """The update each parameter would receive (without applying it); advances the state.
+
+        ``entries`` (optional): for some parameters, the flat indices of the only entries that
+        can change (the synapses of a sparse projection); the others keep their state and get an
+        update of 0, and the cost is that of the listed entries.
+        """
         self.step_count += 1
-        return {name: self._update(name, np.asarray(grad, dtype=np.float64))
-                for name, grad in grads.items()}
+        out = {}
+        for name, grad in grads.items():
+            grad = np.asarray(grad, dtype=np.float64)
+            index = None if entries is None else entries.get(name)
+            if index is None:
+                out[name] = self._step(self._moments(name, grad.shape), grad)
+                continue
+            moments = {key: array.reshape(-1) for key, array in
+                       self._moments(name, grad.shape).items()}
+            chosen = {key: array[index] for key, array in moments.items()}
+            update = np.zeros(grad.size)
+            update[index] = self._step(chosen, grad.reshape(-1)[index])
+            for key, array in chosen.items():
+                moments[key][index] = array
+            out[name] = update.reshape(grad.shape)
+        return out
 
     def step(self, params, grads):
         """Apply one update to ``params`` (dict of arrays, changed in place)."""
@@ -64,8 +83,7 @@ class Adam(_Optimizer):
         super().__init__(learning_rate)
         self.beta1, self.beta2, self.epsilon = beta1, beta2, epsilon
 
-    def _update(self, name, grad):
-        state = self._moments(name, grad.shape)
+    def _step(self, state, grad):
         # -lr * m_hat / (sqrt(v_hat) + eps) with m_hat = m / (1 - beta1^t), v_hat likewise,
         # computed in place (the same operations in the same order: the same numbers)
         scratch = np.multiply(grad, 1 - self.beta1)
@@ -96,8 +114,7 @@ class SMORMS3(_Optimizer):
     def _initial(self, moment, shape):
         return np.ones(shape) if moment == "memory" else np.zeros(shape)
 
-    def _update(self, name, grad):
-        state = self._moments(name, grad.shape)
+    def _step(self, state, grad):
         r = 1.0 / (state["memory"] + 1.0)
         state["g"] = (1 - r) * state["g"] + r * grad
         state["g2"] = (1 - r) * state["g2"] + r * grad * grad

@@ -116,6 +116,12 @@ class Structure:
             self._blocks[names] = Block(self.masks, names)
         return self._blocks[names]
 
+    @functools.cached_property
+    def entries(self):
+        """``{"w_<projection>": flat indices of its synapses}`` for the sparse projections (the
+        entries an optimizer step can change)."""
+        return {"w_" + name: np.flatnonzero(self.masks[name]) for name in self.sources}
+
     @property
     def n_synapses(self):
         return {name: int(mask.sum()) for name, mask in self.masks.items()}

@@ -100,7 +100,7 @@ def update_weights(config, weights, optimizer, grads, update_noise=0.0,
     dict
         The updates that were added (noise included), before the projection.
     """
-    updates = optimizer.updates(grads)
+    updates = optimizer.updates(grads, None if structure is None else structure.entries)
     if update_noise > 0:
         updates = noise.add_update_noise(updates, update_noise, update_noise_kind, seed)
     for name, update in updates.items():

@@ -12,6 +12,7 @@ from ei_brian import gradients, training
 from ei_brian.config import ConfigError, NetworkConfig, TrainConfig
 from ei_brian.io import STRUCTURE_FILE, RunFolderError
 from ei_brian.network import build_network, membrane_noise_drive
+from ei_brian.optimizers import SMORMS3, Adam
 from ei_brian.structure import Structure, StructureError, draw_structure
 
 torch = pytest.importorskip("torch")
@@ -115,6 +116,27 @@ def test_sparse_engine_in_parts_equals_one_part():
     engine.close()
     for name in whole:
         np.testing.assert_allclose(parts[name], whole[name], rtol=1e-10, atol=1e-14)
+
+
+@pytest.mark.parametrize("optimizer", [Adam, SMORMS3])
+def test_an_optimizer_step_on_the_synapses_alone_equals_the_dense_step(optimizer):
+    """Updating only a sparse projection's synapses gives those entries the dense step's numbers
+    (three steps, state carried) and every other entry an update of exactly 0."""
+    config = small_config(connectivity=0.3)  # the input stays all to all
+    structure = draw_structure(config, 2)
+    rng = np.random.default_rng(0)
+    dense, lists = optimizer(0.01), optimizer(0.01)
+    for _ in range(3):
+        grads = structure.apply({name: rng.standard_normal(config.projection_shape(name[2:]))
+                                 for name in ("w_ee", "w_ie", "w_xe")})
+        full = dense.updates(grads)
+        partial = lists.updates(grads, structure.entries)
+        for name, update in partial.items():
+            mask = structure.masks[name[2:]]
+            assert np.array_equal(update[mask], full[name][mask])
+            assert not update[~mask].any()
+    assert "w_xe" not in structure.entries  # a dense projection is updated whole
+    assert np.array_equal(partial["w_xe"], full["w_xe"])
 
 
 def test_a_structure_with_every_synapse_equals_the_dense_network(numpy_target):
