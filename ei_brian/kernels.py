@@ -11,6 +11,7 @@ import importlib.util
 import os
 import shutil
 import sys
+import sysconfig
 
 from filelock import FileLock
 
@@ -34,8 +35,9 @@ def kernels():
 
 def _load():
     from ei_brian.runner import cache_root
-    with open(SOURCE, "rb") as f:
-        digest = hashlib.sha256(f.read()).hexdigest()[:16]
+    with open(SOURCE, "rb") as f:  # the source and the interpreter it is built for
+        digest = hashlib.sha256(f.read() + sysconfig.get_config_var("EXT_SUFFIX").encode())
+    digest = digest.hexdigest()[:16]
     folder = os.path.join(cache_root(), "kernels", digest)
     os.makedirs(os.path.dirname(folder), exist_ok=True)
     with FileLock(folder + ".lock"):

@@ -87,6 +87,30 @@ def test_a_run_whose_inputs_the_binary_cannot_read_raises(compiled):
         compiled._run_binary({weights: np.zeros(3)})
 
 
+def test_a_minibatch_split_over_processes_equals_one_process():
+    """Two processes of 3 samples and one process carrying all 6 (another program) record the
+    same, bit for bit, and each process writes only its monitors' arrays."""
+    config = small_config()
+    weights = active_weights(config)
+    batch = random_input(config, 5, seed=6)  # parts of 3 and 2 samples
+    recorded = []
+    for processes in (2, 1):
+        with CompiledNetwork(config, samples_per_run=6, spike_capacity=2000,
+                             record_potentials=True, verbose=False,
+                             processes=processes) as network:
+            assert network.samples_per_process == 6 // processes
+            recorded.append(network.run(weights, batch))
+            written = os.listdir(os.path.join(network.scratch, "part0", "results"))
+        assert any("spikes_t" in name for name in written)
+        assert not [name for name in written
+                    if "_w_" in name or "delay" in name or "synaptic" in name]
+    split, whole = recorded
+    assert split.hidden_spikes.sum() > 20
+    assert np.array_equal(split.hidden_spikes, whole.hidden_spikes)
+    assert np.array_equal(split.readout, whole.readout)
+    assert np.array_equal(split.potentials, whole.potentials)
+
+
 def test_unbounded_network_replay_matches():
     config = small_config(unbounded=True)
     weights = active_weights(config)
