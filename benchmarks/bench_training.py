@@ -40,7 +40,7 @@ def bench_ei_brian(trainer, weights, plan, learning_rate):
     seconds, samples, spikes = 0.0, 0, []
     for k, (x, y) in enumerate(plan):
         start = time.perf_counter()
-        trainer.train_batch(weights, optimizer, x, y)  # run, gradients, update, Dale
+        trainer.train_batch(weights, optimizer, x, y, batch=k)  # run, gradients, update, Dale
         elapsed = time.perf_counter() - start
         if k >= plan.warmup:
             seconds += elapsed
@@ -54,7 +54,7 @@ def bench_torch(config, weights, plan, learning_rate, encode):
     optimizer = torch.optim.Adam(network.parameters(), lr=learning_rate)
     seconds, samples = 0.0, 0
     for k, (x, y) in enumerate(plan):
-        inputs = torch.as_tensor(encode(x).dense(np.float32))  # not timed: favours PyTorch
+        inputs = torch.as_tensor(encode(x, "poisson", 0, k).dense(np.float32))  # not timed
         start = time.perf_counter()
         loss, _, _ = network.loss(inputs, torch.as_tensor(y))
         optimizer.zero_grad()
