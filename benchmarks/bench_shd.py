@@ -141,7 +141,7 @@ def main(argv=None):
     print(f"ei_brian build step (once per architecture): {trainer.network.compile_seconds:.1f} s "
           f"({how}); {setup_seconds:.1f} s with reading the data")
     print(f"threads: PyTorch {torch.get_num_threads()}, ei_brian {trainer.engine.n_threads} "
-          "(+ one Brian2 process per run)")
+          f"(+ {trainer.network.processes} processes of the Brian2 program per run)")
     ours, trained = bench_ei_brian(trainer, weights, plan, train_config.learning_rate)
     rates = trainer.evaluate(trained, data.x_train[:512], data.y_train[:512])
     theirs = bench_torch(net, weights, plan, train_config.learning_rate, trainer.encode)

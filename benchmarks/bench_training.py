@@ -99,8 +99,8 @@ def main(argv=None):
     how = "compiled now" if trainer.network.compiled else "cached binary reused"
     print(f"ei_brian build step (paid once per architecture): {trainer.network.compile_seconds:.1f} s "
           f"({how}); {setup_seconds:.1f} s with loading the data")
-    print(f"threads: PyTorch {torch.get_num_threads()}, ei_brian "
-          f"{trainer.engine.n_threads} (+ one Brian2 process per run)")
+    print(f"threads: PyTorch {torch.get_num_threads()}, ei_brian {trainer.engine.n_threads} "
+          f"(+ {trainer.network.processes} processes of the Brian2 program per run)")
 
     ours, trained = bench_ei_brian(trainer, weights, plan, train_config.learning_rate)
     rates = trainer.evaluate(trained, trainer.data.x_train[:512], trainer.data.y_train[:512])
