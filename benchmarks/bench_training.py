@@ -37,7 +37,7 @@ def batches(data, batch_size, count, seed):
 def bench_ei_brian(trainer, weights, plan, learning_rate):
     optimizer = Adam(learning_rate)
     weights = {key: value.copy() for key, value in weights.items()}
-    seconds, samples, spikes = 0.0, 0, []
+    seconds, samples = 0.0, 0
     for k, (x, y) in enumerate(plan):
         start = time.perf_counter()
         trainer.train_batch(weights, optimizer, x, y, batch=k)  # run, gradients, update, Dale
