@@ -268,26 +268,29 @@ class CompiledNetwork:
             except ReferenceError:  # a variable whose owner is gone
                 return False
 
+        # how each kind of array is written (as Brian2's _write_arrays() does)
+        writes = {
+            "array": ("out.write(reinterpret_cast<char*>(brian::{name}), "
+                      "{size} * sizeof(brian::{name}[0]));"),
+            "dynamic": ("if (!brian::{name}.empty()) out.write(reinterpret_cast<char*>("
+                        "&brian::{name}[0]), brian::{name}.size() * sizeof(brian::{name}[0]));"),
+            "dynamic_2d": ("for (int n = 0; n < brian::{name}.n; n++) "
+                           "if (!brian::{name}(n).empty()) "
+                           "out.write(reinterpret_cast<char*>(&brian::{name}(n, 0)), "
+                           "brian::{name}.m * sizeof(brian::{name}(0, 0)));"),
+        }
+        dynamic = {**standalone.dynamic_arrays, **standalone.dynamic_arrays_2d}
+        arrays = {"array": {var: name for var, name in standalone.arrays.items()
+                            if var not in dynamic},
+                  "dynamic": standalone.dynamic_arrays,
+                  "dynamic_2d": standalone.dynamic_arrays_2d}
         lines = ["// ei_brian: write the monitors' arrays only, then end (no _write_arrays())"]
-        for var, name in sorted(standalone.arrays.items(), key=lambda item: item[1]):
-            if (not monitored(var) or var in standalone.dynamic_arrays
-                    or var in standalone.dynamic_arrays_2d):
-                continue
-            lines.append(f'{{ std::ofstream out(brian::results_dir + "{standalone.get_array_filename(var)}", '
-                         f"std::ios::binary); out.write(reinterpret_cast<char*>(brian::{name}), "
-                         f"{var.size} * sizeof(brian::{name}[0])); }}")
-        for var, name in sorted(standalone.dynamic_arrays.items(), key=lambda item: item[1]):
-            if monitored(var):
-                lines.append(f'{{ std::ofstream out(brian::results_dir + "{standalone.get_array_filename(var)}", '
-                             f"std::ios::binary); if (!brian::{name}.empty()) "
-                             f"out.write(reinterpret_cast<char*>(&brian::{name}[0]), "
-                             f"brian::{name}.size() * sizeof(brian::{name}[0])); }}")
-        for var, name in sorted(standalone.dynamic_arrays_2d.items(), key=lambda item: item[1]):
-            if monitored(var):
-                lines.append(f'{{ std::ofstream out(brian::results_dir + "{standalone.get_array_filename(var)}", '
-                             f"std::ios::binary); for (int n = 0; n < brian::{name}.n; n++) "
-                             f"if (!brian::{name}(n).empty()) out.write(reinterpret_cast<char*>("
-                             f"&brian::{name}(n, 0)), brian::{name}.m * sizeof(brian::{name}(0, 0))); }}")
+        for kind, named in arrays.items():
+            for var, name in sorted(named.items(), key=lambda item: item[1]):
+                if monitored(var):
+                    lines.append(f'{{ std::ofstream out(brian::results_dir + '
+                                 f'"{standalone.get_array_filename(var)}", std::ios::binary); '
+                                 + writes[kind].format(name=name, size=var.size) + " }")
         lines.append("std::cout.flush();")
         lines.append("std::exit(0);")
         return "\n".join(lines)
