@@ -12,6 +12,7 @@ import os
 import shutil
 import sys
 import sysconfig
+import threading
 
 from filelock import FileLock
 
@@ -19,6 +20,7 @@ __all__ = ["kernels"]
 
 SOURCE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_kernels.pyx")
 _module = None
+_loading = threading.Lock()
 
 
 class KernelBuildError(RuntimeError):
@@ -29,7 +31,9 @@ def kernels():
     """The compiled module (built on the first call in a process that finds no build)."""
     global _module
     if _module is None:
-        _module = _load()
+        with _loading:  # the gradient threads may ask at once
+            if _module is None:
+                _module = _load()
     return _module
 
 

@@ -140,3 +140,14 @@ def test_smorms3_first_step_by_hand_and_state_round_trip():
     optimizer.step(a, {"w": np.array([1.0])})
     restored.step(b, {"w": np.array([1.0])})
     assert a["w"][0] == b["w"][0]
+
+
+def test_a_failing_build_of_the_compiled_loops_says_what_is_needed(tmp_path, monkeypatch):
+    from ei_brian import kernels
+    module = kernels.kernels()  # the build in use (made with the working compiler)
+    monkeypatch.setenv("EI_BRIAN_CACHE", str(tmp_path))
+    monkeypatch.setenv("CC", str(tmp_path / "no-such-compiler"))
+    with pytest.raises(kernels.KernelBuildError, match="a C compiler is needed"):
+        kernels._load()
+    assert not list(tmp_path.glob("kernels/*/_kernels*"))  # nothing half-built is left
+    assert kernels.kernels() is module  # the module in use is unaffected
