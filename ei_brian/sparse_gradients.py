@@ -10,9 +10,11 @@ products that cost ``N^2`` per step in a dense network done as sparse-matrix pro
   spikes) and the stored adjoints ``G``: cost ``spikes x targets``; only the entries of existing
   synapses are kept.
 
-The forward replay is :func:`ei_brian.gradients.forward` unchanged (float64, its synaptic input a
-product of the sparse spike matrix with the weights, cost ``spikes x targets``), so the potentials
-whose surrogate derivative the backward pass uses are those the dense code computes.
+The forward replay is :func:`ei_brian.gradients.forward` (float64) given the synapse lists
+(:attr:`SparseOperators.replay_exc` ...): per recorded spike it adds the weights of the neuron's
+existing synapses (cost ``spikes x fan-out``), the same sums the dense code forms, so the
+potentials whose surrogate derivative the backward pass uses are those the dense code computes.
+The element-wise part of each backward step runs in the compiled loop of :mod:`ei_brian.kernels`.
 
 The products run on PyTorch's sparse CSR kernels (Intel MKL in the CPU build), several times
 faster than SciPy's, and by default in float32 (about 3.5 times faster than float64 there): the
