@@ -134,12 +134,8 @@ def _replay_weights(config, weights, operators=None):
     lists where the projections are sparse (``operators``, a SparseOperators)."""
     if operators is not None:
         return operators.replay_input, operators.replay_exc, operators.replay_inh
-
-    def rows(names):
-        present = [weights["w_" + name] for name in names if name in config.projections]
-        return np.hstack(present) if present else np.zeros((0, config.n_exc + config.n_inh))
-
-    return rows(("xe", "xi")), rows(("ee", "ei", "eo")), rows(("ie", "ii"))
+    w_x, w_e, w_i = _stacked(config, weights)
+    return w_x, np.hstack([w_e, weights["w_eo"]]), w_i
 
 
 def forward(config, weights, spike_input, hidden_spikes=None, workspace=None,

@@ -76,14 +76,18 @@ class SparseOperators:
         self.structure = structure
         self.dtype = np.dtype(dtype)
         self.torch_dtype = getattr(torch_module(), self.dtype.name)
-        # E neurons reach hidden E, hidden I and the readout; I neurons hidden E and I
-        self.from_exc = self._operator(structure.block(("ee", "ei", "eo")), weights)
-        self.from_inh = (self._operator(structure.block(("ie", "ii")), weights) if config.n_inh
-                         else None)
-        # for the forward replay (float64): CSR by presynaptic neuron, or dense stacked rows
-        self.replay_exc = self._lists(structure.block(("ee", "ei", "eo")), weights)
-        self.replay_inh = (self._lists(structure.block(("ie", "ii")), weights) if config.n_inh
-                           else np.zeros((0, config.n_exc)))
+        # E neurons reach hidden E, hidden I and the readout; I neurons hidden E and I. Each
+        # block's weights are gathered once (float64, CSR by presynaptic neuron: the replay's)
+        # and rounded to ``dtype`` for the products of the backward pass.
+        exc = structure.block(("ee", "ei", "eo"))
+        self.replay_exc = self._lists(exc, weights)
+        self.from_exc = self._operator(exc, self.replay_exc[2])
+        if config.n_inh:
+            inh = structure.block(("ie", "ii"))
+            self.replay_inh = self._lists(inh, weights)
+            self.from_inh = self._operator(inh, self.replay_inh[2])
+        else:
+            self.replay_inh, self.from_inh = np.zeros((0, config.n_exc)), None
         inputs = [name for name in ("xe", "xi") if name in config.projections]
         self.replay_input = (self._lists(structure.block(inputs), weights)
                              if config.input_connectivity < 1
@@ -93,9 +97,9 @@ class SparseOperators:
     def _lists(block, weights):
         return (*block.indices32, block.gather(weights, np.float64))
 
-    def _operator(self, block, weights):
+    def _operator(self, block, values):
         # 32-bit indices: MKL's product is about 30 % faster with them than with 64-bit ones
-        return _csr(*block.indices32, block.gather(weights, self.dtype), block.shape)
+        return _csr(*block.indices32, values.astype(self.dtype), block.shape)
 
 
 def backward_sparse(config, state, output_gradient, argmax_step, operators, spike_gradient=None,
