@@ -300,7 +300,7 @@ class Trainer:
             What the scheme derived.
         """
         train_config = self.train_config
-        measure, rate = None, None
+        measure, rate = None, None  # measure: firing rates of trial weights (target-rate)
         if train_config.init == "target-rate":
             n_train = len(self.data.y_train)
             rng = streams.generator(train_config.seed, "target-rate-probe")
@@ -308,9 +308,10 @@ class Trainer:
             probe = np.sort(rng.permutation(n_train)[:n_samples])
             images, labels = self.data.x_train[probe], self.data.y_train[probe]
 
-            def measure(weights):
+            def probe_rates(weights):
                 result = self.evaluate(weights, images, labels, noise_key="calibration")
                 return result["rate_exc_hz"], result["rate_inh_hz"]
+            measure = probe_rates
         if train_config.init == "fluctuation" and train_config.input_rate is None:
             rate = self.estimate_input_rate()
         weights, info = initialization.initialize(self.net_config, train_config, seed,
