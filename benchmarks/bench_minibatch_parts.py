@@ -19,6 +19,7 @@ from ei_brian import gradients  # noqa: E402
 from ei_brian.config import NetworkConfig, TrainConfig  # noqa: E402
 from ei_brian.encoding import SpikeInput  # noqa: E402
 from ei_brian.optimizers import Adam  # noqa: E402
+from ei_brian.sparse_gradients import SparseOperators  # noqa: E402
 from ei_brian.training import Trainer, update_weights  # noqa: E402
 
 
@@ -45,6 +46,9 @@ def main(argv=None):
     for k in range(args.warmup + args.batches):
         index = slice((k % n_batches) * batch, (k % n_batches + 1) * batch)
         x, y = trainer.data.x_train[index], trainer.data.y_train[index]
+        # a sparse network's replay runs on its synapse lists (built here, outside the clocks)
+        operators = (None if trainer.structure is None or not net.sparse
+                     else SparseOperators(net, trainer.structure, weights))
         clock = [time.perf_counter()]
         spike_input = trainer.encode(x, "poisson", 0, k)
         clock.append(time.perf_counter())
@@ -55,7 +59,8 @@ def main(argv=None):
         _, grads, _ = trainer.engine(weights, spike_input, y, hidden_spikes=result.hidden_spikes,
                                      readout=result.readout)
         clock.append(time.perf_counter())
-        gradients.forward(net, weights, spike_input, hidden_spikes=result.hidden_spikes)
+        gradients.forward(net, weights, spike_input, hidden_spikes=result.hidden_spikes,
+                          operators=operators)
         clock.append(time.perf_counter())
         update_weights(net, weights, optimizer, grads, structure=trainer.structure)
         clock.append(time.perf_counter())
