@@ -27,7 +27,7 @@ train: data
 	$(VENV)/bin/ei-brian train
 
 test: data
-	$(PY) -m pytest -q tests
+	$(PY) -m pytest -q --durations=15 tests
 
 reproduce: data
 	$(VENV)/bin/ei-brian reproduce --quick
