@@ -37,6 +37,8 @@ class Block:
 
     def __init__(self, masks, names):
         self.names = tuple(names)
+        if not self.names:
+            raise ValueError("a Block needs at least one projection of the network")
         self.widths = [masks[name].shape[1] for name in self.names]
         self.offsets = np.concatenate([[0], np.cumsum(self.widths)])
         self.shape = (masks[self.names[0]].shape[0], int(self.offsets[-1]))
