@@ -99,8 +99,9 @@ def test_sparse_gradients_equal_masked_autodiff(kind, precision, tolerance):
         assert error < tolerance, (name, error)
 
 
-def test_sparse_engine_in_parts_equals_one_part():
-    config = small_config(**SPARSE)
+@pytest.mark.parametrize("unbounded", [False, True])  # the unbounded network has no I neurons
+def test_sparse_engine_in_parts_equals_one_part(unbounded):
+    config = small_config(**SPARSE, unbounded=unbounded)
     structure = draw_structure(config, 1)
     weights = structure.apply(active_weights(config))
     spike_input = random_input(config, 8)
