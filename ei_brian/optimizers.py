@@ -28,27 +28,37 @@ class _Optimizer:
 
     def updates(self, grads, entries=None):
         """The update each parameter would receive (without applying it); advances the state.
-
         ``entries`` (optional): for some parameters, the flat indices of the only entries that
         can change (the synapses of a sparse projection); the others keep their state and get an
         update of 0, and the cost is that of the listed entries.
         """
-        self.step_count += 1
         out = {}
+        for name, index, update in self.updates_on(grads, entries):
+            if index is not None:
+                dense = np.zeros(np.size(grads[name]))
+                dense[index] = update
+                update = dense.reshape(np.shape(grads[name]))
+            out[name] = update
+        return out
+
+    def updates_on(self, grads, entries=None):
+        """As :meth:`updates`, as a list of ``(name, index, update)``: ``index`` None (``update``
+        has the parameter's shape) or the flat indices of ``entries[name]`` (``update`` holds
+        their updates alone)."""
+        self.step_count += 1
+        out = []
         for name, grad in grads.items():
             grad = np.asarray(grad, dtype=np.float64)
             index = None if entries is None else entries.get(name)
             if index is None:
-                out[name] = self._step(self._moments(name, grad.shape), grad)
+                out.append((name, None, self._step(self._moments(name, grad.shape), grad)))
                 continue
             moments = {key: array.reshape(-1) for key, array in
                        self._moments(name, grad.shape).items()}
             chosen = {key: array[index] for key, array in moments.items()}
-            update = np.zeros(grad.size)
-            update[index] = self._step(chosen, grad.reshape(-1)[index])
+            out.append((name, index, self._step(chosen, grad.reshape(-1)[index])))
             for key, array in chosen.items():
                 moments[key][index] = array
-            out[name] = update.reshape(grad.shape)
         return out
 
     def step(self, params, grads):

@@ -97,9 +97,14 @@ def update_weights(config, weights, optimizer, grads, update_noise=0.0,
 
     Returns
     -------
-    dict
-        The updates that were added (noise included), before the projection.
+    dict or None
+        The updates that were added (noise included), before the projection; None for a sparse
+        network without update noise, where only the synapses are updated (the same weights, at
+        the cost of the synapses alone).
     """
+    if structure is not None and update_noise == 0:
+        _update_synapses(config, weights, optimizer, grads, structure.entries)
+        return None
     updates = optimizer.updates(grads, None if structure is None else structure.entries)
     if update_noise > 0:
         updates = noise.add_update_noise(updates, update_noise, update_noise_kind, seed)
@@ -109,6 +114,27 @@ def update_weights(config, weights, optimizer, grads, update_noise=0.0,
     if structure is not None:
         structure.apply(weights)
     return updates
+
+
+def _update_synapses(config, weights, optimizer, grads, entries):
+    """:func:`update_weights` without noise in a sparse network: the update, the Dale's-law
+    projection and the absent synapses (left at 0) on the synapses' entries alone."""
+    for name, index, update in optimizer.updates_on(grads, entries):
+        array = weights[name]
+        if index is None:  # a dense projection of the sparse network
+            array += update
+            if not config.unbounded:
+                np.maximum(array, 0.0, out=array)
+            continue
+        flat = array.reshape(-1) if array.flags.c_contiguous else array.flat  # in place
+        values = flat[index]
+        values += update
+        if not config.unbounded:
+            np.maximum(values, 0.0, out=values)
+        flat[index] = values
+    if not config.unbounded:  # weights that had no gradient (none in training)
+        for name in weights.keys() - grads.keys():
+            np.maximum(weights[name], 0.0, out=weights[name])
 
 
 def default_run_name(net_config, train_config):

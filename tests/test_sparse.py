@@ -1,5 +1,6 @@
 """Sparse networks: the structure, gradients on the synapse lists against masked autodiff, the
 all-to-all structure equal to the dense code, a resumed sparse run equal to an uninterrupted one."""
+import copy
 import os
 
 import numpy as np
@@ -138,6 +139,36 @@ def test_an_optimizer_step_on_the_synapses_alone_equals_the_dense_step(optimizer
             assert not update[~mask].any()
     assert "w_xe" not in structure.entries  # a dense projection is updated whole
     assert np.array_equal(partial["w_xe"], full["w_xe"])
+
+
+@pytest.mark.parametrize("unbounded", [False, True])
+def test_a_training_step_on_the_synapses_alone_gives_the_dense_steps_weights(unbounded):
+    """update_weights in a sparse network without update noise works on the synapses alone;
+    three steps give the weights of the general path (dense updates, Dale's law on every entry,
+    absent synapses set to 0), in a non-contiguous array too."""
+    config = small_config(connectivity=0.3, unbounded=unbounded)
+    structure = draw_structure(config, 2)
+    rng = np.random.default_rng(1)
+    shapes = {"w_" + name: config.projection_shape(name) for name in ("ee", "ie", "xe")
+              if name in config.projections}  # the unbounded network has no I population
+    start = structure.apply({name: rng.uniform(0.0 if not unbounded else -1.0, 1.0, shape)
+                             for name, shape in shapes.items()})
+    start["w_ee"] = np.asfortranarray(start["w_ee"])
+    fast, general = copy.deepcopy(start), copy.deepcopy(start)
+    fast_optimizer, general_optimizer = Adam(0.3), Adam(0.3)
+    for _ in range(3):
+        grads = structure.apply({name: rng.standard_normal(shape)
+                                 for name, shape in shapes.items()})
+        assert training.update_weights(config, fast, fast_optimizer, grads, structure=structure) is None
+        for name, update in general_optimizer.updates(grads, structure.entries).items():
+            general[name] += update
+        training.project_dale(config, general)
+        structure.apply(general)
+    for name in shapes:
+        np.testing.assert_array_equal(fast[name], general[name])
+        assert not np.array_equal(fast[name], start[name])
+        assert unbounded or (fast[name] >= 0).all()
+        assert not fast[name][~structure.masks[name[2:]]].any()
 
 
 def test_a_structure_with_every_synapse_equals_the_dense_network(numpy_target):
