@@ -468,6 +468,10 @@ class CompiledNetwork:
                              "--results_dir", os.path.join(results, ""), *arguments])
             folders.append(results)
         environment = dict(os.environ, **prefs["devices.cpp_standalone.run_environment_variables"])
+        # each run builds its synapses and spike queues anew: glibc's malloc then backs them with
+        # transparent huge pages where the system allows it (far fewer page faults; ignored by
+        # other C libraries and older glibc)
+        environment.setdefault("GLIBC_TUNABLES", "glibc.malloc.hugetlb=1")
         processes = []
         try:
             for command, results in zip(commands, folders):
