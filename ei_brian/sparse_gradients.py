@@ -122,22 +122,33 @@ def backward_sparse(config, state, output_gradient, argmax_step, operators, spik
     extra = None if spike_gradient is None else np.ascontiguousarray(spike_gradient, dtype=float)
     # adjoints of the states (float64, samples x units); E-neuron targets (hidden E, I, readout)
     # side by side. Only the products with the synapse lists (and the stored adjoints) use
-    # the operators' dtype; the sparse-times-dense product wants units x samples.
+    # the operators' dtype.
     g_u = np.zeros((n_samples, n_hidden))
     g_exc_out = np.zeros((n_samples, n_hidden + n_out))
     g_exc, g_syn_o = g_exc_out[:, :n_hidden], g_exc_out[:, n_hidden:]
     g_inh = np.zeros((n_samples, n_hidden))
     g_uo = np.zeros((n_samples, n_out))
     # the stored adjoints (steps, samples, targets), in the products' precision: the compiled
-    # step writes the hidden columns of step - 1, the readout columns are written here; the
-    # products take them transposed (targets x samples, a strided view)
+    # step writes the hidden columns of step - 1, the readout columns are written here; each
+    # step's product takes a transposed copy (below), the weight gradients the whole history
     history_exc = _array(workspace, "history_exc", (n_steps, n_samples, n_hidden + n_out),
                          np_dtype)
     history_inh = _array(workspace, "history_inh", (n_steps, n_samples, n_hidden), np_dtype)
     history_exc[-1, :, :n_hidden] = 0.0
     history_inh[-1] = 0.0
-    stored_exc, stored_inh = torch.from_numpy(history_exc), torch.from_numpy(history_inh)
     g_s = _array(workspace, "g_s", (n_samples, n_hidden), np_dtype)
+    # each product takes a step's adjoints as targets x samples (contiguous copies) and writes
+    # presynaptic neurons x samples into a buffer of its own: with these layouts the product needs
+    # no conversion inside PyTorch (the same numbers, in about 60 % of the time)
+    products = [(operators.from_exc, history_exc, slice(0, n_exc))]
+    if operators.from_inh is not None:
+        products.append((operators.from_inh, history_inh, slice(n_exc, n_hidden)))
+    products = [(operator, stored, columns,
+                 torch.from_numpy(_array(workspace, f"adjoints_{k}", stored.shape[:0:-1],
+                                         np_dtype)),
+                 torch.from_numpy(_array(workspace, f"product_{k}", (operator.shape[0],
+                                                                     n_samples), np_dtype)))
+                for k, (operator, stored, columns) in enumerate(products)]
     step_loop = kernels().backward_step
     spikes_all = state.spikes_tm.view(np.uint8)
     for step in range(n_steps - 1, -1, -1):
@@ -146,9 +157,10 @@ def backward_sparse(config, state, output_gradient, argmax_step, operators, spik
         g_uo *= a_out_mem
         g_uo += injection[step]
         history_exc[step, :, n_hidden:] = g_syn_o
-        g_s[:, :n_exc] = torch.sparse.mm(operators.from_exc, stored_exc[step].T).numpy().T
-        if operators.from_inh is not None:
-            g_s[:, n_exc:] = torch.sparse.mm(operators.from_inh, stored_inh[step].T).numpy().T
+        for operator, stored, columns, adjoints, product in products:
+            np.copyto(adjoints.numpy(), stored[step].T)
+            torch.addmm(product, operator, adjoints, beta=0, out=product)
+            g_s[:, columns] = product.numpy().T
         # g_u = g_u * a_mem (0 after a spike: the reset is treated as a constant)
         #       + (g_s + spike_gradient) / (beta |u - threshold| + 1)^2; then step - 1 begins
         #       and its hidden adjoints are stored
@@ -156,23 +168,25 @@ def backward_sparse(config, state, output_gradient, argmax_step, operators, spik
         step_loop(g_s, state.u_tm[step], spikes_all[step], extra, g_u, g_exc, g_inh, a_mem, a_exc,
                   a_inh, beta, threshold, begin, history_exc[step - 1] if begin else None,
                   history_inh[step - 1] if begin else None)
-    history_exc, history_inh = stored_exc, stored_inh
+    history_exc, history_inh = torch.from_numpy(history_exc), torch.from_numpy(history_inh)
     flat_exc = history_exc.reshape(-1, n_hidden + n_out)
     s_exc, s_inh = state.s_exc, state.s_inh
     if s_exc is None:
         s_exc, s_inh = _sparse_split(state.spikes_tm, n_exc)
 
-    def product(spikes, adjoints):  # spikes^T @ adjoints, float64 NumPy
-        out = torch.sparse.mm(_csr_from_scipy(spikes.T, np_dtype), adjoints)
-        return out.numpy().astype(np.float64)
+    def product(spikes, adjoints):  # spikes^T @ adjoints, NumPy in the operators' dtype
+        return torch.sparse.mm(_csr_from_scipy(spikes.T, np_dtype), adjoints).numpy()
 
-    d_x = product(state.x, flat_exc[:, :n_hidden])
+    d_x = product(state.x, flat_exc)  # readout columns too: a strided view would be copied
     d_from_exc = product(s_exc, flat_exc)
     grads = {"w_xe": d_x[:, :n_exc], "w_ee": d_from_exc[:, :n_exc],
              "w_eo": d_from_exc[:, n_hidden:]}
     if config.n_inh:
         d_i = product(s_inh, history_inh.reshape(-1, n_hidden))
-        grads.update(w_xi=d_x[:, n_exc:], w_ei=d_from_exc[:, n_exc:n_hidden], w_ie=d_i[:, :n_exc],
-                     w_ii=d_i[:, n_exc:])
-    masks = operators.structure.masks
-    return {key: np.ascontiguousarray(value) * masks[key[2:]] for key, value in grads.items()}
+        grads.update(w_xi=d_x[:, n_exc:n_hidden], w_ei=d_from_exc[:, n_exc:n_hidden],
+                     w_ie=d_i[:, :n_exc], w_ii=d_i[:, n_exc:])
+    # float64 arrays of their own; a sparse projection's absent synapses 0 (in the same pass)
+    structure = operators.structure
+    return {key: (np.multiply(value, structure.masks[key[2:]], dtype=np.float64)
+                  if key[2:] in structure.sources else value.astype(np.float64, order="C"))
+            for key, value in grads.items()}
