@@ -28,6 +28,7 @@ class _Optimizer:
 
     def updates(self, grads, entries=None):
         """The update each parameter would receive (without applying it); advances the state.
+
         ``entries`` (optional): for some parameters, the flat indices of the only entries that
         can change (the synapses of a sparse projection); the others keep their state and get an
         update of 0, and the cost is that of the listed entries.
