@@ -43,6 +43,7 @@ def main(argv=None):
                             "gradients (replay + backward)", "  replay alone, one thread",
                             "update"), 0.0)
     n_batches = len(trainer.data.y_train) // batch
+    workspace = gradients.Workspace()  # the replay's arrays reused, as in training
     for k in range(args.warmup + args.batches):
         index = slice((k % n_batches) * batch, (k % n_batches + 1) * batch)
         x, y = trainer.data.x_train[index], trainer.data.y_train[index]
@@ -60,7 +61,7 @@ def main(argv=None):
                                      readout=result.readout)
         clock.append(time.perf_counter())
         gradients.forward(net, weights, spike_input, hidden_spikes=result.hidden_spikes,
-                          operators=operators)
+                          workspace=workspace, operators=operators)
         clock.append(time.perf_counter())
         update_weights(net, weights, optimizer, grads, structure=trainer.structure)
         clock.append(time.perf_counter())
