@@ -416,9 +416,8 @@ class GradientEngine:
         if n_parts is None:
             n_parts = 2
             if self.structure is not None and sum(
-                    self.structure.block(names).n_synapses
-                    for names in (("ee", "ei", "eo"), ("ie", "ii"))[:1 + bool(config.n_inh)]
-                    ) < 1_500_000:
+                    count for name, count in self.structure.n_synapses.items()
+                    if name in ("ee", "ei", "eo", "ie", "ii")) < 1_500_000:
                 n_parts = 4  # see the docstring
         self.n_parts = max(1, int(n_parts))
         self.n_threads = max(1, min(self.n_parts, int(n_threads or min(2, os.cpu_count() or 1))))

@@ -140,15 +140,14 @@ def backward_sparse(config, state, output_gradient, argmax_step, operators, spik
     # each product takes a step's adjoints as targets x samples (contiguous copies) and writes
     # presynaptic neurons x samples into a buffer of its own: with these layouts PyTorch converts
     # nothing before or after MKL's product (the same numbers, faster)
-    products = [(operators.from_exc, history_exc, slice(0, n_exc))]
-    if operators.from_inh is not None:
-        products.append((operators.from_inh, history_inh, slice(n_exc, n_hidden)))
-    products = [(operator, stored, columns,
-                 torch.from_numpy(_array(workspace, f"adjoints_{k}", stored.shape[:0:-1],
-                                         np_dtype)),
-                 torch.from_numpy(_array(workspace, f"product_{k}", (operator.shape[0],
-                                                                     n_samples), np_dtype)))
-                for k, (operator, stored, columns) in enumerate(products)]
+    products = []  # (operator, stored adjoints, columns of g_s, adjoints buffer, product buffer)
+    for k, (operator, stored, columns) in enumerate((
+            (operators.from_exc, history_exc, slice(0, n_exc)),
+            (operators.from_inh, history_inh, slice(n_exc, n_hidden)))):
+        if operator is not None:
+            adjoints = _array(workspace, f"adjoints_{k}", (stored.shape[2], n_samples), np_dtype)
+            product = _array(workspace, f"product_{k}", (operator.shape[0], n_samples), np_dtype)
+            products.append((operator, stored, columns, adjoints, product))
     step_loop = kernels().backward_step
     spikes_all = state.spikes_tm.view(np.uint8)
     for step in range(n_steps - 1, -1, -1):
@@ -158,9 +157,10 @@ def backward_sparse(config, state, output_gradient, argmax_step, operators, spik
         g_uo += injection[step]
         history_exc[step, :, n_hidden:] = g_syn_o
         for operator, stored, columns, adjoints, product in products:
-            np.copyto(adjoints.numpy(), stored[step].T)
-            torch.addmm(product, operator, adjoints, beta=0, out=product)
-            g_s[:, columns] = product.numpy().T
+            np.copyto(adjoints, stored[step].T)
+            out = torch.from_numpy(product)
+            torch.addmm(out, operator, torch.from_numpy(adjoints), beta=0, out=out)
+            g_s[:, columns] = product.T
         # g_u = g_u * a_mem (0 after a spike: the reset is treated as a constant)
         #       + (g_s + spike_gradient) / (beta |u - threshold| + 1)^2; then step - 1 begins
         #       and its hidden adjoints are stored
