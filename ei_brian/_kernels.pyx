@@ -7,14 +7,140 @@ Each function does, element by element and in the same order, the arithmetic tha
 of ei_brian.gradients did one whole array at a time, so it gives the same numbers bit for bit
 (``-ffp-contract=off``: no fused multiply-adds), while reading and writing each array once per
 step instead of once per operation.
+
+The loops over neurons are small C functions (below) whose arrays are declared not to overlap
+(``__restrict__``), so that the C compiler turns them into vector instructions; vector arithmetic
+rounds each element exactly as the scalar code does, so the numbers do not change.
 """
 import numpy as np
-
-from libc.math cimport fabs
 
 ctypedef fused real:
     float
     double
+
+cdef extern from *:
+    """
+    #include <math.h>
+    #include <stdint.h>
+    #include <string.h>
+    #define EI_RESTRICT __restrict__
+
+    /* the first j' >= j below n with row[j'] != 0, or n; zero bytes are skipped 8 at a time */
+    static Py_ssize_t ei_next_nonzero(const unsigned char *row, Py_ssize_t j, Py_ssize_t n) {
+        uint64_t word;
+        while (j + 8 <= n) {
+            memcpy(&word, row + j, 8);
+            if (word)
+                break;
+            j += 8;
+        }
+        for (; j < n; j++)
+            if (row[j])
+                return j;
+        return n;
+    }
+
+    /* one (step, sample) row of the replay's state update (see replay) */
+    static void ei_replay_row(Py_ssize_t n, double *EI_RESTRICT v, double *EI_RESTRICT exc,
+                              double *EI_RESTRICT inh, double *EI_RESTRICT u_out,
+                              const unsigned char *EI_RESTRICT spikes,
+                              const double *EI_RESTRICT noise,
+                              const double *EI_RESTRICT a_mem, const double *EI_RESTRICT a_exc,
+                              const double *EI_RESTRICT a_inh, const double *EI_RESTRICT b_in,
+                              const double *EI_RESTRICT b_exc, const double *EI_RESTRICT b_inh,
+                              double v_reset) {
+        Py_ssize_t j;
+        if (noise) {
+            for (j = 0; j < n; j++) {
+                double c = exc[j] - inh[j];
+                c = c + noise[j];
+                double u = (v[j] - c) * a_mem[j] + c;
+                u_out[j] = u;
+                exc[j] = exc[j] * a_exc[j] + (b_in[j] + b_exc[j]);
+                inh[j] = inh[j] * a_inh[j] + b_inh[j];
+                v[j] = spikes[j] ? v_reset : u;
+            }
+        } else {
+            for (j = 0; j < n; j++) {
+                double c = exc[j] - inh[j];
+                double u = (v[j] - c) * a_mem[j] + c;
+                u_out[j] = u;
+                exc[j] = exc[j] * a_exc[j] + (b_in[j] + b_exc[j]);
+                inh[j] = inh[j] * a_inh[j] + b_inh[j];
+                v[j] = spikes[j] ? v_reset : u;
+            }
+        }
+    }
+
+    /* one sample's row of a backward step (see backward_step), g_s and the history in REAL */
+    #define EI_BACKWARD_ROW(NAME, REAL)                                                        \
+    static void NAME(Py_ssize_t n, const REAL *EI_RESTRICT g_s,                               \
+                     const double *EI_RESTRICT add, const double *EI_RESTRICT u,              \
+                     const unsigned char *EI_RESTRICT spikes, double *EI_RESTRICT g_u,        \
+                     double *EI_RESTRICT g_exc, double *EI_RESTRICT g_inh,                    \
+                     const double *EI_RESTRICT a_mem, const double *EI_RESTRICT a_exc,        \
+                     const double *EI_RESTRICT a_inh, double beta, double threshold,          \
+                     int begin_next, REAL *EI_RESTRICT h_exc, REAL *EI_RESTRICT h_inh) {      \
+        Py_ssize_t j;                                                                         \
+        if (add) {                                                                            \
+            for (j = 0; j < n; j++) {                                                         \
+                double gs = (double)g_s[j];                                                   \
+                gs = gs + add[j];                                                             \
+                double gu = g_u[j] * a_mem[j];                                                \
+                gu = spikes[j] ? 0.0 : gu;                                                    \
+                double d = fabs(u[j] - threshold) * beta + 1.0;                               \
+                g_u[j] = gu + gs / (d * d);                                                   \
+            }                                                                                 \
+        } else {                                                                              \
+            for (j = 0; j < n; j++) {                                                         \
+                double gs = (double)g_s[j];                                                   \
+                double gu = g_u[j] * a_mem[j];                                                \
+                gu = spikes[j] ? 0.0 : gu;                                                    \
+                double d = fabs(u[j] - threshold) * beta + 1.0;                               \
+                g_u[j] = gu + gs / (d * d);                                                   \
+            }                                                                                 \
+        }                                                                                     \
+        if (!begin_next)                                                                      \
+            return;                                                                           \
+        if (h_exc) {                                                                          \
+            for (j = 0; j < n; j++) {                                                         \
+                double scaled = (1.0 - a_mem[j]) * g_u[j];                                    \
+                double ge = g_exc[j] * a_exc[j] + scaled;                                     \
+                double gi = g_inh[j] * a_inh[j] - scaled;                                     \
+                g_exc[j] = ge;                                                                \
+                g_inh[j] = gi;                                                                \
+                h_exc[j] = (REAL)ge;                                                          \
+                h_inh[j] = (REAL)gi;                                                          \
+            }                                                                                 \
+        } else {                                                                              \
+            for (j = 0; j < n; j++) {                                                         \
+                double scaled = (1.0 - a_mem[j]) * g_u[j];                                    \
+                g_exc[j] = g_exc[j] * a_exc[j] + scaled;                                      \
+                g_inh[j] = g_inh[j] * a_inh[j] - scaled;                                      \
+            }                                                                                 \
+        }                                                                                     \
+    }
+    EI_BACKWARD_ROW(ei_backward_row_float, float)
+    EI_BACKWARD_ROW(ei_backward_row_double, double)
+    """
+    Py_ssize_t ei_next_nonzero(const unsigned char *row, Py_ssize_t j,
+                               Py_ssize_t n) noexcept nogil
+    void ei_replay_row(Py_ssize_t n, double *v, double *exc, double *inh, double *u_out,
+                       const unsigned char *spikes, const double *noise, const double *a_mem,
+                       const double *a_exc, const double *a_inh, const double *b_in,
+                       const double *b_exc, const double *b_inh, double v_reset) noexcept nogil
+    void ei_backward_row_float(Py_ssize_t n, const float *g_s, const double *add,
+                               const double *u, const unsigned char *spikes, double *g_u,
+                               double *g_exc, double *g_inh, const double *a_mem,
+                               const double *a_exc, const double *a_inh, double beta,
+                               double threshold, int begin_next, float *h_exc,
+                               float *h_inh) noexcept nogil
+    void ei_backward_row_double(Py_ssize_t n, const double *g_s, const double *add,
+                                const double *u, const unsigned char *spikes, double *g_u,
+                                double *g_exc, double *g_inh, const double *a_mem,
+                                const double *a_exc, const double *a_inh, double beta,
+                                double threshold, int begin_next, double *h_exc,
+                                double *h_inh) noexcept nogil
 
 
 def spike_lists(const unsigned char[:, ::1] spikes, Py_ssize_t split):
@@ -22,15 +148,22 @@ def spike_lists(const unsigned char[:, ::1] spikes, Py_ssize_t split):
     ``(indptr, columns)`` (int32): neurons below ``split`` and the others (renumbered from 0),
     columns ascending within a row (the order of ``np.nonzero``)."""
     cdef Py_ssize_t r, j, n_rows = spikes.shape[0], n_columns = spikes.shape[1]
-    cdef Py_ssize_t count_low = 0, count_high = 0
+    cdef Py_ssize_t count_low = 0, count_high = 0, n_rows_scanned
+    cdef const unsigned char *row
+    if n_rows == 0 or n_columns == 0:
+        n_rows_scanned = 0
+    else:
+        n_rows_scanned = n_rows
     with nogil:
-        for r in range(n_rows):
-            for j in range(n_columns):
-                if spikes[r, j]:
-                    if j < split:
-                        count_low += 1
-                    else:
-                        count_high += 1
+        for r in range(n_rows_scanned):
+            row = &spikes[r, 0]
+            j = ei_next_nonzero(row, 0, n_columns)
+            while j < n_columns:
+                if j < split:
+                    count_low += 1
+                else:
+                    count_high += 1
+                j = ei_next_nonzero(row, j + 1, n_columns)
     indptr_low = np.empty(n_rows + 1, dtype=np.int32)
     indptr_high = np.empty(n_rows + 1, dtype=np.int32)
     columns_low = np.empty(count_low, dtype=np.int32)
@@ -42,14 +175,18 @@ def spike_lists(const unsigned char[:, ::1] spikes, Py_ssize_t split):
         for r in range(n_rows):
             p_low[r] = k_low
             p_high[r] = k_high
-            for j in range(n_columns):
-                if spikes[r, j]:
-                    if j < split:
-                        c_low[k_low] = <int>j
-                        k_low += 1
-                    else:
-                        c_high[k_high] = <int>(j - split)
-                        k_high += 1
+            if r >= n_rows_scanned:
+                continue
+            row = &spikes[r, 0]
+            j = ei_next_nonzero(row, 0, n_columns)
+            while j < n_columns:
+                if j < split:
+                    c_low[k_low] = <int>j
+                    k_low += 1
+                else:
+                    c_high[k_high] = <int>(j - split)
+                    k_high += 1
+                j = ei_next_nonzero(row, j + 1, n_columns)
         p_low[n_rows] = k_low
         p_high[n_rows] = k_high
     return (indptr_low, columns_low), (indptr_high, columns_high)
@@ -122,7 +259,8 @@ def replay(double[:, :, ::1] u_tm, const unsigned char[:, :, ::1] spikes_tm, inp
     weights from each population (``from_*``): dense rows, float64 (input: to the hidden
     neurons; E: to the hidden neurons, then the readout; I: to the hidden neurons) or synapse
     lists ``(indptr, columns, values)``. Per row the synaptic input is summed spike by spike (as
-    ``x @ W`` would, the input and E parts separately, then added) and the states updated; fills
+    ``x @ W`` would, the input and E parts separately, then added) and the states updated, one
+    sample after another (samples are independent; its states stay in the cache); fills
     ``u_tm`` (steps, samples, neurons) and ``drive_out`` (rows, readout units), the readout's
     input. ``noise_tm``: None or the membrane-noise drive, shaped like ``u_tm``.
     """
@@ -146,41 +284,35 @@ def replay(double[:, :, ::1] u_tm, const unsigned char[:, :, ::1] spikes_tm, inp
     cdef double[::1] buffer_input = np.empty(n_hidden)
     cdef double[::1] buffer_exc = np.empty(n_exc_targets)
     cdef double[::1] buffer_inh = np.empty(n_hidden)
-    cdef double[:, ::1] v = np.zeros((n_samples, n_hidden))
-    cdef double[:, ::1] exc = np.zeros((n_samples, n_hidden))
-    cdef double[:, ::1] inh = np.zeros((n_samples, n_hidden))
+    # one sample's states (all its steps run before the next sample's: they stay in the cache)
+    cdef double[::1] v = np.empty(n_hidden)
+    cdef double[::1] exc = np.empty(n_hidden)
+    cdef double[::1] inh = np.empty(n_hidden)
     cdef double *b_in = &buffer_input[0]
     cdef double *b_exc = &buffer_exc[0]
     cdef double *b_inh = &buffer_inh[0]
     cdef double *v_row
     cdef double *exc_row
     cdef double *inh_row
-    cdef double *u_row
-    cdef const unsigned char *spike_row
-    cdef double c, u
+    v_row = &v[0]
+    exc_row = &exc[0]
+    inh_row = &inh[0]
     with nogil:
-        for n in range(n_steps):
-            for i in range(n_samples):
+        for i in range(n_samples):
+            for j in range(n_hidden):
+                v_row[j] = 0.0
+                exc_row[j] = 0.0
+                inh_row[j] = 0.0
+            for n in range(n_steps):
                 r = n * n_samples + i
                 _add_spikes(b_in, n_hidden, &x_ptr[0], x_idx_p, r, w_input)
                 _add_spikes(b_exc, n_exc_targets, &e_ptr[0], e_idx_p, r, w_exc)
                 _add_spikes(b_inh, n_hidden, &i_ptr[0], i_idx_p, r, w_inh)
                 for j in range(n_out):
                     drive_out[r, j] = b_exc[n_hidden + j]
-                v_row = &v[i, 0]
-                exc_row = &exc[i, 0]
-                inh_row = &inh[i, 0]
-                u_row = &u_tm[n, i, 0]
-                spike_row = &spikes_tm[n, i, 0]
-                for j in range(n_hidden):
-                    c = exc_row[j] - inh_row[j]
-                    if noisy:
-                        c = c + noise[n, i, j]
-                    u = (v_row[j] - c) * a_mem[j] + c
-                    u_row[j] = u
-                    exc_row[j] = exc_row[j] * a_exc[j] + (b_in[j] + b_exc[j])
-                    inh_row[j] = inh_row[j] * a_inh[j] + b_inh[j]
-                    v_row[j] = v_reset if spike_row[j] else u
+                ei_replay_row(n_hidden, v_row, exc_row, inh_row, &u_tm[n, i, 0],
+                              &spikes_tm[n, i, 0], &noise[n, i, 0] if noisy else NULL,
+                              &a_mem[0], &a_exc[0], &a_inh[0], b_in, b_exc, b_inh, v_reset)
 
 
 def backward_step(const real[:, ::1] g_s, const double[:, ::1] u,
@@ -210,45 +342,23 @@ def backward_step(const real[:, ::1] g_s, const double[:, ::1] u,
     if store:
         h_exc = history_exc
         h_inh = history_inh
-    cdef const real *gs_row
     cdef const double *add_row = NULL
-    cdef const double *u_row
-    cdef const unsigned char *spike_row
-    cdef double *gu_row
-    cdef double *exc_row
-    cdef double *inh_row
     cdef real *h_exc_row = NULL
     cdef real *h_inh_row = NULL
-    cdef double gs, gu, d, scaled, ge, gi
     with nogil:
         for i in range(n_samples):
-            gs_row = &g_s[i, 0]
-            u_row = &u[i, 0]
-            spike_row = &spikes[i, 0]
-            gu_row = &g_u[i, 0]
             if has_extra:
                 add_row = &add[i, 0]
-            for j in range(n_hidden):
-                gs = <double>gs_row[j]
-                if has_extra:
-                    gs = gs + add_row[j]
-                gu = gu_row[j] * a_mem[j]
-                gu = 0.0 if spike_row[j] else gu
-                d = fabs(u_row[j] - threshold) * beta + 1.0
-                gu_row[j] = gu + gs / (d * d)
-            if not begin_next:
-                continue
-            exc_row = &g_exc[i, 0]
-            inh_row = &g_inh[i, 0]
-            if store:
+            if store and begin_next:
                 h_exc_row = &h_exc[i, 0]
                 h_inh_row = &h_inh[i, 0]
-            for j in range(n_hidden):
-                scaled = (1.0 - a_mem[j]) * gu_row[j]
-                ge = exc_row[j] * a_exc[j] + scaled
-                gi = inh_row[j] * a_inh[j] - scaled
-                exc_row[j] = ge
-                inh_row[j] = gi
-                if store:
-                    h_exc_row[j] = <real>ge
-                    h_inh_row[j] = <real>gi
+            if real is float:
+                ei_backward_row_float(n_hidden, &g_s[i, 0], add_row, &u[i, 0], &spikes[i, 0],
+                                      &g_u[i, 0], &g_exc[i, 0], &g_inh[i, 0], &a_mem[0],
+                                      &a_exc[0], &a_inh[0], beta, threshold, begin_next,
+                                      h_exc_row, h_inh_row)
+            else:
+                ei_backward_row_double(n_hidden, &g_s[i, 0], add_row, &u[i, 0], &spikes[i, 0],
+                                       &g_u[i, 0], &g_exc[i, 0], &g_inh[i, 0], &a_mem[0],
+                                       &a_exc[0], &a_inh[0], beta, threshold, begin_next,
+                                       h_exc_row, h_inh_row)

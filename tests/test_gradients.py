@@ -151,3 +151,20 @@ def test_a_failing_build_of_the_compiled_loops_says_what_is_needed(tmp_path, mon
         kernels._load()
     assert not list(tmp_path.glob("kernels/*/_kernels*"))  # nothing half-built is left
     assert kernels.kernels() is module  # the module in use is unaffected
+
+
+@pytest.mark.parametrize("shape, density", [((300, 2560), 0.004), ((40, 13), 0.3), ((9, 7), 1.0),
+                                            ((6, 0), 0.5), ((0, 11), 0.5)])
+def test_spike_lists_equal_scipys_csr(shape, density):
+    # the compiled scan skips zero bytes 8 at a time: widths that are not multiples of 8, dense
+    # and empty rows, and every split point must still give SciPy's indices
+    import scipy.sparse
+    from ei_brian.kernels import kernels
+    spikes = (np.random.default_rng(7).random(shape) < density).astype(np.uint8)
+    spikes[:, -1:] = 1  # the last column, where the scan's tail begins
+    for split in sorted({0, shape[1] // 3, shape[1]}):
+        for (indptr, columns), part in zip(kernels().spike_lists(spikes, split),
+                                           (spikes[:, :split], spikes[:, split:])):
+            expected = scipy.sparse.csr_matrix(part)
+            np.testing.assert_array_equal(indptr, expected.indptr)
+            np.testing.assert_array_equal(columns, expected.indices)
