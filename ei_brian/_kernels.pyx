@@ -23,7 +23,11 @@ cdef extern from *:
     #include <math.h>
     #include <stdint.h>
     #include <string.h>
+    #if defined(_MSC_VER)
+    #define EI_RESTRICT __restrict
+    #else
     #define EI_RESTRICT __restrict__
+    #endif
 
     /* the first j' >= j below n with row[j'] != 0, or n; zero bytes are skipped 8 at a time */
     static Py_ssize_t ei_next_nonzero(const unsigned char *row, Py_ssize_t j, Py_ssize_t n) {
