@@ -105,6 +105,22 @@ cdef extern from *:
     }
     EI_BACKWARD_ROW(ei_backward_row_float, float)
     EI_BACKWARD_ROW(ei_backward_row_double, double)
+
+    /* the row for float (single != 0) or double g_s and history */
+    static void ei_backward_row(int single, Py_ssize_t n, const void *g_s, const double *add,
+                                const double *u, const unsigned char *spikes, double *g_u,
+                                double *g_exc, double *g_inh, const double *a_mem,
+                                const double *a_exc, const double *a_inh, double beta,
+                                double threshold, int begin_next, void *h_exc, void *h_inh) {
+        if (single)
+            ei_backward_row_float(n, (const float *)g_s, add, u, spikes, g_u, g_exc, g_inh,
+                                  a_mem, a_exc, a_inh, beta, threshold, begin_next,
+                                  (float *)h_exc, (float *)h_inh);
+        else
+            ei_backward_row_double(n, (const double *)g_s, add, u, spikes, g_u, g_exc, g_inh,
+                                   a_mem, a_exc, a_inh, beta, threshold, begin_next,
+                                   (double *)h_exc, (double *)h_inh);
+    }
     """
     Py_ssize_t ei_next_nonzero(const unsigned char *row, Py_ssize_t j,
                                Py_ssize_t n) noexcept nogil
@@ -112,18 +128,11 @@ cdef extern from *:
                        const unsigned char *spikes, const double *noise, const double *a_mem,
                        const double *a_exc, const double *a_inh, const double *b_in,
                        const double *b_exc, const double *b_inh, double v_reset) noexcept nogil
-    void ei_backward_row_float(Py_ssize_t n, const float *g_s, const double *add,
-                               const double *u, const unsigned char *spikes, double *g_u,
-                               double *g_exc, double *g_inh, const double *a_mem,
-                               const double *a_exc, const double *a_inh, double beta,
-                               double threshold, int begin_next, float *h_exc,
-                               float *h_inh) noexcept nogil
-    void ei_backward_row_double(Py_ssize_t n, const double *g_s, const double *add,
-                                const double *u, const unsigned char *spikes, double *g_u,
-                                double *g_exc, double *g_inh, const double *a_mem,
-                                const double *a_exc, const double *a_inh, double beta,
-                                double threshold, int begin_next, double *h_exc,
-                                double *h_inh) noexcept nogil
+    void ei_backward_row(int single, Py_ssize_t n, const void *g_s, const double *add,
+                         const double *u, const unsigned char *spikes, double *g_u,
+                         double *g_exc, double *g_inh, const double *a_mem, const double *a_exc,
+                         const double *a_inh, double beta, double threshold, int begin_next,
+                         void *h_exc, void *h_inh) noexcept nogil
 
 
 def spike_lists(const unsigned char[:, ::1] spikes, Py_ssize_t split):
@@ -131,12 +140,9 @@ def spike_lists(const unsigned char[:, ::1] spikes, Py_ssize_t split):
     ``(indptr, columns)`` (int32): neurons below ``split`` and the others (renumbered from 0),
     columns ascending within a row (the order of ``np.nonzero``)."""
     cdef Py_ssize_t r, j, n_rows = spikes.shape[0], n_columns = spikes.shape[1]
-    cdef Py_ssize_t count_low = 0, count_high = 0, n_rows_scanned
+    cdef Py_ssize_t count_low = 0, count_high = 0
+    cdef Py_ssize_t n_rows_scanned = n_rows if n_columns else 0  # rows of no columns: no entry
     cdef const unsigned char *row
-    if n_rows == 0 or n_columns == 0:
-        n_rows_scanned = 0
-    else:
-        n_rows_scanned = n_rows
     with nogil:
         for r in range(n_rows_scanned):
             row = &spikes[r, 0]
@@ -313,7 +319,7 @@ def backward_step(const real[:, ::1] g_s, const double[:, ::1] u,
     stores them (in the precision of ``g_s``) into the first columns of ``history_exc`` and
     ``history_inh`` (samples x columns).
     """
-    cdef Py_ssize_t i, j, n_samples = g_u.shape[0], n_hidden = g_u.shape[1]
+    cdef Py_ssize_t i, n_samples = g_u.shape[0], n_hidden = g_u.shape[1]
     cdef const double[:, ::1] add
     cdef bint has_extra = extra is not None
     cdef bint store = history_exc is not None
@@ -326,8 +332,8 @@ def backward_step(const real[:, ::1] g_s, const double[:, ::1] u,
         h_exc = history_exc
         h_inh = history_inh
     cdef const double *add_row = NULL
-    cdef real *h_exc_row = NULL
-    cdef real *h_inh_row = NULL
+    cdef void *h_exc_row = NULL
+    cdef void *h_inh_row = NULL
     with nogil:
         for i in range(n_samples):
             if has_extra:
@@ -335,13 +341,7 @@ def backward_step(const real[:, ::1] g_s, const double[:, ::1] u,
             if store and begin_next:
                 h_exc_row = &h_exc[i, 0]
                 h_inh_row = &h_inh[i, 0]
-            if real is float:
-                ei_backward_row_float(n_hidden, &g_s[i, 0], add_row, &u[i, 0], &spikes[i, 0],
-                                      &g_u[i, 0], &g_exc[i, 0], &g_inh[i, 0], &a_mem[0],
-                                      &a_exc[0], &a_inh[0], beta, threshold, begin_next,
-                                      h_exc_row, h_inh_row)
-            else:
-                ei_backward_row_double(n_hidden, &g_s[i, 0], add_row, &u[i, 0], &spikes[i, 0],
-                                       &g_u[i, 0], &g_exc[i, 0], &g_inh[i, 0], &a_mem[0],
-                                       &a_exc[0], &a_inh[0], beta, threshold, begin_next,
-                                       h_exc_row, h_inh_row)
+            ei_backward_row(real is float, n_hidden, &g_s[i, 0], add_row, &u[i, 0],
+                            &spikes[i, 0], &g_u[i, 0], &g_exc[i, 0], &g_inh[i, 0], &a_mem[0],
+                            &a_exc[0], &a_inh[0], beta, threshold, begin_next, h_exc_row,
+                            h_inh_row)
