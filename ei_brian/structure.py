@@ -48,6 +48,7 @@ class Block:
         np.cumsum(np.bincount(self.rows, minlength=self.shape[0]), out=self.indptr[1:])
         # where each projection's synapses sit in the block, and their flat index in its array
         self._parts = []
+        self._tiles = {}
         for name, start, width in zip(self.names, self.offsets[:-1], self.widths):
             where = np.flatnonzero((self.columns >= start) & (self.columns < start + width))
             self._parts.append((name, where, self.rows[where] * width + self.columns[where] - start))
@@ -61,6 +62,23 @@ class Block:
         """``(indptr, columns)`` as 32-bit arrays (the CSR form the sparse kernels and Brian2 take;
         made once per structure, not per minibatch)."""
         return self.indptr.astype(np.int32), self.columns.astype(np.int32)
+
+    def tiles(self, tile_columns):
+        """The synapses cut into tiles of ``tile_columns`` consecutive columns (the layout of
+        ``ei_brian.kernels``' ``tiled_product``): ``(indptr, columns, order)``, with ``indptr``
+        (int64) the start of each (tile, row) segment, tile after tile, ``columns`` (int32) and
+        ``order`` the block's synapses in that layout (``data[order]`` lays out block data).
+        Made once per structure, not per minibatch."""
+        if tile_columns in self._tiles:
+            return self._tiles[tile_columns]
+        tile = self.columns // tile_columns
+        n_tiles = max(1, -(-self.shape[1] // tile_columns))
+        order = np.lexsort((self.columns, self.rows, tile))  # tile, then row, then column
+        segments = tile[order] * self.shape[0] + self.rows[order]
+        indptr = np.searchsorted(segments, np.arange(n_tiles * self.shape[0] + 1))
+        tiles = self._tiles[tile_columns] = (indptr.astype(np.int64),
+                                             self.columns[order].astype(np.int32), order)
+        return tiles
 
     def gather(self, weights, dtype=np.float64):
         """The weights of the existing synapses, in block order (cost: one read per synapse)."""

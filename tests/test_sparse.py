@@ -100,6 +100,35 @@ def test_sparse_gradients_equal_masked_autodiff(kind, precision, tolerance):
         assert error < tolerance, (name, error)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_the_tiled_product_equals_scipys_and_is_the_same_for_every_width(dtype):
+    """The backward pass's sparse product (column tiles, rows summed in vector registers of 4,
+    then 1, then 0 vectors' worth of samples): SciPy's result, and each sample's column the same
+    bit for bit whichever path computed it (widths 1 to 100, tiles narrower than the matrix, rows
+    of a tile with no synapse)."""
+    import scipy.sparse
+    from ei_brian.sparse_gradients import TiledMatrix
+    config = small_config(n_hidden=200, connectivity=0.1)
+    block = draw_structure(config, 3).block(("ee", "ei", "eo"))
+    rng = np.random.default_rng(0)
+    values = rng.random(block.n_synapses)
+    values[block.rows == 5] = 0.0  # a row of zeros as well as the structure's own gaps
+    matrix = scipy.sparse.csr_matrix((values, (block.rows, block.columns)), shape=block.shape)
+    b = rng.standard_normal((block.shape[1], 100))
+    indptr, columns, order = block.tiles(16)
+    tiled = TiledMatrix(indptr, columns, values[order].astype(dtype), block.shape)
+    widest = tiled.product(b.astype(dtype), np.empty((block.shape[0], 100), dtype))
+    reference = matrix @ b
+    tolerance = 1e-6 if dtype == np.float32 else 1e-13
+    assert np.abs(widest - reference).max() < tolerance * np.abs(reference).max()
+    for width in (1, 7, 16, 37, 64, 65):
+        part = tiled.product(np.ascontiguousarray(b[:, :width], dtype=dtype),
+                             np.full((block.shape[0], width), np.nan, dtype))
+        np.testing.assert_array_equal(part, widest[:, :width])
+    empty = TiledMatrix(*block.tiles(16)[:2], np.zeros(block.n_synapses, dtype), block.shape)
+    assert not empty.product(b.astype(dtype), np.full((block.shape[0], 100), np.nan, dtype)).any()
+
+
 @pytest.mark.parametrize("unbounded", [False, True])  # the unbounded network has no I neurons
 def test_sparse_engine_in_parts_equals_one_part(unbounded):
     config = small_config(**SPARSE, unbounded=unbounded)
