@@ -129,7 +129,7 @@ cdef extern from *:
        both row-major. Each output element is the sum, in column order, of the products
        A[r, c] * b[c, s], rounded one by one (no fused multiply-adds: -ffp-contract=off), so
        every path below gives the same numbers. Its rows accumulate in vector registers, four
-       64-byte vectors of samples at a time; GCC on x86-64 builds the function for AVX-512,
+       64-byte vectors of samples at a time, then one, then what is left; GCC on x86-64 builds the function for AVX-512,
        AVX2 and the baseline and picks one when the module is loaded. */
     #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
     #define EI_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
@@ -157,17 +157,31 @@ cdef extern from *:
             }                                                                                 \
             memcpy(o + c, &a0, 64); memcpy(o + c + LANES, &a1, 64);                           \
             memcpy(o + c + 2 * LANES, &a2, 64); memcpy(o + c + 3 * LANES, &a3, 64);           \
+        }                                                                                     \
+        for (; c + LANES <= width; c += LANES) {                                              \
+            vec a0, x;                                                                        \
+            if (tile)                                                                         \
+                memcpy(&a0, o + c, 64);                                                       \
+            else                                                                              \
+                a0 = (vec){0};                                                                \
+            for (k = start; k < stop; k++) {                                                  \
+                const vec w = (vec){0} + values[k];                                           \
+                memcpy(&x, b + (Py_ssize_t)columns[k] * width + c, 64);                       \
+                a0 += w * x;                                                                  \
+            }                                                                                 \
+            memcpy(o + c, &a0, 64);                                                           \
         }
     #else
     #define EI_TILED_VECTORS(REAL, LANES)
     #endif
+    /* the columns left (fewer than LANES, or all without vector extensions), LANES at a time */
     #define EI_TILED_PRODUCT(NAME, REAL, LANES)                                                \
     EI_CLONES static void NAME(Py_ssize_t n_tiles, Py_ssize_t n_rows, Py_ssize_t width,       \
                                const int64_t *EI_RESTRICT indptr,                             \
                                const int32_t *EI_RESTRICT columns,                            \
                                const REAL *EI_RESTRICT values, const REAL *EI_RESTRICT b,     \
                                REAL *EI_RESTRICT out) {                                       \
-        Py_ssize_t tile, r, c, k;                                                             \
+        Py_ssize_t tile, r, c, k, j, m;                                                       \
         for (tile = 0; tile < n_tiles; tile++) {                                              \
             for (r = 0; r < n_rows; r++) {                                                    \
                 const int64_t start = indptr[tile * n_rows + r];                              \
@@ -175,11 +189,19 @@ cdef extern from *:
                 REAL *o = out + r * width;                                                    \
                 c = 0;                                                                        \
                 EI_TILED_VECTORS(REAL, LANES)                                                 \
-                for (; c < width; c++) {                                                      \
-                    REAL a = tile ? o[c] : (REAL)0;                                           \
-                    for (k = start; k < stop; k++)                                            \
-                        a += values[k] * b[(Py_ssize_t)columns[k] * width + c];               \
-                    o[c] = a;                                                                 \
+                for (; c < width; c += m) {                                                   \
+                    REAL acc[LANES];                                                          \
+                    m = width - c < LANES ? width - c : LANES;                                \
+                    for (j = 0; j < m; j++)                                                   \
+                        acc[j] = tile ? o[c + j] : (REAL)0;                                   \
+                    for (k = start; k < stop; k++) {                                          \
+                        const REAL w = values[k];                                             \
+                        const REAL *row = b + (Py_ssize_t)columns[k] * width + c;             \
+                        for (j = 0; j < m; j++)                                               \
+                            acc[j] += w * row[j];                                             \
+                    }                                                                         \
+                    for (j = 0; j < m; j++)                                                   \
+                        o[c + j] = acc[j];                                                    \
                 }                                                                             \
             }                                                                                 \
         }                                                                                     \

@@ -16,19 +16,23 @@ existing synapses (cost ``spikes x fan-out``), the same sums the dense code form
 potentials whose surrogate derivative the backward pass uses are those the dense code computes.
 The element-wise part of each backward step runs in the compiled loop of :mod:`ei_brian.kernels`.
 
-The products run on PyTorch's sparse CSR kernels (Intel MKL in the CPU build), several times
-faster than SciPy's, and by default in float32 (about 3.5 times faster than float64 there): the
-weights and the adjoints enter each product rounded to float32 and the stored adjoints are float32,
-while the recursion itself, the potentials and the returned gradients stay float64 (rounding the
-recursion's state to float32 as well gave relative errors above 1e-6). ``dtype="float64"`` gives
-the dense code's precision; the tests check both against automatic differentiation of the masked
-dense model.
+The per-step products run in the tiled kernel of :mod:`ei_brian.kernels` (``tiled_product``:
+the synapse lists cut into tiles of ``TILE_COLUMNS`` targets whose adjoints stay in the cache,
+each row's sums held in vector registers; 1.4-1.9 times as fast as PyTorch's MKL product, which
+it replaced, see ``benchmarks/bench_sparse_product.py``), and only for the samples whose loss
+can reach that step (see :func:`ei_brian.gradients.last_steps`); the weight gradients' products
+run on PyTorch's sparse CSR kernels (MKL). By default both are in float32 (about 3.5 times
+faster than float64 with MKL): the weights and the adjoints enter each product rounded to float32
+and the stored adjoints are float32, while the recursion itself, the potentials and the
+returned gradients stay float64 (rounding the recursion's state to float32 as well gave relative
+errors above 1e-6). ``dtype="float64"`` gives the dense code's precision; the tests check both
+against automatic differentiation of the masked dense model.
 """
 import warnings
 
 import numpy as np
 
-from ei_brian.gradients import _array, _sparse_split, decay_factors
+from ei_brian.gradients import _array, _sparse_split, decay_factors, last_steps
 from ei_brian.kernels import kernels
 
 __all__ = ["SparseOperators", "backward_sparse", "torch_module"]
@@ -158,27 +162,49 @@ def backward_sparse(config, state, output_gradient, argmax_step, operators, spik
     history_inh[-1] = 0.0
     g_s = _array(workspace, "g_s", (n_samples, n_hidden), np_dtype)
     # each product takes a step's adjoints as targets x samples (contiguous copies) and writes
-    # presynaptic neurons x samples into a buffer of its own: with these layouts PyTorch converts
-    # nothing before or after MKL's product (the same numbers, faster)
+    # presynaptic neurons x samples into a buffer of its own; the samples are padded with zero
+    # columns to whole vectors of the tiled product (64 bytes: 16 float32 or 8 float64)
+    lanes = 64 // np_dtype.itemsize
+    padded = -(-n_samples // lanes) * lanes
     products = []  # (operator, stored adjoints, columns of g_s, adjoints buffer, product buffer)
     for k, (operator, stored, columns) in enumerate((
             (operators.from_exc, history_exc, slice(0, n_exc)),
             (operators.from_inh, history_inh, slice(n_exc, n_hidden)))):
         if operator is not None:
-            adjoints = _array(workspace, f"adjoints_{k}", (stored.shape[2], n_samples), np_dtype)
-            product = _array(workspace, f"product_{k}", (operator.shape[0], n_samples), np_dtype)
+            adjoints = _array(workspace, f"adjoints_{k}", (stored.shape[2] * padded,), np_dtype)
+            product = _array(workspace, f"product_{k}", (operator.shape[0] * padded,), np_dtype)
             products.append((operator, stored, columns, adjoints, product))
     step_loop = kernels().backward_step
     spikes_all = state.spikes_tm.view(np.uint8)
-    for step in range(n_steps - 1, -1, -1):
+    # a sample's adjoints are all 0 after its last step (see last_steps): the recursion starts at
+    # the latest one, and each step's products take only the samples that have begun (their
+    # columns gathered; the others' rows of g_s stay 0). Each product's column is the same sum
+    # whichever columns are beside it, so the numbers do not change.
+    last = last_steps(argmax_step, n_steps, spike_gradient)
+    order = np.argsort(-last, kind="stable")  # samples by last step, latest first
+    begun = np.searchsorted(-last[order], -np.arange(n_steps), side="right")  # per step
+    top = int(last.max(initial=-1))
+    history_exc[top + 1:] = 0.0
+    history_inh[top + 1:] = 0.0
+    history_exc[max(top, 0), :, :n_hidden] = 0.0
+    history_inh[max(top, 0)] = 0.0
+    g_s[...] = 0.0
+    for step in range(top, -1, -1):
         g_syn_o *= a_out_syn
         g_syn_o += (1.0 - a_out_mem) * g_uo
         g_uo *= a_out_mem
         g_uo += injection[step]
         history_exc[step, :, n_hidden:] = g_syn_o
+        count = begun[step]
+        width = min(padded, -(-count // lanes) * lanes)
+        every = count == n_samples
+        active = slice(None) if every else np.sort(order[:count])
         for operator, stored, columns, adjoints, product in products:
-            np.copyto(adjoints, stored[step].T)
-            g_s[:, columns] = operator.product(adjoints, product).T
+            b = adjoints[:width * stored.shape[2]].reshape(-1, width)
+            b[:, :count] = stored[step].T if every else stored[step, active].T
+            b[:, count:] = 0.0
+            out = operator.product(b, product[:width * operator.shape[0]].reshape(-1, width))
+            g_s[active, columns] = out[:, :count].T
         # g_u = g_u * a_mem (0 after a spike: the reset is treated as a constant)
         #       + (g_s + spike_gradient) / (beta |u - threshold| + 1)^2; then step - 1 begins
         #       and its hidden adjoints are stored

@@ -168,3 +168,42 @@ def test_spike_lists_equal_scipys_csr(shape, density):
             expected = scipy.sparse.csr_matrix(part)
             np.testing.assert_array_equal(indptr, expected.indptr)
             np.testing.assert_array_equal(columns, expected.indices)
+
+
+@pytest.mark.parametrize("network", ["dense", "sparse float32", "sparse float64"])
+def test_skipping_the_steps_after_each_samples_last_maximum_changes_no_bit(network):
+    """Without a rate penalty the backward pass starts at the latest readout maximum and, in a
+    sparse network, multiplies only the samples that have begun (``gradients.last_steps``). A
+    penalty of exactly 0 at every step makes it compute every step of every sample: the
+    gradients must be the same bit for bit."""
+    from ei_brian.sparse_gradients import SparseOperators, backward_sparse
+    from ei_brian.structure import draw_structure
+    config = small_config(**({} if network == "dense" else
+                             dict(connectivity=0.3, input_connectivity=0.5)))
+    structure = None if network == "dense" else draw_structure(config, 0)
+    weights = active_weights(config)
+    if structure is not None:
+        weights = structure.apply(weights)
+    n_samples = 40  # more than a vector of float32 samples: every path of the product
+    spike_input = random_input(config, n_samples)
+    state = gradients.forward(config, weights, spike_input)
+    rng = np.random.default_rng(5)
+    output_gradient = rng.standard_normal((n_samples, config.n_outputs))
+    argmax_step = rng.integers(0, 35, (n_samples, config.n_outputs))  # maxima in the first steps
+    argmax_step[3, 2] = 41
+    last = gradients.last_steps(argmax_step, config.n_steps)
+    assert last.max() == 41 and len(np.unique(last)) > 10
+    assert (gradients.last_steps(argmax_step, config.n_steps, np.zeros(1)) == 59).all()
+    results = []
+    for spike_gradient in (None, np.zeros((n_samples, config.n_exc + config.n_inh))):
+        if structure is None:
+            results.append(gradients.backward(config, weights, state, output_gradient,
+                                              argmax_step, spike_gradient))
+        else:
+            operators = SparseOperators(config, structure, weights, network.split()[1])
+            results.append(backward_sparse(config, state, output_gradient, argmax_step,
+                                           operators, spike_gradient))
+    skipped, full = results
+    for name in full:
+        assert np.abs(full[name]).max() > 0, name
+        np.testing.assert_array_equal(skipped[name], full[name], err_msg=name)
