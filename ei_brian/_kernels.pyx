@@ -18,6 +18,7 @@ do not in Python), and changes no value.
 import numpy as np
 
 from libc.stdint cimport int32_t, int64_t
+from libc.string cimport memset
 
 ctypedef fused real:
     float
@@ -333,7 +334,7 @@ cdef inline void _add_spikes(double *out, Py_ssize_t width, const int *indptr, c
 def replay(double[:, :, ::1] u_tm, const unsigned char[:, :, ::1] spikes_tm, inputs,
            from_input, spikes_exc, from_exc, spikes_inh, from_inh, double[:, ::1] drive_out,
            noise_tm, const double[::1] a_mem, const double[::1] a_exc, const double[::1] a_inh,
-           double v_reset):
+           double v_reset, last_steps=None):
     """The replay of ei_brian.gradients.forward with recorded spikes, all steps.
 
     ``inputs``, ``spikes_exc``, ``spikes_inh``: the input spikes and the recorded E and I spikes
@@ -344,7 +345,9 @@ def replay(double[:, :, ::1] u_tm, const unsigned char[:, :, ::1] spikes_tm, inp
     ``x @ W`` would, the input and E parts separately, then added) and the states updated, one
     sample after another (samples are independent; its states stay in the cache); fills
     ``u_tm`` (steps, samples, neurons) and ``drive_out`` (rows, readout units), the readout's
-    input. ``noise_tm``: None or the membrane-noise drive, shaped like ``u_tm``.
+    input. ``noise_tm``: None or the membrane-noise drive, shaped like ``u_tm``. ``last_steps``:
+    None (every step) or, per sample, the last step to replay (int64); the later rows of
+    ``u_tm`` and ``drive_out`` are set to 0.
     """
     cdef Py_ssize_t n, i, j, r
     cdef Py_ssize_t n_steps = u_tm.shape[0], n_samples = u_tm.shape[1], n_hidden = u_tm.shape[2]
@@ -376,6 +379,13 @@ def replay(double[:, :, ::1] u_tm, const unsigned char[:, :, ::1] spikes_tm, inp
     cdef double *v_row
     cdef double *exc_row
     cdef double *inh_row
+    cdef const int64_t[::1] last
+    cdef bint truncated = last_steps is not None
+    cdef Py_ssize_t n_run
+    if truncated:
+        last = last_steps
+        if last.shape[0] != n_samples:
+            raise ValueError(f"replay: {last.shape[0]} last steps for {n_samples} samples")
     v_row = &v[0]
     exc_row = &exc[0]
     inh_row = &inh[0]
@@ -385,7 +395,15 @@ def replay(double[:, :, ::1] u_tm, const unsigned char[:, :, ::1] spikes_tm, inp
                 v_row[j] = 0.0
                 exc_row[j] = 0.0
                 inh_row[j] = 0.0
-            for n in range(n_steps):
+            n_run = n_steps
+            if truncated:
+                n_run = min(max(last[i] + 1, 0), n_steps)
+                for n in range(n_run, n_steps):
+                    memset(&u_tm[n, i, 0], 0, n_hidden * sizeof(double))
+                    r = n * n_samples + i
+                    for j in range(n_out):
+                        drive_out[r, j] = 0.0
+            for n in range(n_run):
                 r = n * n_samples + i
                 _add_spikes(b_in, n_hidden, &x_ptr[0], x_idx_p, r, w_input)
                 _add_spikes(b_exc, n_exc_targets, &e_ptr[0], e_idx_p, r, w_exc)

@@ -139,7 +139,7 @@ def _replay_weights(config, weights, operators=None):
 
 
 def forward(config, weights, spike_input, hidden_spikes=None, workspace=None,
-            time_constants=None, membrane_noise=None, operators=None):
+            time_constants=None, membrane_noise=None, operators=None, last_steps=None):
     """Simulate the discrete dynamics (see the module docstring).
 
     Parameters
@@ -161,6 +161,9 @@ def forward(config, weights, spike_input, hidden_spikes=None, workspace=None,
     operators : ei_brian.sparse_gradients.SparseOperators, optional
         The synapse lists of a sparse network: the replay then adds, per spike, only the weights
         of the neuron's existing synapses (the same sums as with the dense arrays).
+    last_steps : ndarray of int (n_samples,), optional
+        With ``hidden_spikes``: replay each sample only up to this step, all that the backward
+        pass uses of it (see :func:`last_steps`); its later potentials and readout are 0.
 
     Returns
     -------
@@ -193,7 +196,8 @@ def forward(config, weights, spike_input, hidden_spikes=None, workspace=None,
 
         kernels().replay(u_tm, spikes_tm.view(np.uint8), lists(x), from_input, lists(s_exc),
                          from_exc, lists(s_inh), from_inh, drive_out, noise_tm, a_mem, a_exc,
-                         a_inh, v_reset)
+                         a_inh, v_reset,
+                         None if last_steps is None else np.asarray(last_steps, dtype=np.int64))
         vo = np.zeros((n_samples, config.n_outputs))
         syn_o = np.zeros_like(vo)
         drive_out = drive_out.reshape(n_steps, n_samples, config.n_outputs)
@@ -380,12 +384,21 @@ def backward(config, weights, state, output_gradient, argmax_step, spike_gradien
 def _part_loss_and_gradients(config, weights, spike_input, labels, hidden_spikes, readout,
                              regularizer_strength, regularizer_rate, share, workspace,
                              time_constants=None, membrane_noise=None, operators=None):
+    last = None
+    if readout is not None and hidden_spikes is not None:
+        # the recorded readout gives the loss before the replay, which then stops, sample by
+        # sample, at the last step the backward pass needs (every step with a rate penalty)
+        cross_entropy, output_gradient, argmax_step, predictions = loss_and_output_gradient(
+            readout, labels)
+        if not regularizer_strength:
+            last = last_steps(argmax_step, config.n_steps)
     state = forward(config, weights, spike_input, hidden_spikes=hidden_spikes, workspace=workspace,
                     time_constants=time_constants, membrane_noise=membrane_noise,
-                    operators=operators)
-    recorded = state.readout if readout is None else readout
-    cross_entropy, output_gradient, argmax_step, predictions = loss_and_output_gradient(recorded,
-                                                                                        labels)
+                    operators=operators, last_steps=last)
+    if readout is None or hidden_spikes is None:
+        recorded = state.readout if readout is None else readout
+        cross_entropy, output_gradient, argmax_step, predictions = loss_and_output_gradient(
+            recorded, labels)
     penalty, spike_gradient = 0.0, None
     if regularizer_strength:
         penalty, spike_gradient = rate_penalty(config, state.spikes, regularizer_strength,

@@ -5,6 +5,7 @@ from brian2 import Hz
 
 from conftest import active_weights, random_input, small_config
 from ei_brian import gradients
+from ei_brian.encoding import SpikeInput
 from ei_brian.network import membrane_noise_drive
 from ei_brian.optimizers import SMORMS3, Adam
 
@@ -207,3 +208,41 @@ def test_skipping_the_steps_after_each_samples_last_maximum_changes_no_bit(netwo
     for name in full:
         assert np.abs(full[name]).max() > 0, name
         np.testing.assert_array_equal(skipped[name], full[name], err_msg=name)
+
+
+@pytest.mark.parametrize("network", ["dense", "sparse"])
+def test_the_replay_stopped_at_each_samples_last_step_gives_the_same_gradients(network):
+    """Given the recorded readout, the replay stops each sample at its last maximum (all the
+    backward pass needs): loss and gradients are those of the whole replay, bit for bit."""
+    from ei_brian.structure import draw_structure
+    config = small_config(**({} if network == "dense" else dict(connectivity=0.3)))
+    structure = None if network == "dense" else draw_structure(config, 0)
+    weights = active_weights(config)
+    if structure is not None:
+        weights = structure.apply(weights)
+        weights["w_ee"] = weights["w_ee"] * 0.5  # activity that ends before the sample does
+    labels = np.arange(12) % config.n_outputs
+    dense = np.random.default_rng(2).random((len(labels), config.n_steps, config.n_inputs)) < 0.08
+    dense[:, 20:] = False  # input in the first steps only: the readout peaks before the end
+    spike_input = SpikeInput.from_dense(dense, dt=float(config.dt))
+    free = gradients.forward(config, weights, spike_input)
+    replay = gradients.forward(config, weights, spike_input, hidden_spikes=free.spikes)
+    common = dict(hidden_spikes=free.spikes, structure=structure, precision="float64")
+    # without a readout the whole replay runs and gives the readout (the same as `replay`'s)
+    _, whole, info_whole = gradients.loss_and_gradients(config, weights, spike_input, labels,
+                                                        **common)
+    _, stopped, info_stopped = gradients.loss_and_gradients(config, weights, spike_input, labels,
+                                                            readout=replay.readout, **common)
+    _, _, argmax_step, _ = gradients.loss_and_output_gradient(replay.readout, labels)
+    assert gradients.last_steps(argmax_step, config.n_steps).max() < config.n_steps - 5
+    assert info_stopped["cross_entropy"] == info_whole["cross_entropy"]
+    for name in whole:
+        assert np.abs(whole[name]).max() > 0, name
+        np.testing.assert_array_equal(stopped[name], whole[name], err_msg=name)
+    # the replay's own potentials after the last step are 0, not left over from before
+    workspace = gradients.Workspace()
+    workspace.get("u", (config.n_steps, len(labels), config.n_exc + config.n_inh))[:] = np.nan
+    last = np.full(len(labels), 10)
+    state = gradients.forward(config, weights, spike_input, hidden_spikes=free.spikes,
+                              workspace=workspace, last_steps=last)
+    assert not state.u_tm[11:].any() and np.array_equal(state.u_tm[:11], replay.u_tm[:11])
