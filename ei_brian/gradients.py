@@ -163,7 +163,8 @@ def forward(config, weights, spike_input, hidden_spikes=None, workspace=None,
         of the neuron's existing synapses (the same sums as with the dense arrays).
     last_steps : ndarray of int (n_samples,), optional
         With ``hidden_spikes``: replay each sample only up to this step, all that the backward
-        pass uses of it (see :func:`last_steps`); its later potentials and readout are 0.
+        pass uses of it (see :func:`last_steps`); its later potentials are 0, and its readout
+        after that step misses the input of those steps.
 
     Returns
     -------
