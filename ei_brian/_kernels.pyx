@@ -130,8 +130,8 @@ cdef extern from *:
        both row-major. Each output element is the sum, in column order, of the products
        A[r, c] * b[c, s], rounded one by one (no fused multiply-adds: -ffp-contract=off), so
        every path below gives the same numbers. Its rows accumulate in vector registers, four
-       64-byte vectors of samples at a time, then one, then what is left; GCC on x86-64 builds the function for AVX-512,
-       AVX2 and the baseline and picks one when the module is loaded. */
+       64-byte vectors of samples at a time, then one, then what is left; GCC on x86-64 builds
+       the function for AVX-512, AVX2 and the baseline and picks one when the module loads. */
     #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
     #define EI_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
     #else

@@ -158,8 +158,6 @@ def backward_sparse(config, state, output_gradient, argmax_step, operators, spik
     history_exc = _array(workspace, "history_exc", (n_steps, n_samples, n_hidden + n_out),
                          np_dtype)
     history_inh = _array(workspace, "history_inh", (n_steps, n_samples, n_hidden), np_dtype)
-    history_exc[-1, :, :n_hidden] = 0.0
-    history_inh[-1] = 0.0
     g_s = _array(workspace, "g_s", (n_samples, n_hidden), np_dtype)
     # each product takes a step's adjoints as targets x samples (contiguous copies) and writes
     # presynaptic neurons x samples into a buffer of its own; the samples are padded with zero
@@ -184,9 +182,9 @@ def backward_sparse(config, state, output_gradient, argmax_step, operators, spik
     order = np.argsort(-last, kind="stable")  # samples by last step, latest first
     begun = np.searchsorted(-last[order], -np.arange(n_steps), side="right")  # per step
     top = int(last.max(initial=-1))
-    history_exc[top + 1:] = 0.0
+    history_exc[top + 1:] = 0.0  # the steps skipped
     history_inh[top + 1:] = 0.0
-    history_exc[max(top, 0), :, :n_hidden] = 0.0
+    history_exc[max(top, 0), :, :n_hidden] = 0.0  # the first step's, which no later step writes
     history_inh[max(top, 0)] = 0.0
     g_s[...] = 0.0
     for step in range(top, -1, -1):
