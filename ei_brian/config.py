@@ -7,6 +7,7 @@ has a short label made from its content, so a results folder says what made it.
 import dataclasses
 import hashlib
 import json
+import math
 import re
 
 from brian2 import Hz, Quantity, ms, second
@@ -24,6 +25,11 @@ RANDMAN_FIELDS = ("randman_classes", "randman_channels", "randman_samples", "ran
 _RANDMAN_FIELD_DEFAULTS = dict(zip(RANDMAN_FIELDS, (
     RANDMAN_DEFAULTS[key] for key in ("classes", "channels", "samples", "dim", "alpha",
                                       "data_seed"))))
+
+#: training options of the decisive study (validation, schedule, early stop), with their defaults
+STUDY_FIELD_DEFAULTS = {"validation_samples": 0, "lr_schedule": "constant",
+                        "stop_saturated": False}
+LR_SCHEDULES = ("constant", "cosine")
 
 _UNITS = {"ms": ms, "s": second, "second": second, "Hz": Hz}
 
@@ -427,6 +433,19 @@ class TrainConfig(_Config):
         Rate above which the penalty acts.
     n_probe : int
         Test samples whose hidden spike trains are saved before and after training.
+    validation_samples : int
+        Class-balanced samples of the training set held out for validation (drawn from the
+        seed, disjoint from the ``train_samples`` trained on; with ``train_samples=None`` they
+        are taken out of the whole set). Their accuracy is measured after every epoch
+        (``val_acc``) and chooses the epoch whose test accuracy a study reports. 0: none.
+    lr_schedule : str
+        ``"constant"`` (the learning rate throughout) or ``"cosine"``: epoch ``e`` of ``E``
+        trains at ``learning_rate * (1 + cos(pi * (e - 1) / E)) / 2``, from the full rate down
+        to a small one in the last epoch, which damps the swings between late epochs.
+    stop_saturated : bool
+        Stop a run whose E rate stays above :data:`ei_brian.outcome.SATURATED_HZ` for
+        :data:`ei_brian.outcome.SATURATED_EVALUATIONS` evaluations in a row (recorded as
+        stopped early, outcome ``saturated``); by default such a run trains on.
     randman_classes, randman_channels, randman_samples, randman_dim, randman_alpha, randman_seed
         The random-manifold task (``dataset="randman"`` only; :mod:`ei_brian.randman`): classes,
         input channels, samples per class (a sixth of them the test set), manifold dimension,
@@ -463,6 +482,9 @@ class TrainConfig(_Config):
     regularizer_strength: float = 0.0
     regularizer_rate: Quantity = _quantity(10 * Hz)
     n_probe: int = 20
+    validation_samples: int = 0
+    lr_schedule: str = "constant"
+    stop_saturated: bool = False
     randman_classes: int = RANDMAN_DEFAULTS["classes"]
     randman_channels: int = RANDMAN_DEFAULTS["channels"]
     randman_samples: int = RANDMAN_DEFAULTS["samples"]
@@ -477,7 +499,18 @@ class TrainConfig(_Config):
         if self.dataset != "randman":
             for name in RANDMAN_FIELDS:
                 values.pop(name)
+        # options added with the decisive study: recorded only where set, so the record and
+        # the digest of a run that leaves them at their defaults are what they were before
+        for name, default in STUDY_FIELD_DEFAULTS.items():
+            if values[name] == default:
+                values.pop(name)
         return values
+
+    def learning_rate_at(self, epoch):
+        """The learning rate of training epoch ``epoch`` (1 .. ``epochs``) by ``lr_schedule``."""
+        if self.lr_schedule == "constant":
+            return self.learning_rate
+        return self.learning_rate * 0.5 * (1.0 + math.cos(math.pi * (epoch - 1) / self.epochs))
 
     def randman_options(self):
         """Keyword arguments of :func:`ei_brian.randman.load_randman` (empty for other data
@@ -513,6 +546,13 @@ class TrainConfig(_Config):
             value = getattr(self, name)
             if value is not None and (int(value) != value or value < 1):
                 raise ConfigError(f"{name} must be a positive integer or None, not {value!r}")
+        if isinstance(self.validation_samples, bool) or int(self.validation_samples) != \
+                self.validation_samples or self.validation_samples < 0:
+            raise ConfigError("validation_samples must be a whole number >= 0, not "
+                              f"{self.validation_samples!r}")
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise ConfigError(f"lr_schedule {self.lr_schedule!r} is unknown; use "
+                              f"{' or '.join(LR_SCHEDULES)}")
         if self.encoding not in ("latency", "poisson", "spikes"):
             raise ConfigError(f"encoding {self.encoding!r} is unknown; use latency or poisson")
         if self.optimizer not in ("adam", "smorms3"):

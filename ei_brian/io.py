@@ -229,12 +229,16 @@ def load_probe_spikes(path):
 
 def _metrics_text(rows):
     """``metrics.csv`` of the metrics rows (dicts with the keys of :data:`METRICS_COLUMNS`)."""
+    columns = METRICS_COLUMNS
+    if any("val_acc" in row for row in rows):  # a run with validation samples
+        columns = columns[:3] + ("val_acc",) + columns[3:]
     buffer = _io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=METRICS_COLUMNS, lineterminator="\n")
+    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
     writer.writeheader()
     for row in rows:
-        writer.writerow({key: (f"{row[key]:.6g}" if isinstance(row[key], float) else row[key])
-                         for key in METRICS_COLUMNS})
+        value = {key: row.get(key, "") for key in columns}
+        writer.writerow({key: (f"{item:.6g}" if isinstance(item, float) else item)
+                         for key, item in value.items()})
     return buffer.getvalue()
 
 

@@ -42,6 +42,7 @@ STREAMS = {
     "train-subset": 3,
     "test-subset": 4,
     "structure": 5,
+    "validation-split": 6,
     "update": 16,
     "input": 17,
     "test-input": 18,

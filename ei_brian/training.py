@@ -31,6 +31,7 @@ weight update (after the optimizer, before the Dale's-law projection) and to the
 training minibatches. Every random draw derives from the run's seed, the noise of each minibatch
 from (seed, epoch, minibatch), so a resumed run draws what an uninterrupted one draws.
 """
+import dataclasses
 import json
 import os
 import sys
@@ -41,7 +42,7 @@ import numpy as np
 from filelock import FileLock, Timeout
 from tqdm import tqdm
 
-from ei_brian import encoding, gradients, initialization, noise, streams
+from ei_brian import encoding, gradients, initialization, noise, outcome, streams
 from ei_brian import io as run_folder
 from ei_brian.config import ConfigError, NetworkConfig, TrainConfig
 from ei_brian.data import SPIKE_DATASETS, DatasetError, load_dataset
@@ -65,7 +66,8 @@ _filled = run_folder._filled
 FULL_SCALE = {"train_samples": None, "test_samples": None, "epochs": 30}
 #: keys of the evaluations whose input noise is frozen when TrainConfig.input_noise_at_test is set
 #: (and of the input-rate estimate of the fluctuation-driven initialization)
-EVALUATION_KEYS = {"test": 0, "train": 1, "probe": 2, "calibration": 3, "input-rate": 4}
+EVALUATION_KEYS = {"test": 0, "train": 1, "probe": 2, "calibration": 3, "input-rate": 4,
+                   "validation": 5}
 
 
 def project_dale(config, weights):
@@ -162,10 +164,18 @@ class Trainer:
             grid = {"dt": float(net_config.dt), "n_steps": net_config.n_steps}
         else:
             grid = {}
+        n_validation = train_config.validation_samples
+        train_samples = train_config.train_samples
+        if n_validation and train_samples is not None:  # validation drawn beside the training
+            train_samples += n_validation
         self.data = load_dataset(train_config.dataset, data_dir=data_dir,
-                                 train_samples=train_config.train_samples,
+                                 train_samples=train_samples,
                                  test_samples=train_config.test_samples, seed=train_config.seed,
                                  **grid, **train_config.randman_options())
+        self.x_val = self.y_val = None
+        if n_validation:
+            self.data, self.x_val, self.y_val = _hold_out(self.data, n_validation,
+                                                          train_config.seed)
         if self.data.n_channels != net_config.n_inputs or self.data.n_classes != net_config.n_outputs:
             raise ConfigError(f"{train_config.dataset} has {self.data.n_channels} channels and "
                               f"{self.data.n_classes} classes; the network has {net_config.n_inputs} "
@@ -533,7 +543,8 @@ def _train_loop(trainer, out_dir, checkpoint_path, resuming, progress, say, sess
                            "initial", 0)
         on_train = trainer.evaluate(weights, data.x_train, data.y_train, noise_key="train")
         on_test = trainer.evaluate(weights, data.x_test, data.y_test)
-        rows.append(_row(0, on_train["loss"], on_train["acc"], on_test, time.perf_counter() - start))
+        rows.append(_row(0, on_train["loss"], on_train["acc"], on_test, time.perf_counter() - start,
+                         on_validation=_validate(trainer, weights)))
         say(_describe(rows[-1]))
         if rows[-1]["rate_exc_hz"] == 0:
             say("warning: the initial network is silent (no hidden spike on the test set), so its "
@@ -544,8 +555,12 @@ def _train_loop(trainer, out_dir, checkpoint_path, resuming, progress, say, sess
 
     batch = train_config.batch_size
     n_train = len(data.y_train)
+    stopped = _stopped_saturated(train_config, rows)
     for epoch in range(first_epoch, train_config.epochs + 1):
+        if stopped:
+            break
         start = time.perf_counter()
+        optimizer.learning_rate = train_config.learning_rate_at(epoch)
         order = rng.permutation(n_train)
         total_loss, correct, seen = 0.0, 0, 0
         spike_counts = np.zeros(2)
@@ -568,21 +583,82 @@ def _train_loop(trainer, out_dir, checkpoint_path, resuming, progress, say, sess
         bar.close()
         on_test = trainer.evaluate(weights, data.x_test, data.y_test)
         rows.append(_row(epoch, total_loss / seen, correct / seen, on_test,
-                         time.perf_counter() - start))
+                         time.perf_counter() - start, on_validation=_validate(trainer, weights)))
         say(_describe(rows[-1]))
         _save_epoch(out_dir, weights, optimizer, rng, rows, wall())
+        stopped = _stopped_saturated(train_config, rows)
+    last_epoch = rows[-1]["epoch"]
+    stopped = stopped and last_epoch < train_config.epochs
+    if stopped:
+        say(f"warning: stopped after epoch {last_epoch}: the E rate has been above "
+            f"{outcome.SATURATED_HZ:g} Hz at {outcome.SATURATED_EVALUATIONS} evaluations in a row "
+            "(saturated; --stop-saturated)")
     final_path = os.path.join(out_dir, PROBE_SPIKES_FILES["final"])
     if not os.path.exists(final_path) or first_epoch <= train_config.epochs:
-        trainer.save_probe(final_path, weights, probe, "final", train_config.epochs)
-    best = max(rows[1:] or rows, key=lambda row: row["test_acc"])
-    atomic_write_json(os.path.join(out_dir, RESULT_FILE), _jsonable({
-        "finished": True, "epochs": train_config.epochs, "peak_test_acc": best["test_acc"],
-        "peak_epoch": best["epoch"], "final_test_acc": rows[-1]["test_acc"],
-        "initial_rate_exc_hz": rows[0]["rate_exc_hz"], "initial_rate_inh_hz": rows[0]["rate_inh_hz"],
-        "final_rate_exc_hz": rows[-1]["rate_exc_hz"], "final_rate_inh_hz": rows[-1]["rate_inh_hz"],
-        "wall_seconds": wall()}))
-    say(f"peak test accuracy {best['test_acc']:.4f} at epoch {best['epoch']}; results in {out_dir}")
+        trainer.save_probe(final_path, weights, probe, "final", last_epoch)
+    result = summarize(rows, trainer.data.n_classes)
+    result.update({"finished": True, "epochs": train_config.epochs,
+                   "stopped_early": bool(stopped), "wall_seconds": wall()})
+    atomic_write_json(os.path.join(out_dir, RESULT_FILE), _jsonable(result))
+    say(f"peak test accuracy {result['peak_test_acc']:.4f} at epoch {result['peak_epoch']}"
+        + (f"; validation chose epoch {result['val_epoch']} (test accuracy "
+           f"{result['val_test_acc']:.4f})" if result["val_epoch"] is not None else "")
+        + f"; outcome: {result['outcome']}; results in {out_dir}")
     return rows
+
+
+def _validate(trainer, weights):
+    """Accuracy on the validation samples (None without them)."""
+    if trainer.y_val is None:
+        return None
+    return trainer.evaluate(weights, trainer.x_val, trainer.y_val, noise_key="validation")
+
+
+def _stopped_saturated(train_config, rows):
+    return bool(train_config.stop_saturated
+                and outcome.saturated([row["rate_exc_hz"] for row in rows]))
+
+
+def summarize(rows, n_classes):
+    """What ``result.json`` says of a run's metrics rows (epoch 0 first): the peak test accuracy
+    and its epoch, the epoch of the best validation accuracy and its test accuracy, the initial,
+    final and largest rates, and the outcome (:func:`ei_brian.outcome.classify`)."""
+    trained = rows[1:] or rows
+    best = max(trained, key=lambda row: row["test_acc"])  # the first of equal maxima
+    validated = [row for row in trained if row.get("val_acc") is not None
+                 and row["val_acc"] == row["val_acc"]]
+    chosen = max(validated, key=lambda row: row["val_acc"]) if validated else None
+    return {"peak_test_acc": best["test_acc"], "peak_epoch": best["epoch"],
+            "final_test_acc": rows[-1]["test_acc"],
+            "val_acc": chosen["val_acc"] if chosen else None,
+            "val_epoch": chosen["epoch"] if chosen else None,
+            "val_test_acc": chosen["test_acc"] if chosen else None,
+            "initial_rate_exc_hz": rows[0]["rate_exc_hz"],
+            "initial_rate_inh_hz": rows[0]["rate_inh_hz"],
+            "final_rate_exc_hz": rows[-1]["rate_exc_hz"],
+            "final_rate_inh_hz": rows[-1]["rate_inh_hz"],
+            "max_rate_exc_hz": max(row["rate_exc_hz"] for row in rows),
+            "outcome": outcome.classify([row["rate_exc_hz"] for row in rows],
+                                        [row["test_acc"] for row in rows[1:]], n_classes)}
+
+
+def _hold_out(data, n_validation, seed):
+    """``(data, x_val, y_val)``: ``n_validation`` class-balanced training samples, drawn from the
+    run's ``validation-split`` stream, taken out of the training set."""
+    n_train = len(data.y_train)
+    if n_validation >= n_train:
+        raise ConfigError(f"{n_validation} validation samples leave nothing to train on: the "
+                          f"training set has {n_train}; lower --validation-samples")
+    chosen = _probe_samples(data.y_train, n_validation,
+                            streams.stream(seed, "validation-split"))
+    keep = np.ones(n_train, dtype=bool)
+    keep[chosen] = False
+    rest = np.flatnonzero(keep)
+    extra = {key: (value[rest] if key.startswith("train_") else value)
+             for key, value in data.extra.items()}
+    held = dataclasses.replace(data, x_train=data.x_train[rest], y_train=data.y_train[rest],
+                               train_indices=data.train_indices[rest], extra=extra)
+    return held, data.x_train[chosen], data.y_train[chosen]
 
 
 def _probe_samples(labels, n_probe, seed):
@@ -611,14 +687,19 @@ def _jsonable(value):
     return value
 
 
-def _row(epoch, train_loss, train_acc, on_test, seconds):
-    return {"epoch": epoch, "train_loss": float(train_loss), "train_acc": float(train_acc),
-            "test_acc": float(on_test["acc"]), "rate_exc_hz": float(on_test["rate_exc_hz"]),
-            "rate_inh_hz": float(on_test["rate_inh_hz"]), "silent_frac": on_test["silent_frac"],
-            "seconds": float(seconds)}
+def _row(epoch, train_loss, train_acc, on_test, seconds, on_validation=None):
+    row = {"epoch": epoch, "train_loss": float(train_loss), "train_acc": float(train_acc),
+           "test_acc": float(on_test["acc"]), "rate_exc_hz": float(on_test["rate_exc_hz"]),
+           "rate_inh_hz": float(on_test["rate_inh_hz"]), "silent_frac": on_test["silent_frac"],
+           "seconds": float(seconds)}
+    if on_validation is not None:
+        row["val_acc"] = float(on_validation["acc"])
+    return row
 
 
 def _describe(row):
+    validation = f"val acc {row['val_acc']:.4f}  " if "val_acc" in row else ""
     return (f"epoch {row['epoch']:3d}  train loss {row['train_loss']:.4f}  train acc "
-            f"{row['train_acc']:.4f}  test acc {row['test_acc']:.4f}  E {row['rate_exc_hz']:.1f} Hz  "
+            f"{row['train_acc']:.4f}  {validation}test acc {row['test_acc']:.4f}  "
+            f"E {row['rate_exc_hz']:.1f} Hz  "
             f"I {row['rate_inh_hz']:.1f} Hz  silent {row['silent_frac']:.2f}  ({row['seconds']:.1f} s)")

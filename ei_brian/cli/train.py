@@ -9,9 +9,10 @@ import sys
 from brian2 import Hz, ms
 
 from ei_brian import initialization, noise
-from ei_brian.config import ConfigError, NetworkConfig, TrainConfig
+from ei_brian.config import LR_SCHEDULES, ConfigError, NetworkConfig, TrainConfig
 from ei_brian.data import SPIKE_DATASETS, DatasetError
 from ei_brian.io import LOG_FILE, RunFolderError
+from ei_brian.outcome import SATURATED_EVALUATIONS, SATURATED_HZ
 from ei_brian.training import FULL_SCALE, default_run_name, train
 
 __all__ = ["add_train_arguments", "configs_from_args", "run_train_command"]
@@ -91,9 +92,19 @@ def add_train_arguments(parser):
                         "for fashion-mnist, all for shd and randman; all with --full)")
     parser.add_argument("--full", action="store_true",
                         help="the paper's scale: all 60,000/10,000 samples, 30 epochs")
+    parser.add_argument("--validation-samples", type=int, default=train_config.validation_samples,
+                        metavar="N", help="class-balanced training samples held out (beside "
+                        "--train-samples) to choose the epoch: their accuracy is measured after "
+                        "every epoch (default %(default)s: none)")
     parser.add_argument("--optimizer", default=train_config.optimizer, choices=["adam", "smorms3"])
     parser.add_argument("--lr", type=float, default=None,
                         help=f"learning rate (default {train_config.learning_rate})")
+    parser.add_argument("--lr-schedule", default=train_config.lr_schedule,
+                        choices=list(LR_SCHEDULES), help="constant, or cosine: from --lr in the "
+                        "first epoch down to nearly 0 in the last (default %(default)s)")
+    parser.add_argument("--stop-saturated", action="store_true",
+                        help=f"stop a run whose E rate stays above {SATURATED_HZ:g} Hz for "
+                        f"{SATURATED_EVALUATIONS} evaluations in a row (recorded as saturated)")
     parser.add_argument("--encoding", default=None, choices=["latency", "poisson"],
                         help=f"spike code of images (default {train_config.encoding}); not for "
                         "shd and randman, which are spikes")
@@ -205,7 +216,9 @@ def configs_from_args(args):
                                input_jitter=args.input_jitter * ms,
                                input_deletion=args.input_deletion,
                                input_insertion=args.input_insertion,
-                               input_noise_at_test=args.input_noise_at_test)
+                               input_noise_at_test=args.input_noise_at_test,
+                               validation_samples=args.validation_samples,
+                               lr_schedule=args.lr_schedule, stop_saturated=args.stop_saturated)
     time_grid = {name: (None if getattr(args, name, None) is None else getattr(args, name) * ms)
                  for name in ("dt", "duration")}
     net_config = NetworkConfig.for_dataset(
