@@ -44,9 +44,12 @@ import json
 import logging
 import math
 import os
+import shlex
 import sys
 import time
 import tomllib
+
+from brian2 import Hz
 
 from ei_brian.config import ConfigError
 from ei_brian.io import atomic_write_text
@@ -63,14 +66,22 @@ MANAGED_OPTIONS = {"out": "the sweep chooses each run's folder",
                    "threads": "the sweep sets each run's threads to fit the workers"}
 #: size of each data set (train, test), for estimates of runs that use all of it
 DATASET_SIZES = {"fashion-mnist": (60000, 10000), "shd": (8156, 2264), "randman": (10000, 2000)}
-#: sample passes per second of one core on the default network, assumed by --dry-run when no
-#: epoch of the sweep has been measured yet (measured on a 2-core machine: see the README)
-ASSUMED_SAMPLES_PER_CORE_SECOND = 400.0
+#: training passes per second of one core on the default network, assumed by --dry-run when no
+#: epoch has been measured (about half what a 2-core machine measured in December 2026)
+ASSUMED_SAMPLES_PER_CORE_SECOND = 1000.0
 #: retries of a run whose worker died (Dask's allowed failures); the run resumes each time
 WORKER_DEATHS_ALLOWED = 3
-RUNS_COLUMNS_AFTER = ("label", "run_dir", "status", "epochs_done", "epochs", "peak_test_acc",
-                      "peak_epoch", "final_test_acc", "rate_exc_initial_hz", "rate_inh_initial_hz",
-                      "rate_exc_final_hz", "rate_inh_final_hz", "wall_seconds", "error")
+#: what made each run, written for every run whether the sweep varies it or not
+CONFIG_COLUMNS = ("init", "init_distribution", "init_scale_exc", "target_rate", "learning_rate",
+                  "lr_schedule", "update_noise", "update_noise_kind", "train_samples",
+                  "validation_samples", "test_samples", "n_classes")
+RUNS_COLUMNS_AFTER = ("label", "run_dir", "status", "outcome", "stopped_early", "epochs_done",
+                      "epochs", "peak_test_acc", "peak_epoch", "final_test_acc", "val_acc",
+                      "val_epoch", "val_test_acc", "rate_exc_initial_hz", "rate_inh_initial_hz",
+                      "rate_exc_final_hz", "rate_inh_final_hz", "rate_exc_max_hz", "wall_seconds",
+                      "command", "error")
+EPOCHS_COLUMNS = ("epoch", "train_loss", "train_acc", "val_acc", "test_acc", "rate_exc_hz",
+                  "rate_inh_hz", "silent_frac", "seconds")
 
 
 class SweepError(ValueError):
@@ -425,29 +436,46 @@ def collect(spec, out):
     runs : list of dict
     epochs : list of dict
     """
-    from ei_brian.training import LOG_FILE, RESULT_FILE
+    from ei_brian.training import LOG_FILE, RESULT_FILE, summarize
     runs, epochs = [], []
+    recorded_runs, recorded_epochs = recorded(out)
     for run in spec.runs:
         run_dir = os.path.join(out, run.folder)
         status, epochs_done = run_state(run, run_dir)
+        kept = recorded_runs.get(run.folder)
+        if status == "new" and kept is not None and kept.get("command") == train_command(run):
+            runs.append(kept)  # finished elsewhere: its folder is gone, its rows are the record
+            epochs += recorded_epochs.get(run.label, {}).get(str(run.seed), [])
+            continue
         rows = _metrics_rows(run_dir) if status != "conflict" else []
         result = _read_json(os.path.join(run_dir, RESULT_FILE)) or {}
-        tests = [(float(row["test_acc"]), int(row["epoch"])) for row in rows[1:]]
-        peak = max(tests, key=lambda item: (item[0], -item[1])) if tests else (math.nan, None)
-        first, last = (rows[0], rows[-1]) if rows else ({}, {})
+        numbers = [{key: _number(value) for key, value in row.items()} for row in rows]
+        summary = summarize(numbers, run.net_config.n_outputs) if numbers else {}
+        finished = status == "finished"
         row = {**{key: run.varied[key] for key in spec.varied_keys}, "seed": run.seed,
                "network": "unbounded" if run.net_config.unbounded else run.net_config.ratio,
-               "dataset": run.train_config.dataset, "label": run.label, "run_dir": run.folder,
-               "status": status,
+               "dataset": run.train_config.dataset, **config_columns(run),
+               "label": run.label, "run_dir": run.folder, "status": status,
+               "outcome": summary.get("outcome", "") if finished else "",
+               "stopped_early": bool(result.get("stopped_early", False)),
                "epochs_done": max(epochs_done, 0), "epochs": run.train_config.epochs,
-               "peak_test_acc": peak[0], "peak_epoch": peak[1],
-               "final_test_acc": float(last["test_acc"]) if last else math.nan,
-               "rate_exc_initial_hz": _number(first.get("rate_exc_hz")),
-               "rate_inh_initial_hz": _number(first.get("rate_inh_hz")),
-               "rate_exc_final_hz": _number(last.get("rate_exc_hz")),
-               "rate_inh_final_hz": _number(last.get("rate_inh_hz")),
+               "peak_test_acc": summary.get("peak_test_acc", math.nan) if rows[1:] else math.nan,
+               "peak_epoch": summary.get("peak_epoch") if rows[1:] else None,
+               "final_test_acc": summary.get("final_test_acc", math.nan),
+               "val_acc": _number(summary.get("val_acc")),
+               "val_epoch": summary.get("val_epoch"),
+               "val_test_acc": _number(summary.get("val_test_acc")),
+               "rate_exc_initial_hz": _number(summary.get("initial_rate_exc_hz")),
+               "rate_inh_initial_hz": _number(summary.get("initial_rate_inh_hz")),
+               "rate_exc_final_hz": _number(summary.get("final_rate_exc_hz")),
+               "rate_inh_final_hz": _number(summary.get("final_rate_inh_hz")),
+               "rate_exc_max_hz": _number(summary.get("max_rate_exc_hz")),
                "wall_seconds": result.get("wall_seconds", math.nan),
+               "command": train_command(run),
                "error": _last_error(os.path.join(run_dir, LOG_FILE)) if status == "failed" else ""}
+        for key in ("peak_epoch", "val_epoch"):
+            if row[key] is not None and row[key] == row[key]:
+                row[key] = int(row[key])
         runs.append(row)
         for metrics in rows:
             epochs.append({**{key: run.varied[key] for key in spec.varied_keys}, "seed": run.seed,
@@ -455,6 +483,52 @@ def collect(spec, out):
                            **{key: _number(value) if key != "epoch" else int(value)
                               for key, value in metrics.items()}})
     return runs, epochs
+
+
+def recorded(out):
+    """The finished runs that ``OUT/runs.csv`` records, by run folder, and their ``epochs.csv``
+    rows by label and seed: what a later invocation (another machine, a fresh clone holding only
+    the committed tables) counts as done without the run folders."""
+    try:
+        with open(os.path.join(out, "runs.csv"), newline="") as f:
+            rows = [row for row in csv.DictReader(f) if row.get("status") == "finished"
+                    and row.get("command")]
+    except OSError:
+        return {}, {}
+    runs = {row["run_dir"]: row for row in rows}
+    epochs = {}
+    try:
+        with open(os.path.join(out, "epochs.csv"), newline="") as f:
+            for row in csv.DictReader(f):
+                epochs.setdefault(row["label"], {}).setdefault(row["seed"], []).append(row)
+    except OSError:
+        pass
+    return runs, epochs
+
+
+def is_recorded(run, out, recorded_runs):
+    """Whether ``run`` has no folder under ``out`` but finished by the record of its tables."""
+    row = recorded_runs.get(run.folder)
+    return (row is not None and row.get("command") == train_command(run)
+            and not os.path.exists(os.path.join(out, run.folder, "config.json")))
+
+
+def config_columns(run):
+    """The :data:`CONFIG_COLUMNS` of a run, from its configuration."""
+    config = run.train_config
+    return {"init": config.init, "init_distribution": config.init_distribution,
+            "init_scale_exc": config.init_scale_exc,
+            "target_rate": (float(config.target_rate_exc / Hz) if config.init == "target-rate"
+                            else math.nan),
+            "learning_rate": config.learning_rate, "lr_schedule": config.lr_schedule,
+            "update_noise": config.update_noise, "update_noise_kind": config.update_noise_kind,
+            "train_samples": _samples(run)[0], "validation_samples": config.validation_samples,
+            "test_samples": _samples(run)[1], "n_classes": run.net_config.n_outputs}
+
+
+def train_command(run):
+    """The ``ei-brian train`` command line that trains ``run`` on its own (without ``--out``)."""
+    return shlex.join(["ei-brian", "train", *run.argv])
 
 
 def _number(value):
@@ -480,13 +554,13 @@ def _csv_text(rows, columns):
 def write_tables(spec, out):
     """Rewrite ``runs.csv`` and ``epochs.csv`` of a sweep (atomically); return the run rows."""
     runs, epochs = collect(spec, out)
-    head = [*spec.varied_keys, "seed", "network"]
-    atomic_write_text(os.path.join(out, "runs.csv"),
-                      _csv_text(runs, head + ["dataset"] + list(RUNS_COLUMNS_AFTER)))
-    epoch_columns = head + ["label"] + [
-        "epoch", "train_loss", "train_acc", "test_acc", "rate_exc_hz", "rate_inh_hz", "silent_frac",
-        "seconds"]
-    atomic_write_text(os.path.join(out, "epochs.csv"), _csv_text(epochs, epoch_columns))
+    # the varied keys that the configuration columns do not already hold ("lr": learning_rate)
+    head = [key for key in spec.varied_keys
+            if key not in CONFIG_COLUMNS and key != "lr"] + ["seed", "network"]
+    atomic_write_text(os.path.join(out, "runs.csv"), _csv_text(
+        runs, head + ["dataset"] + list(CONFIG_COLUMNS) + list(RUNS_COLUMNS_AFTER)))
+    atomic_write_text(os.path.join(out, "epochs.csv"), _csv_text(
+        epochs, [*spec.varied_keys, "seed", "network", "label", *EPOCHS_COLUMNS]))
     return runs
 
 
@@ -501,32 +575,51 @@ def _samples(run):
         total = config.randman_classes * config.randman_samples
         n_test_all = int(round(total * TEST_FRACTION))
         sizes = (total - n_test_all, n_test_all)
-    n_train = config.train_samples or (sizes[0] if sizes else 10000)
+    n_train = config.train_samples or ((sizes[0] if sizes else 10000)
+                                       - config.validation_samples)
     n_test = config.test_samples or (sizes[1] if sizes else 2000)
     return n_train, n_test
 
 
+#: a forward-only pass (evaluation) costs about this share of a training pass
+EVALUATION_SHARE = 1.0 / 3.0
+
+
+def _epoch_work(n_train, n_validation, n_test):
+    """Training passes of one epoch, evaluations counted at :data:`EVALUATION_SHARE`."""
+    return n_train + EVALUATION_SHARE * (n_validation + n_test)
+
+
+def _size(run):
+    return max(1.0, run.net_config.n_hidden / 160) * (run.net_config.n_steps / 100)
+
+
 def _run_cost(run, epochs_done):
-    """Sample passes left to do (forward or forward-backward; a rough measure of work)."""
+    """Training passes left to do (a measure of work; seconds = work / measured speed)."""
     n_train, n_test = _samples(run)
-    size = max(1.0, run.net_config.n_hidden / 160) * (run.net_config.n_steps / 100)
-    passes = (run.train_config.epochs - max(epochs_done, 0)) * (n_train + n_test)
+    n_val = run.train_config.validation_samples
+    passes = (run.train_config.epochs - max(epochs_done, 0)) * _epoch_work(n_train, n_val, n_test)
     if epochs_done < 0:
-        passes += n_train + n_test + 2 * run.train_config.n_probe
+        passes += EVALUATION_SHARE * (n_train + n_val + n_test + 2 * run.train_config.n_probe)
         if run.train_config.init == "target-rate":
-            passes += 15 * run.train_config.target_rate_samples
-    return passes * size
+            passes += EVALUATION_SHARE * 15 * run.train_config.target_rate_samples
+    return passes * _size(run)
 
 
-def measured_speed(spec, out):
-    """Sample passes per second of one core, from the epochs of this sweep's runs so far."""
+def _measured_work(spec, out):
     passes, seconds = 0.0, 0.0
     for run in spec.runs:
         n_train, n_test = _samples(run)
-        size = max(1.0, run.net_config.n_hidden / 160) * (run.net_config.n_steps / 100)
+        work = _epoch_work(n_train, run.train_config.validation_samples, n_test) * _size(run)
         for row in _metrics_rows(os.path.join(out, run.folder))[1:]:
-            passes += (n_train + n_test) * size
+            passes += work
             seconds += float(row["seconds"])
+    return passes, seconds
+
+
+def measured_speed(spec, out):
+    """Training passes per second of one core, from the epochs of this sweep's runs so far."""
+    passes, seconds = _measured_work(spec, out)
     return passes / seconds if seconds > 0 else None
 
 
@@ -597,7 +690,71 @@ def _make_client(workers, scheduler):
     return Client(cluster), cluster
 
 
-def _describe_plan(spec, out, states, speed, stream=None):
+def sweeps_speed(sweeps):
+    """``(samples per core-second, how it was found)`` for estimates: measured on the epochs of
+    these sweeps' run folders, else on the committed tables beside them (``epochs.csv`` of any
+    scale under the same root), else :data:`ASSUMED_SAMPLES_PER_CORE_SECOND`."""
+    passes = seconds = 0.0
+    for spec, out in sweeps:
+        p, s = _measured_work(spec, out)
+        passes, seconds = passes + p, seconds + s
+    if seconds > 0:
+        return passes / seconds, "measured on these runs' epochs"
+    roots = {os.path.dirname(os.path.dirname(os.path.abspath(out))) for _, out in sweeps}
+    for root in sorted(roots):
+        p, s = _table_work(root)
+        passes, seconds = passes + p, seconds + s
+    if seconds > 0:
+        return passes / seconds, "measured on the recorded epochs of earlier reproductions"
+    return ASSUMED_SAMPLES_PER_CORE_SECOND, "assumed: nothing measured yet"
+
+
+def _table_work(root):
+    """Work and seconds of the epochs recorded in ``ROOT/*/*/epochs.csv`` with their
+    ``runs.csv`` (sizes from its columns)."""
+    import glob
+    passes = seconds = 0.0
+    for runs_path in glob.glob(os.path.join(root, "*", "*", "runs.csv")):
+        try:
+            with open(runs_path, newline="") as f:
+                sizes = {(row["label"], row["seed"]): row for row in csv.DictReader(f)}
+            with open(os.path.join(os.path.dirname(runs_path), "epochs.csv"), newline="") as f:
+                rows = list(csv.DictReader(f))
+        except (OSError, KeyError):
+            continue
+        for row in rows:
+            run = sizes.get((row.get("label"), row.get("seed")))
+            if run is None or row.get("epoch") in (None, "", "0") or "train_samples" not in run:
+                continue
+            try:
+                work = _epoch_work(float(run["train_samples"]),
+                                   float(run.get("validation_samples") or 0),
+                                   float(run["test_samples"]))
+                passes, seconds = passes + work, seconds + float(row["seconds"])
+            except ValueError:
+                continue
+    return passes, seconds
+
+
+def fit_in_hours(todo, states, hours, lanes, speed):
+    """The runs of ``todo`` expected to finish within ``hours`` on ``lanes`` workers, longest
+    first, each given to the least loaded worker; ``(chosen, left)``."""
+    budget = hours * 3600.0
+    loads = [0.0] * max(1, int(lanes))
+    chosen, left = [], []
+    order = sorted(todo, key=lambda item: -_run_cost(item[2], states[(item[1], item[2].folder)][1]))
+    for item in order:
+        cost = _run_cost(item[2], states[(item[1], item[2].folder)][1]) / speed
+        lane = loads.index(min(loads))
+        if loads[lane] + cost <= budget:
+            loads[lane] += cost
+            chosen.append(item)
+        else:
+            left.append(item)
+    return chosen, left
+
+
+def _describe_plan(spec, out, states, speed, how, stream=None):
     stream = stream or sys.stdout
     width = max(len(run.folder) for run in spec.runs)
     counts = {}
@@ -609,10 +766,7 @@ def _describe_plan(spec, out, states, speed, stream=None):
         print(f"  {run.folder:<{width}}  {status:<9} {progress}", file=stream)
     remaining = sum(_run_cost(run, states[run.folder][1]) for run in spec.runs
                     if states[run.folder][0] not in ("finished", "conflict"))
-    if speed is None:
-        rate, how = ASSUMED_SAMPLES_PER_CORE_SECOND, "assumed (no epoch of this sweep measured yet)"
-    else:
-        rate, how = speed, "measured on this sweep's epochs so far"
+    rate = speed
     summary = ", ".join(f"{count} {status}" for status, count in sorted(counts.items()))
     print(f"{len(spec.runs)} runs in {out}: {summary}", file=stream)
     hours = remaining / rate / 3600
@@ -621,7 +775,7 @@ def _describe_plan(spec, out, states, speed, stream=None):
 
 
 def run_sweep(spec, out=None, scale=None, workers=None, scheduler=None, client=None,
-              dry_run=False, progress=True, threads=None, data_dir=None):
+              dry_run=False, progress=True, threads=None, data_dir=None, hours=None):
     """Run every unfinished run of a sweep on Dask; return the runs table as a DataFrame.
 
     Parameters
@@ -646,6 +800,8 @@ def run_sweep(spec, out=None, scale=None, workers=None, scheduler=None, client=N
         Threads of each training (default: cores per local worker, 1 on other clusters).
     data_dir : str, optional
         Folder of the data set files on the workers.
+    hours : float, optional
+        Start no run expected to finish after this many hours; a later call trains the rest.
 
     Returns
     -------
@@ -664,12 +820,13 @@ def run_sweep(spec, out=None, scale=None, workers=None, scheduler=None, client=N
         spec = load_spec(spec, scale=scale)
     out = out or spec.default_out()
     tables = run_sweeps([(spec, out)], workers=workers, scheduler=scheduler, client=client,
-                        dry_run=dry_run, progress=progress, threads=threads, data_dir=data_dir)
+                        dry_run=dry_run, progress=progress, threads=threads, data_dir=data_dir,
+                        hours=hours)
     return pd.DataFrame(tables[out])
 
 
 def run_sweeps(sweeps, workers=None, scheduler=None, client=None, dry_run=False, progress=True,
-               threads=None, data_dir=None, analyze=False):
+               threads=None, data_dir=None, analyze=False, hours=None):
     """Run several sweeps on one Dask cluster at once (their runs share the workers).
 
     Parameters
@@ -678,6 +835,9 @@ def run_sweeps(sweeps, workers=None, scheduler=None, client=None, dry_run=False,
         Each sweep with its folder.
     analyze : bool
         Also write each run's spike-train analysis (``ei-brian analyze``) in its worker.
+    hours : float, optional
+        Start no run expected to finish after this many hours (:func:`fit_in_hours`); the
+        runs left out are trained by a later call. Every finished run is recorded at once.
     workers, scheduler, client, dry_run, progress, threads, data_dir
         As in :func:`run_sweep`.
 
@@ -691,10 +851,15 @@ def run_sweeps(sweeps, workers=None, scheduler=None, client=None, dry_run=False,
     SweepError, SweepFailed
         As :func:`run_sweep`; ``SweepFailed`` after every run that could run has run.
     """
+    if hours is not None and not hours > 0:
+        raise SweepError(f"--hours must be above 0, not {hours:g}")
     states = {}
     for spec, out in sweeps:
+        recorded_runs = recorded(out)[0]
         for run in spec.runs:
-            states[(out, run.folder)] = run_state(run, os.path.join(out, run.folder))
+            states[(out, run.folder)] = (
+                ("finished", run.train_config.epochs) if is_recorded(run, out, recorded_runs)
+                else run_state(run, os.path.join(out, run.folder)))
         conflicts = [folder for (where, folder), (status, _) in states.items()
                      if where == out and status == "conflict"]
         if conflicts:
@@ -702,20 +867,34 @@ def run_sweeps(sweeps, workers=None, scheduler=None, client=None, dry_run=False,
                              f"configuration (was the spec or its scale changed?), e.g. "
                              f"{os.path.join(out, conflicts[0])}; use another --out or remove "
                              "them")
+    speed, how = sweeps_speed(sweeps)
     if dry_run:
         for spec, out in sweeps:
             _describe_plan(spec, out, {run.folder: states[(out, run.folder)] for run in spec.runs},
-                           measured_speed(spec, out))
+                           speed, how)
+        total = sum(_run_cost(run, states[(out, run.folder)][1]) for spec, out in sweeps
+                    for run in spec.runs if states[(out, run.folder)][0] != "finished")
+        if len(sweeps) > 1:
+            print(f"in all: {total / speed / 3600:.1f} core-hours left at {speed:.0f} samples/s "
+                  f"per core ({how})")
         return {out: collect(spec, out)[0] for spec, out in sweeps}
     todo = []
     for spec, out in sweeps:
         os.makedirs(out, exist_ok=True)
         write_tables(spec, out)
         runs = [run for run in spec.runs if states[(out, run.folder)][0] != "finished" or
-                (analyze and not analysis_done(os.path.join(out, run.folder)))]
+                (analyze and states[(out, run.folder)][1] >= 0
+                 and os.path.exists(os.path.join(out, run.folder, "config.json"))
+                 and not analysis_done(os.path.join(out, run.folder)))]
         print(f"sweep {spec.name}{f' ({spec.scale})' if spec.scale else ''}: {len(spec.runs)} "
               f"runs, {len(spec.runs) - len(runs)} finished already; results in {out}")
         todo += [(spec, out, run) for run in runs]
+    if hours is not None and todo:
+        todo, left = fit_in_hours(todo, states, hours, workers or os.cpu_count() or 1, speed)
+        if left:
+            print(f"--hours {hours:g}: {len(todo)} run(s) expected to finish in time (at "
+                  f"{speed:.0f} samples/s per core, {how}); {len(left)} left for a later "
+                  "invocation")
     failures = []
     if todo:
         failures = _run_on_dask(todo, workers, scheduler, client, progress, threads, data_dir,

@@ -229,3 +229,57 @@ def write_spec_with_extra(tmp_path, sweep):
             f.write("[[extra]]\n" + "".join(f"{key} = {json.dumps(value)}\n"
                                             for key, value in block.items()))
     return path
+
+
+def test_fit_in_hours_gives_the_longest_runs_first_to_the_least_loaded_worker():
+    from ei_brian.sweep import _run_cost, fit_in_hours
+    loaded = load_spec(spec({"seed": [0, 1, 2]}, epochs=2))
+    states = {("out", run.folder): ("new", -1) for run in loaded.runs}
+    todo = [(loaded, "out", run) for run in loaded.runs]
+    cost = _run_cost(loaded.runs[0], -1)  # every run costs the same
+    chosen, left = fit_in_hours(todo, states, hours=1.5 * cost / 3600, lanes=2, speed=1.0)
+    assert (len(chosen), len(left)) == (2, 1)  # one run per worker fits, a second does not
+    chosen, left = fit_in_hours(todo, states, hours=2.0 * cost / 3600, lanes=2, speed=1.0)
+    assert (len(chosen), len(left)) == (3, 0)
+    chosen, left = fit_in_hours(todo, states, hours=0.5 * cost / 3600, lanes=2, speed=1.0)
+    assert (len(chosen), len(left)) == (0, 3)
+
+
+@pytest.mark.compiled
+@pytest.mark.slow
+def test_runs_in_pieces_and_from_the_tables_alone(tmp_path, capsys):
+    import shutil
+
+    from ei_brian.sweep import _run_cost, sweeps_speed
+    sweep = spec({"seed": [0, 1, 2]}, epochs=1, validation_samples=50, lr_schedule="cosine")
+    loaded = load_spec(sweep)
+    out = str(tmp_path / "piece")
+    speed, how = sweeps_speed([(loaded, out)])
+    assert how.startswith("assumed")
+    # a budget that fits two runs on two workers, not three
+    hours = 1.5 * _run_cost(loaded.runs[0], -1) / speed / 3600
+    with pytest.raises(SweepError, match="--hours must be above 0"):
+        run_sweep(sweep, out=out, hours=0)
+    table = run_sweep(sweep, out=out, workers=2, progress=False, hours=hours)
+    assert sorted(table["status"]) == ["finished", "finished", "new"]
+    assert "1 left for a later invocation" in capsys.readouterr().out
+    runs = read_csv(os.path.join(out, "runs.csv"))
+    done = [row for row in runs if row["status"] == "finished"]
+    for row in done:
+        assert row["outcome"] in ("trained", "silent", "saturated")
+        assert row["command"].startswith("ei-brian train ") and f"--seed {row['seed']}" in \
+            row["command"] and "--validation-samples 50" in row["command"]
+        assert row["val_epoch"] == "1" and row["val_test_acc"] == row["peak_test_acc"]
+        assert row["learning_rate"] == "0.005" and row["lr_schedule"] == "cosine"
+        assert row["n_classes"] == "10" and row["validation_samples"] == "50"
+    # a fresh clone holds the tables, not the run folders: the finished runs stay finished
+    for row in done:
+        shutil.rmtree(os.path.join(out, row["run_dir"]))
+    table = run_sweep(sweep, out=out, workers=1, progress=False)
+    assert sorted(table["status"]) == ["finished"] * 3
+    again = {row["run_dir"]: row for row in read_csv(os.path.join(out, "runs.csv"))}
+    for row in done:
+        assert again[row["run_dir"]] == row
+    epochs = read_csv(os.path.join(out, "epochs.csv"))
+    assert sorted((row["seed"], row["epoch"]) for row in epochs) == [
+        (str(seed), str(epoch)) for seed in range(3) for epoch in range(2)]

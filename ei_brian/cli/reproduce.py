@@ -9,10 +9,13 @@ __all__ = ["add_reproduce_arguments", "run_reproduce_command"]
 def add_reproduce_arguments(parser):
     scale = parser.add_mutually_exclusive_group()
     for name, text in (("smoke", "a tiny grid, for tests (minutes)"),
-                       ("quick", "every claim with 2 seeds, within 75 minutes on 2 cores "
-                        "(default)"),
-                       ("full", "the paper's scale (60,000/10,000 samples, 30 epochs, 5 seeds): "
-                        "for a cluster; see --dry-run")):
+                       ("quick", "a preview of the whole design with fewer seeds and samples, "
+                        "about an hour on 2 cores; it cannot decide the claims (default)"),
+                       ("standard", "the scale that decides the claims on one machine (H1 on all "
+                        "of Fashion-MNIST, the others on 10,000-sample subsets; about 30 "
+                        "core-hours: run it in pieces with --hours)"),
+                       ("full", "the paper's size for every study: for a cluster; see "
+                        "--dry-run")):
         scale.add_argument(f"--{name}", dest="scale", action="store_const", const=name, help=text)
     parser.set_defaults(scale="quick")
     parser.add_argument("--out", default=None, help="folder of the reproduction (default "
@@ -24,6 +27,9 @@ def add_reproduce_arguments(parser):
     parser.add_argument("--data-dir", default=None, help="folder of the data set files")
     parser.add_argument("--studies", default=None, metavar="DIR",
                         help="folder of the study specs (default: the repository's studies/)")
+    parser.add_argument("--hours", type=float, default=None, metavar="H",
+                        help="start no run expected to finish after H hours (measured "
+                        "throughput); a later call trains the rest")
     parser.add_argument("--dry-run", action="store_true",
                         help="print the runs, how many are finished and the work left")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -38,7 +44,7 @@ def run_reproduce_command(args):
         path = reproduce(args.scale, out=args.out, workers=args.workers, scheduler=args.scheduler,
                          dry_run=args.dry_run, progress=not args.quiet,
                          studies_dir=args.studies, data_dir=args.data_dir,
-                         command=" ".join(argv))
+                         command=" ".join(argv), hours=args.hours)
     except (SweepError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -19,6 +19,9 @@ def add_sweep_arguments(parser):
     parser.add_argument("--threads", type=int, default=None,
                         help="threads of each training (default: cores per worker)")
     parser.add_argument("--data-dir", default=None, help="folder of the data set files")
+    parser.add_argument("--hours", type=float, default=None, metavar="H",
+                        help="start no run expected to finish after H hours; a later call "
+                        "trains the rest")
     parser.add_argument("--dry-run", action="store_true",
                         help="print the runs, how many are finished and the work left; run nothing")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -28,7 +31,7 @@ def run_sweep_command(args):
     try:
         run_sweep(args.spec, out=args.out, scale=args.scale, workers=args.workers,
                   scheduler=args.scheduler, dry_run=args.dry_run, progress=not args.quiet,
-                  threads=args.threads, data_dir=args.data_dir)
+                  threads=args.threads, data_dir=args.data_dir, hours=args.hours)
     except SweepError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

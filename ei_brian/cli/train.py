@@ -227,6 +227,14 @@ def configs_from_args(args):
         tau_spread_inh=args.tau_spread_inh, inh_tau_factor=args.inh_tau_factor,
         membrane_noise=args.membrane_noise, connectivity=args.connectivity,
         input_connectivity=args.input_connectivity)
+    if train_config.init == "target-rate":
+        highest = 1.0 / float(net_config.dt)  # one spike per time step
+        for name, target in (("--target-rate", train_config.target_rate_exc),
+                             ("--target-rate-inh", train_config.target_rate_inh)):
+            if target is not None and float(target / Hz) >= highest:
+                raise ConfigError(f"{name} {float(target / Hz):g} Hz is out of reach: a neuron "
+                                  f"spikes at most once per time step ({highest:g} Hz at dt = "
+                                  f"{1000 * float(net_config.dt):g} ms); choose a lower target")
     return net_config, train_config
 
 
