@@ -14,10 +14,12 @@ import numpy as np
 __all__ = ["POPULATION_COLORS", "probe_raster_figure", "rate_histogram_figure",
            "van_rossum_histogram_figure", "figure_png_bytes", "figure_arguments", "read_table",
            "skip", "use_study_style", "study_figure", "save_figure", "network_order",
-           "network_color", "mean_sd_n", "seed_note"]
+           "network_color", "mean_sd_n", "seed_note", "accuracy_measure", "prepare_runs",
+           "t_interval", "summarize", "count_text", "outcome_text", "tuning_grid", "tuned_runs",
+           "dedupe", "chance_retention", "draw_seeds", "outcome_handles", "OUTCOME_STYLE"]
 
-#: Colour of each population in every figure.
-POPULATION_COLORS = {"E": "tab:red", "I": "tab:blue"}
+#: Colour of each population in every figure (Okabe-Ito vermillion and blue: colour-blind safe).
+POPULATION_COLORS = {"E": "#D55E00", "I": "#0072B2"}
 
 _SNAPSHOT_ORDER = ("initial", "final")
 
@@ -196,13 +198,29 @@ def figure_png_bytes(figure, dpi=120):
 
 
 # ---------------------------------------------------------------------------------------------
-# the study's figures (figures/fig*.py): shared reading, style, colours and saving
+# the study's figures (figures/fig*.py): shared reading, style, colours, statistics and saving
 
 #: the one matplotlib style file of the study's figures
 STYLE_FILE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "figures",
                           "ei_brian.mplstyle")
+#: resolution of the study's PNGs
+PNG_DPI = 300
 #: colour of the unbounded baseline in every figure
-UNBOUNDED_COLOR = "0.25"
+UNBOUNDED_COLOR = "0.2"
+#: the outcome rule's thresholds (ei_brian/outcome.py), for tables written before the column
+SATURATED_HZ = 500.0
+SILENT_HZ = 0.1
+#: how a run's outcome is drawn in every figure: trained filled circles, silent open downward
+#: triangles, saturated crosses
+OUTCOMES = ("trained", "silent", "saturated")
+OUTCOME_STYLE = {"trained": {"marker": "o", "filled": True},
+                 "silent": {"marker": "v", "filled": False},
+                 "saturated": {"marker": "X", "filled": True}}
+#: how the captions describe the markers
+OUTCOME_CAPTION = ("single runs are small markers: filled circles trained, open downward "
+                   "triangles silent (initial or final E rate below 0.1 Hz, or never 5 points "
+                   "above chance), crosses saturated (E above 500 Hz at two evaluations, stopped "
+                   "early)")
 
 
 def figure_arguments(description, argv=None, default_data=os.path.join("data", "quick")):
@@ -212,7 +230,8 @@ def figure_arguments(description, argv=None, default_data=os.path.join("data", "
     parser = argparse.ArgumentParser(description=description.strip().splitlines()[0])
     parser.add_argument("--data", default=default_data,
                         help="folder of the tables (a reproduction's folder; default %(default)s)")
-    parser.add_argument("--out", default=None, help="where the PNG and PDF go (default DATA/figures)")
+    parser.add_argument("--out", default=None,
+                        help="where the PNG, PDF and caption go (default DATA/figures)")
     args = parser.parse_args(argv)
     args.out = args.out or os.path.join(args.data, "figures")
     return args
@@ -229,7 +248,7 @@ def read_table(data, relative, finished=True):
         return None
     if finished and "status" in table:
         table = table[table["status"] == "finished"]
-    return table if len(table) else None
+    return table.reset_index(drop=True) if len(table) else None
 
 
 def skip(name, *missing):
@@ -257,8 +276,16 @@ def study_figure(n_rows=1, n_columns=1, width=4.6, height=3.6, **subplot_kw):
     return figure, axes
 
 
-def save_figure(figure, out_dir, name):
-    """Write ``name.png`` and ``name.pdf`` into ``out_dir`` (atomically); return the paths."""
+def empty_figure(width, height):
+    """An empty figure in the study's style (for subfigures and grids)."""
+    from matplotlib.figure import Figure
+    use_study_style()
+    return Figure(figsize=(width, height), layout="constrained")
+
+
+def save_figure(figure, out_dir, name, caption=None):
+    """Write ``name.png`` (300 dpi), ``name.pdf`` and, given a caption, ``name.caption.md`` into
+    ``out_dir`` (atomically); return the paths."""
     from ei_brian.io import atomic_write_bytes
     os.makedirs(out_dir, exist_ok=True)
     paths = []
@@ -266,11 +293,16 @@ def save_figure(figure, out_dir, name):
         buffer = io.BytesIO()
         metadata = {"Software": None} if kind == "png" else {"CreationDate": None,
                                                              "Creator": None, "Producer": None}
-        figure.savefig(buffer, format=kind, dpi=150, metadata=metadata)
+        figure.savefig(buffer, format=kind, dpi=PNG_DPI, metadata=metadata)
         path = os.path.join(out_dir, f"{name}.{kind}")
         atomic_write_bytes(path, buffer.getvalue())
         paths.append(path)
-    print(f"wrote {paths[0]} and .pdf")
+    if caption is not None:
+        path = os.path.join(out_dir, f"{name}.caption.md")
+        text = " ".join(caption.split())  # one paragraph
+        atomic_write_bytes(path, (text + "\n").encode("utf-8"))
+        paths.append(path)
+    print(f"wrote {paths[0]}, .pdf" + (" and .caption.md" if caption is not None else ""))
     return paths
 
 
@@ -290,19 +322,125 @@ def network_order(networks):
     return ratios + (["unbounded"] if "unbounded" in names else [])
 
 
-#: one colour per E:I ratio in every figure (others fall back to a colour map by E share)
-NETWORK_COLORS = {"100:0": "#d62728", "95:5": "#ff7f0e", "90:10": "#bcbd22", "80:20": "#1f77b4",
-                  "70:30": "#17becf", "50:50": "#2ca02c", "20:80": "#9467bd", "10:90": "#8c564b"}
+#: the data sets' names in titles and captions
+DATASET_NAMES = {"fashion-mnist": "Fashion-MNIST", "randman": "random manifolds",
+                 "shd": "SHD"}
+
+
+def dataset_name(dataset):
+    """``"Fashion-MNIST"`` for ``"fashion-mnist"`` (unknown names as they are)."""
+    return DATASET_NAMES.get(dataset, dataset)
+
+
+#: one colour per E:I ratio in every figure: Paul Tol's colour-blind-safe "muted" scheme
+#: (others fall back to a colour map by E share); the unbounded baseline is near-black
+NETWORK_COLORS = {"100:0": "#882255", "95:5": "#CC6677", "90:10": "#999933", "80:20": "#332288",
+                  "70:30": "#88CCEE", "50:50": "#117733", "20:80": "#44AA99", "10:90": "#AA4499"}
 
 
 def network_color(network):
-    """One colour per network in every figure; grey for the unbounded baseline."""
+    """One colour per network in every figure; near-black for the unbounded baseline."""
     import matplotlib
     if network == "unbounded":
         return UNBOUNDED_COLOR
     if network in NETWORK_COLORS:
         return NETWORK_COLORS[network]
-    return matplotlib.colormaps["viridis"](1.0 - e_share(network))
+    return matplotlib.colormaps["cividis"](1.0 - e_share(network))
+
+
+# -- the runs' measures ---------------------------------------------------------------------------
+
+def accuracy_measure(runs):
+    """The accuracy the study reports: ``("val_test_acc", text)`` (the test accuracy at the epoch
+    of best validation accuracy), or ``("peak_test_acc", text)`` when the table has no validation
+    (the paper's peak over epochs)."""
+    if "val_test_acc" in runs and runs["val_test_acc"].notna().any():
+        return "val_test_acc", "validation-chosen test accuracy"
+    return "peak_test_acc", "peak test accuracy (no validation split)"
+
+
+def accuracy_caption(column):
+    """The caption's sentence on the accuracy measure."""
+    if column == "val_test_acc":
+        return ("Accuracy is the validation-chosen test accuracy (val_test_acc: the test accuracy "
+                "at the epoch of best accuracy on a validation split held out of the training "
+                "set).")
+    return ("Accuracy is the peak test accuracy over epochs >= 1 (peak_test_acc), the paper's "
+            "measure: these tables have no validation split, so no validation-chosen accuracy.")
+
+
+def _derived_outcome(row, chance):
+    if row.get("stopped_early") in (True, "True") or (
+            row.get("rate_exc_max_hz", 0) > SATURATED_HZ
+            and row.get("rate_exc_final_hz", 0) > SATURATED_HZ):
+        return "saturated"
+    initial, final = row.get("rate_exc_initial_hz"), row.get("rate_exc_final_hz")
+    peak = row.get("peak_test_acc")
+    if (initial == initial and initial < SILENT_HZ) or (final == final and final < SILENT_HZ) \
+            or (peak == peak and peak <= chance + 0.05):
+        return "silent"
+    return "trained"
+
+
+def prepare_runs(runs):
+    """A copy of a runs table with the columns every figure uses, whatever the table's age:
+    ``accuracy`` (the study's measure, :func:`accuracy_measure`), ``chance`` (1 / n_classes),
+    ``outcome`` (the table's, or the rule of ``ei_brian/outcome.py`` from the summary columns
+    where the table has none), and ``learning_rate``, ``target_rate``, ``update_noise``,
+    ``command`` where missing. Returns ``(table, accuracy_column)``."""
+    import numpy as np
+    import pandas as pd
+    runs = runs.copy()
+    column, _ = accuracy_measure(runs)
+    runs["accuracy"] = runs[column].astype(float)
+    if "n_classes" not in runs:
+        runs["n_classes"] = [10 if d == "fashion-mnist" else 20
+                             for d in runs.get("dataset", ["fashion-mnist"] * len(runs))]
+    runs["chance"] = 1.0 / runs["n_classes"].astype(float)
+    for name in ("learning_rate", "target_rate", "update_noise"):
+        if name not in runs:
+            runs[name] = 0.0 if name == "update_noise" else np.nan
+    runs["update_noise"] = runs["update_noise"].fillna(0.0).astype(float)
+    if "command" not in runs or runs["command"].isna().all():
+        runs["command"] = runs["label"].astype(str) + "/seed-" + runs["seed"].astype(str)
+    derived = [_derived_outcome(row, chance) for row, chance in
+               zip(runs.to_dict("records"), runs["chance"])]
+    if "outcome" in runs:
+        given = runs["outcome"].where(runs["outcome"].isin(OUTCOMES))
+        runs["outcome"] = given.fillna(pd.Series(derived, index=runs.index))
+    else:
+        runs["outcome"] = derived
+    return runs, column
+
+
+def t_interval(values, level=0.95):
+    """Mean, sd (n - 1), n and the half-width of the ``level`` t-interval of the mean of the
+    finite values (NaN half-width below two values)."""
+    import numpy as np
+    from scipy import stats
+    values = np.asarray(values, dtype=float)
+    values = values[np.isfinite(values)]
+    n = values.size
+    if n == 0:
+        return float("nan"), float("nan"), 0, float("nan")
+    mean = float(values.mean())
+    if n < 2:
+        return mean, float("nan"), 1, float("nan")
+    sd = float(values.std(ddof=1))
+    half = float(stats.t.ppf(0.5 + level / 2, n - 1) * sd / np.sqrt(n))
+    return mean, sd, n, half
+
+
+def summarize(table, by, value, level=0.95):
+    """Mean, sd, n and t-interval half-width (``ci``) of ``value`` per group of ``by``."""
+    import pandas as pd
+    rows = []
+    for key, part in table.groupby(by, sort=False, dropna=False):
+        mean, sd, n, half = t_interval(part[value], level)
+        key = key if isinstance(key, tuple) else (key,)
+        names = by if isinstance(by, (list, tuple)) else [by]
+        rows.append({**dict(zip(names, key)), "mean": mean, "sd": sd, "n": n, "ci": half})
+    return pd.DataFrame(rows)
 
 
 def mean_sd_n(table, by, value):
@@ -312,10 +450,255 @@ def mean_sd_n(table, by, value):
     return out.rename(columns={"std": "sd", "count": "n"})
 
 
+def count_text(counts, unit="seeds"):
+    """``"n = 5 seeds"`` or ``"n = 3-6 seeds"`` from counts per point."""
+    counts = [int(c) for c in counts]
+    if not counts:
+        return f"n = 0 {unit}"
+    low, high = min(counts), max(counts)
+    unit_text = unit[:-1] if unit.endswith("s") and high == 1 else unit
+    return f"n = {low} {unit_text}" if low == high else f"n = {low}-{high} {unit}"
+
+
 def seed_note(table, seed_column="seed"):
     """``"n = 2 seeds"`` (or a range) for a figure's caption."""
     counts = table.groupby("label")[seed_column].nunique() if "label" in table else \
-        table[seed_column].nunique()
-    low, high = (int(counts.min()), int(counts.max())) if hasattr(counts, "min") else (counts,) * 2
-    return f"n = {low} seed{'s' if low != 1 else ''}" if low == high else \
-        f"n = {low}-{high} seeds"
+        [table[seed_column].nunique()]
+    return count_text(list(counts))
+
+
+def outcome_text(runs):
+    """``"147 trained, 2 silent, 1 saturated"`` (outcomes with no run left out, trained kept)."""
+    counts = runs["outcome"].value_counts()
+    parts = [f"{int(counts.get(name, 0))} {name}" for name in OUTCOMES
+             if name == "trained" or counts.get(name, 0)]
+    return ", ".join(parts)
+
+
+def interval_caption(level=0.95):
+    return (f"error bars are {int(100 * level)} % t-intervals of the mean over seeds "
+            "(trained runs; none where a point has fewer than two)")
+
+
+# -- tuning, duplicates, retention ---------------------------------------------------------------
+
+def tuning_grid(runs):
+    """Per network and (learning_rate, target_rate) cell: mean validation accuracy over its
+    finished runs (all outcomes; the accuracy measure where there is no validation), n, and
+    whether it is the network's tuned cell (the highest mean). ``target_rate`` is -1 where
+    the init is not target-rate."""
+    import numpy as np
+    import pandas as pd
+    table = runs.copy()
+    score = "val_acc" if "val_acc" in table and table["val_acc"].notna().any() else "accuracy"
+    table["_score"] = table[score].astype(float).fillna(1.0 / table["n_classes"])
+    table["learning_rate"] = table["learning_rate"].astype(float).fillna(-1.0)
+    table["target_rate"] = table["target_rate"].astype(float).fillna(-1.0)
+    grid = (table.groupby(["network", "learning_rate", "target_rate"])["_score"]
+            .agg(["mean", "count"]).reset_index().rename(columns={"count": "n"}))
+    best = grid.groupby("network")["mean"].transform("max")
+    grid["tuned"] = np.isclose(grid["mean"], best)
+    # a tie goes to the first cell in the table's order (lowest learning rate, then rate)
+    grid["tuned"] &= ~grid.duplicated(["network", "tuned"]) | ~grid["tuned"]
+    grid["score"] = score
+    return pd.DataFrame(grid)
+
+
+def tuned_runs(runs):
+    """The runs at each network's tuned cell (:func:`tuning_grid`)."""
+    grid = tuning_grid(runs)
+    chosen = {row.network: (row.learning_rate, row.target_rate)
+              for row in grid[grid["tuned"]].itertuples()}
+    cells = list(zip(runs["learning_rate"].astype(float).fillna(-1.0),
+                     runs["target_rate"].astype(float).fillna(-1.0)))
+    keep = [chosen.get(network) == cell for network, cell in zip(runs["network"], cells)]
+    return runs[keep]
+
+
+def dedupe(table, key="command", extra=()):
+    """Rows of a table with one run per ``command`` (and per ``extra`` columns, e.g. snapshot
+    and population): a run shared by two studies counts once."""
+    if key not in table:
+        return table
+    return table.drop_duplicates([key, *extra], keep="first")
+
+
+def chance_retention(runs):
+    """Chance-corrected retention of each run: (acc - chance) / (acc0 - chance), acc0 the
+    accuracy of the same network and seed at eta 0, chance = 1 / n_classes (``runs`` from
+    :func:`prepare_runs`). NaN where that run is missing or did not train (acc0 not above
+    chance)."""
+    import numpy as np
+    clean = runs[(runs["update_noise"] == 0) & (runs["outcome"] == "trained")]
+    clean = clean.drop_duplicates(["network", "seed"]).set_index(["network", "seed"])["accuracy"]
+    acc0 = np.array([clean.get((network, seed), np.nan)
+                     for network, seed in zip(runs["network"], runs["seed"])], dtype=float)
+    return (runs["accuracy"].to_numpy() - runs["chance"].to_numpy()) / \
+        (acc0 - runs["chance"].to_numpy())
+
+
+# -- drawing ---------------------------------------------------------------------------------------
+
+def draw_seeds(axis, x, y, outcomes, color, size=14, alpha=0.75, zorder=3):
+    """Single runs as small markers, one style per outcome (:data:`OUTCOME_STYLE`)."""
+    import numpy as np
+    x, y, outcomes = np.asarray(x, float), np.asarray(y, float), np.asarray(outcomes)
+    for outcome, style in OUTCOME_STYLE.items():
+        chosen = outcomes == outcome
+        if not chosen.any():
+            continue
+        if outcome == "saturated":
+            axis.scatter(x[chosen], y[chosen], s=size * 2.2, marker=style["marker"], color=color,
+                         edgecolors="black", linewidths=0.4, alpha=0.95, zorder=zorder + 0.6)
+        elif style["filled"]:
+            axis.scatter(x[chosen], y[chosen], s=size, marker=style["marker"], color=color,
+                         alpha=alpha, linewidths=0, zorder=zorder)
+        else:
+            axis.scatter(x[chosen], y[chosen], s=size * 1.3, marker=style["marker"],
+                         facecolors="white", edgecolors=color, linewidths=0.9, alpha=0.95,
+                         zorder=zorder + 0.5)
+
+
+def outcome_handles(color="0.3", outcomes=OUTCOMES, prefix="run: "):
+    """Legend handles of the outcome markers."""
+    from matplotlib.lines import Line2D
+    handles = []
+    for outcome in outcomes:
+        style = OUTCOME_STYLE[outcome]
+        handles.append(Line2D([], [], ls="", marker=style["marker"],
+                              markersize=6 if outcome == "saturated" else 5, color=color,
+                              markerfacecolor=color if style["filled"] else "white",
+                              markeredgecolor="black" if outcome == "saturated" else color,
+                              markeredgewidth=0.4 if outcome == "saturated" else 1.0,
+                              label=f"{prefix}{outcome}"))
+    return handles
+
+
+def chance_line(axis, chance, label=True, scale=100.0):
+    """Chance (1 / n_classes) as a dashed line."""
+    axis.axhline(scale * chance, color="0.35", ls="--", lw=0.9, zorder=1,
+                 label=f"chance (1/{round(1 / chance)})" if label else None)
+
+
+def format_level(value):
+    """A tested level as a tick label: 0, 0.3, 1, 10, 100."""
+    return f"{value:g}"
+
+
+def format_rate(value):
+    """A rate in Hz for a label: 0.1, 1.1, 11, 105."""
+    return f"{value:.0f}" if abs(value) >= 10 else f"{value:.2g}"
+
+
+def break_floor(values, trained, gap=10.0):
+    """Where to break an accuracy axis (points): ``gap`` below the lowest of ``trained`` (the
+    values the eye should resolve), or None when no value of ``values`` lies below it. Every
+    value is then drawn in the upper part (>= floor) or in the strip below the break."""
+    import numpy as np
+    values = np.asarray(values, dtype=float)
+    trained = np.asarray(trained, dtype=float)
+    trained = trained[np.isfinite(trained)]
+    if trained.size == 0:
+        return None
+    floor = float(trained.min()) - gap
+    return floor if (values[np.isfinite(values)] < floor).any() else None
+
+
+def axis_break(first, second, horizontal=False, marks=True):
+    """A broken axis between two axes: ``first`` above ``second`` (a broken y axis), or with
+    ``horizontal``, ``first`` left of ``second`` (a broken x axis). The facing spines and ticks
+    go; ``marks`` draws the diagonal marks on the remaining outer spine."""
+    kwargs = dict(markersize=8, linestyle="none", color="0.3", mec="0.3", mew=1, clip_on=False)
+    if horizontal:
+        kwargs["marker"] = [(-0.5, -1), (0.5, 1)]
+        if marks:
+            first.plot([1], [0], transform=first.transAxes, **kwargs)
+            second.plot([0], [0], transform=second.transAxes, **kwargs)
+        first.spines["right"].set_visible(False)
+        second.spines["left"].set_visible(False)
+        second.tick_params(which="both", left=False, labelleft=False)
+    else:
+        kwargs["marker"] = [(-1, -0.5), (1, 0.5)]
+        if marks:
+            first.plot([0], [0], transform=first.transAxes, **kwargs)
+            second.plot([0], [1], transform=second.transAxes, **kwargs)
+        first.spines["bottom"].set_visible(False)
+        second.spines["top"].set_visible(False)
+        first.tick_params(which="both", bottom=False, labelbottom=False)
+
+
+def split_point(values, trained, relative=1.0, minimum=0.0):
+    """Where to break an axis so that the trained runs are resolved: below the lowest trained
+    value by ``relative`` times their range (at least ``minimum``); None when no value lies
+    below that point (no break needed)."""
+    import numpy as np
+    values = np.asarray(values, dtype=float)
+    values = values[np.isfinite(values)]
+    trained = np.asarray(trained, dtype=float)
+    trained = trained[np.isfinite(trained)]
+    if trained.size == 0 or values.size == 0:
+        return None
+    floor = float(trained.min()) - max(relative * float(np.ptp(trained)), minimum)
+    return floor if (values < floor).any() else None
+
+
+def _limits(values, pad_share=0.08, minimum_pad=0.02):
+    import numpy as np
+    low, high = float(np.min(values)), float(np.max(values))
+    pad = max(pad_share * (high - low), minimum_pad * max(1.0, abs(high)))
+    return low - pad, high + pad
+
+
+def _few_ticks(axis, values):
+    """At most two ticks on the narrow part of a broken axis (one where its values are equal)."""
+    import numpy as np
+    from matplotlib.ticker import FixedLocator, MaxNLocator
+    if len(values) and np.ptp(values) == 0:
+        axis.set_major_locator(FixedLocator([float(values[0])]))
+    else:
+        axis.set_major_locator(MaxNLocator(2))
+
+
+def broken_axes(parent, spec, x, y, x_split=None, y_split=None):
+    """A scatter panel whose x and/or y axis is broken so that every point stays visible at its
+    value: a narrow column on the left for ``x < x_split`` and a short row below for
+    ``y < y_split`` (each None for no break).
+
+    Returns a dict of axes keyed ``(row, column)``, row "high" or "low" (y), column "low" or
+    "high" (x); ``("high", "high")`` is the main axis. Draw every point into each axis: each
+    point lies inside the limits of exactly one. Label the x axis on the last row and the y axis
+    on the first column."""
+    import numpy as np
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    finite = np.isfinite(x) & np.isfinite(y)
+    x, y = x[finite], y[finite]
+    columns = [("low", x < x_split), ("high", x >= x_split)] if x_split is not None else \
+        [("high", np.ones(x.size, bool))]
+    rows = [("high", y >= y_split), ("low", y < y_split)] if y_split is not None else \
+        [("high", np.ones(y.size, bool))]
+    grid = spec.subgridspec(len(rows), len(columns), wspace=0.04, hspace=0.06,
+                            width_ratios=[1, 5][-len(columns):],
+                            height_ratios=[5, 1.2][:len(rows)])
+    axes = {}
+    for i, (row, in_row) in enumerate(rows):
+        for j, (column, in_column) in enumerate(columns):
+            share_x = axes.get(("high", column)) if row == "low" else None
+            share_y = axes.get((row, "low")) if column == "high" else None
+            axis = parent.add_subplot(grid[i, j], sharex=share_x, sharey=share_y)
+            axes[(row, column)] = axis
+            if in_column.any():
+                axis.set_xlim(*_limits(x[in_column]))
+            if in_row.any():
+                axis.set_ylim(*_limits(y[in_row]))
+            _few_ticks(axis.xaxis, x[in_column]) if column == "low" else None
+            _few_ticks(axis.yaxis, y[in_row]) if row == "low" else None
+    last_row, first_column = rows[-1][0], columns[0][0]
+    for row, _ in rows:
+        if (row, "low") in axes:
+            axis_break(axes[(row, "low")], axes[(row, "high")], horizontal=True,
+                       marks=row == last_row)
+    for column, _ in columns:
+        if ("low", column) in axes:
+            axis_break(axes[("high", column)], axes[("low", column)],
+                       marks=column == first_column)
+    return axes

@@ -2,9 +2,10 @@
 
 Reads ``DATA/tables/activity_spikes.csv`` (probe sample 0 of seed 0 of each network of the ratio
 study) and ``DATA/tables/activity_rates.csv`` (every neuron's mean rate over the 20 probe samples,
-every seed); writes ``fig6_activity.png`` and ``.pdf``. Top: one raster per network after
-training (E neurons red, below; I neurons blue, above). Bottom: distributions of the neurons'
-rates after training, E and I per network (box: quartiles; whiskers: 5th-95th percentile).
+every seed); writes ``fig6_activity.png``, ``.pdf`` and ``.caption.md``. Top: one raster per
+network after training (E neurons vermillion, below; I neurons blue, above). Bottom: distributions
+of the neurons' rates after training, E and I per network (box: quartiles; whiskers: 5th-95th
+percentile).
 
     python figures/fig6_activity.py [--data data/quick] [--out DIR]
 """
@@ -62,13 +63,25 @@ def draw(spikes, rates):
         for patch, color in zip(boxes["boxes"], colors):
             patch.set(facecolor=color, alpha=0.5, edgecolor=color)
     axis.set_xticks(ticks, labels)
-    axis.set_xlabel("E:I ratio (red: E neurons, blue: I neurons)")
+    axis.set_xlabel("network (vermillion: E neurons, blue: I neurons)")
     axis.set_yscale("symlog", linthresh=10.0)  # 100:0 runs near saturation, the rest at a few Hz
     axis.set_ylim(bottom=0)
     axis.set_ylabel("rate after training (Hz, log above 10)")
     axis.set_title(f"rate distributions over neurons, {plotting.seed_note(after)}")
     figure.suptitle("Activity of trained networks (probe sample 0, seed 0)")
-    return figure
+    per_network = after.groupby("network")["seed"].nunique()
+    neurons = after.groupby(["network", "seed"])["neuron"].nunique()
+    caption = (
+        "**Figure 6.** Activity after training of each network of the ratio study. Top: spike "
+        "raster of every hidden neuron for probe sample 0 of seed 0 (E neurons vermillion, "
+        "numbered first; I neurons blue, above them), with the number of spikes in the title. "
+        "Bottom: distribution over neurons of the mean rate after training (averaged over the "
+        "probe samples), E and I side by side per network, pooled over "
+        f"{plotting.count_text(per_network)} per network ({plotting.count_text(neurons, 'neurons')}"
+        " per seed): boxes are quartiles, whiskers the 5th and 95th percentiles; the rate axis "
+        "is linear up to 10 Hz and logarithmic above. Rasters and rates come from the runs as "
+        "analysed, whatever their outcome.")
+    return figure, caption
 
 
 def main(argv=None):
@@ -77,7 +90,8 @@ def main(argv=None):
     rates = plotting.read_table(args.data, os.path.join("tables", "activity_rates.csv"))
     if spikes is None or rates is None:
         return plotting.skip(NAME, os.path.join(args.data, "tables", "activity_*.csv"))
-    plotting.save_figure(draw(spikes, rates), args.out, NAME)
+    figure, caption = draw(spikes, rates)
+    plotting.save_figure(figure, args.out, NAME, caption)
     return 0
 
 

@@ -20,10 +20,17 @@ def smoke(tmp_path_factory):
 def test_every_study_ran_and_is_tabulated(smoke):
     for study in STUDIES:
         runs = pd.read_csv(os.path.join(smoke, study, "runs.csv"))
-        assert len(runs) >= 3 and set(runs["status"]) == {"finished"}, study
+        assert len(runs) >= 2 and set(runs["status"]) == {"finished"}, study
         assert runs["peak_test_acc"].between(0, 1).all()
+        assert set(runs["outcome"]) <= {"trained", "silent", "saturated"}
+        assert runs["val_test_acc"].between(0, 1).all() and (runs["validation_samples"] == 50).all()
+        assert runs["command"].str.startswith("ei-brian train ").all()
         epochs = pd.read_csv(os.path.join(smoke, study, "epochs.csv"))
-        assert set(epochs["epoch"]) == {0, 1}
+        assert set(epochs["epoch"]) == {0, 1, 2} and epochs["val_acc"].notna().any()
+    # equal starts: every network of the ratio study calibrated to its target
+    ratio = pd.read_csv(os.path.join(smoke, "ratio", "runs.csv"))
+    assert set(ratio["init"]) == {"target-rate"} and set(ratio["target_rate"]) == {2.0, 5.0}
+    assert {"80:20", "100:0", "unbounded"} == set(ratio["network"])
     timing = pd.read_csv(os.path.join(smoke, "spike_timing", "runs.csv"))
     assert set(timing["dataset"]) == {"randman"}  # no SHD files on this machine
     vanrossum = pd.read_csv(os.path.join(smoke, "tables", "vanrossum.csv"))
@@ -51,27 +58,58 @@ def test_the_report_states_all_five_claims_with_a_verdict(smoke):
     assert list(verdicts["claim"]) == ["H1", "H2", "H3", "H4", "H5"]
     assert set(verdicts["verdict"]) <= {"supported", "not supported",
                                         "inconclusive at this scale"}
-    for word in ("smoke", "ei-brian reproduce --smoke", "git commit", "cores", "wall time",
-                 "random-manifold"):
-        assert word in text
-    for name in FIGURES:
-        if name != "fig6_activity":
-            assert f"figures/{name}.png" in text
+    for word in ("smoke", "ei-brian reproduce --smoke", "report written at commit",
+                 "runs trained at commit", "rules (ei_brian/report.py", "cores", "wall time",
+                 "random-manifold", "A preview, not a test of the claims", "Sensitivity:",
+                 "The training recipe", "Runs by outcome"):
+        assert word in text, word
+    for number, name in enumerate(FIGURES, start=1):
+        assert f"figures/{name}.png" in text
+        assert f"**Figure {number}.**" in text  # each figure with its caption
 
 
 def test_a_second_call_trains_nothing_and_rewrites_the_report(smoke, capsys):
-    before = os.path.getmtime(os.path.join(smoke, "ratio", "ratio-80-20", "seed-0",
+    before = os.path.getmtime(os.path.join(smoke, "ratio", "ratio-80-20_lr-0.005", "seed-0",
                                            "metrics.csv"))
     assert main(["reproduce", "--smoke", "--out", smoke, "--quiet"]) == 0
     printed = capsys.readouterr().out
     assert "Dask dashboard" not in printed  # no cluster was needed
-    assert before == os.path.getmtime(os.path.join(smoke, "ratio", "ratio-80-20", "seed-0",
+    assert before == os.path.getmtime(os.path.join(smoke, "ratio", "ratio-80-20_lr-0.005", "seed-0",
                                                    "metrics.csv"))
     assert "over 2 invocations" in open(os.path.join(smoke, "REPORT.md")).read()
 
 
-def test_the_full_scale_dry_run_prints_its_runs_and_core_hours(tmp_path, capsys):
+def test_the_dry_runs_print_their_runs_and_core_hours(tmp_path, capsys):
     assert main(["reproduce", "--full", "--dry-run", "--out", str(tmp_path)]) == 0
     printed = capsys.readouterr().out
-    assert "45 runs" in printed and "320 runs" in printed and "core-hours" in printed
+    assert "90 runs" in printed and "129 runs" in printed and "core-hours" in printed
+    assert "in all:" in printed
     assert not any(tmp_path.iterdir())
+    assert main(["reproduce", "--standard", "--dry-run", "--out", str(tmp_path)]) == 0
+    printed = capsys.readouterr().out
+    assert "75 runs in" in printed and "in all:" in printed
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--hours", "0"], "--hours must be above 0"),
+    (["--hours", "-1"], "--hours must be above 0"),
+])
+def test_bad_input_is_one_line(argv, message, tmp_path, capsys):
+    assert main(["reproduce", "--quick", "--out", str(tmp_path), *argv]) == 2
+    error = capsys.readouterr().err.strip()
+    assert error.startswith("error: ") and message in error and "\n" not in error
+
+
+def test_a_study_whose_target_rate_is_out_of_reach_is_refused(tmp_path, capsys):
+    import shutil
+
+    from ei_brian.reproduce import repository_root
+    studies = tmp_path / "studies"
+    shutil.copytree(os.path.join(repository_root(), "studies"), studies)
+    path = studies / "update_noise.toml"
+    path.write_text(path.read_text().replace("target_rate = 5.0", "target_rate = 5000.0"))
+    assert main(["reproduce", "--smoke", "--studies", str(studies), "--out",
+                 str(tmp_path / "out")]) == 2
+    error = capsys.readouterr().err.strip()
+    assert "out of reach" in error and "5000 Hz" in error and "\n" not in error
+    assert not (tmp_path / "out").exists()
