@@ -42,7 +42,7 @@ import numpy as np
 __all__ = ["Verdict", "CLAIMS", "SUPPORTED", "NOT_SUPPORTED", "INCONCLUSIVE", "mean_sd",
            "t_interval", "welch", "tost", "ols", "binomial_sd", "spearman", "eta50", "e_share",
            "accuracy_measure", "outcome_counts", "tuned_settings", "compare_to_baseline",
-           "retention", "noise_retention", "how_low", "verdict_h1", "verdict_h2", "verdict_h3",
+           "retention", "how_low", "verdict_h1", "verdict_h2", "verdict_h3",
            "verdict_h4", "verdict_h5", "verdicts"]
 
 SUPPORTED = "supported"
@@ -1025,8 +1025,6 @@ def retention(noise_runs):
     return runs
 
 
-#: the former name of :func:`retention` (now chance-corrected)
-noise_retention = retention
 
 
 def _h4_table(noise_runs, failures):

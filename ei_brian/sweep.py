@@ -75,11 +75,11 @@ WORKER_DEATHS_ALLOWED = 3
 CONFIG_COLUMNS = ("init", "init_distribution", "init_scale_exc", "target_rate", "learning_rate",
                   "lr_schedule", "update_noise", "update_noise_kind", "train_samples",
                   "validation_samples", "test_samples", "n_classes")
-RUNS_COLUMNS_AFTER = ("label", "run_dir", "status", "outcome", "stopped_early", "epochs_done",
-                      "epochs", "peak_test_acc", "peak_epoch", "final_test_acc", "val_acc",
-                      "val_epoch", "val_test_acc", "rate_exc_initial_hz", "rate_inh_initial_hz",
-                      "rate_exc_final_hz", "rate_inh_final_hz", "rate_exc_max_hz", "wall_seconds",
-                      "command", "error")
+RUNS_COLUMNS_AFTER = ("label", "run_dir", "status", "outcome", "stopped_early",
+                      "epochs_done", "epochs", "peak_test_acc", "peak_epoch", "final_test_acc",
+                      "val_acc", "val_epoch", "val_test_acc", "rate_exc_initial_hz",
+                      "rate_inh_initial_hz", "rate_exc_final_hz", "rate_inh_final_hz",
+                      "rate_exc_max_hz", "wall_seconds", "command", "error")
 EPOCHS_COLUMNS = ("epoch", "train_loss", "train_acc", "val_acc", "test_acc", "rate_exc_hz",
                   "rate_inh_hz", "silent_frac", "seconds")
 
@@ -770,7 +770,8 @@ def _describe_plan(spec, out, states, speed, how, stream=None):
     summary = ", ".join(f"{count} {status}" for status, count in sorted(counts.items()))
     print(f"{len(spec.runs)} runs in {out}: {summary}", file=stream)
     hours = remaining / rate / 3600
-    print(f"estimated work left: {hours:.2f} core-hours ({hours * 60:.0f} core-minutes) at {rate:.0f} samples/s "
+    print(f"estimated work left: {hours:.2f} core-hours ({hours * 60:.0f} core-minutes) at "
+          f"{rate:.0f} samples/s "
           f"per core, {how}", file=stream)
 
 
