@@ -1344,8 +1344,9 @@ def verdicts(tables, full_scale=False):
     Parameters
     ----------
     tables : dict
-        ``"ratio"``, ``"initial_rate"``, ``"update_noise"``, ``"spike_timing"``, ``"vanrossum"``:
-        each a DataFrame or None. The spike-timing study decides no claim (compare it with
+        ``"ratio"``, ``"ratio_full"``, ``"initial_rate"``, ``"update_noise"``,
+        ``"spike_timing"``, ``"vanrossum"``: each a DataFrame or None. H1 rests on
+        ``ratio_full`` (the paper's scale) where it has finished runs, else on ``ratio``. The spike-timing study decides no claim (compare it with
         :func:`compare_to_baseline`).
     full_scale : bool
         Whether the ratio study ran at the paper's full scale (all training data, 30 epochs).
@@ -1361,7 +1362,12 @@ def verdicts(tables, full_scale=False):
 
     ratio, initial, noise, vanrossum = (get(name) for name in
                                         ("ratio", "initial_rate", "update_noise", "vanrossum"))
-    return [verdict_h1(ratio, full_scale) if ratio is not None else _missing("H1", "ratio"),
+    full = get("ratio_full")
+    if full is not None and (full["status"] == "finished").any():
+        h1 = verdict_h1(full, True)  # the paper's scale decides; the subset study is shown beside
+    else:
+        h1 = verdict_h1(ratio, full_scale) if ratio is not None else _missing("H1", "ratio")
+    return [h1,
             verdict_h2(initial) if initial is not None else _missing("H2", "initial_rate"),
             verdict_h3(initial) if initial is not None else _missing("H3", "initial_rate"),
             verdict_h4(noise) if noise is not None else _missing("H4", "update_noise"),

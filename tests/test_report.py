@@ -352,3 +352,15 @@ def test_spearman_interval_is_fisher_z():
 def test_e_share():
     assert report.e_share("80:20") == pytest.approx(0.8)
     assert np.isnan(report.e_share("unbounded"))
+
+
+def test_h1_rests_on_the_papers_scale_where_the_full_study_has_runs():
+    subset = table("ratio", "holds")
+    full = table("ratio", "holds").copy()
+    full[["val_test_acc", "peak_test_acc", "val_acc"]] -= 0.10  # 75 % at the paper's scale
+    both = report.verdicts({"ratio": subset, "ratio_full": full})[0]
+    assert both.claim == "H1" and both.verdict == N  # the full study decides: below 80 %
+    alone = report.verdicts({"ratio": subset, "ratio_full": None})[0]
+    assert alone.verdict == I  # the subset alone cannot test the threshold
+    unfinished = full.assign(status="new")
+    assert report.verdicts({"ratio": subset, "ratio_full": unfinished})[0].verdict == I
