@@ -707,9 +707,15 @@ def reproduce(scale="quick", out=None, workers=None, scheduler=None, client=None
           f"runs in {len(sweeps)} studies")
     failures = []
     finished_before = _count_finished(sweeps)
+    waiting = full_scale_waits(sweeps)
+    if waiting:
+        print(waiting)
+        sweeps_now = [(spec, sweep_dir) for spec, sweep_dir in sweeps if spec.name != "ratio_full"]
+    else:
+        sweeps_now = sweeps
     try:
-        run_sweeps(sweeps, workers=workers, scheduler=scheduler, client=client, progress=progress,
-                   data_dir=data_dir, analyze=True, hours=hours)
+        run_sweeps(sweeps_now, workers=workers, scheduler=scheduler, client=client,
+                   progress=progress, data_dir=data_dir, analyze=True, hours=hours)
     except SweepFailed as error:
         failures = error.failures
         print(f"{len(failures)} run(s) failed; the report rests on the others:\n{error}",
@@ -735,6 +741,39 @@ def reproduce(scale="quick", out=None, workers=None, scheduler=None, client=None
     path = write_report(out, studies, context, figures, failures)
     print(f"report: {path}")
     return path
+
+
+def full_scale_waits(sweeps):
+    """Why ``ratio_full`` cannot run yet (its baseline trains at the cell the ratio study's
+    tuning chooses), or ``""``: it waits until every run of the ratio study has finished, and a
+    baseline cell in ``studies/ratio_full.toml`` other than the chosen one is refused."""
+    specs = {spec.name: (spec, sweep_dir) for spec, sweep_dir in sweeps}
+    if "ratio_full" not in specs or "ratio" not in specs:
+        return ""
+    import pandas as pd
+    from brian2 import Hz
+
+    from ei_brian.report import tuned_settings
+    from ei_brian.sweep import SweepError, collect
+    ratio = pd.DataFrame(collect(*specs["ratio"])[0])
+    if not (ratio["status"] == "finished").all():
+        return ("the paper's-scale study (ratio_full) waits for the ratio study, whose tuning "
+                "chooses its baseline's cell: it runs once every ratio run has finished")
+    chosen = tuned_settings(ratio).get("unbounded", {})
+    full, _ = specs["ratio_full"]
+    for run in full.runs:
+        if not run.net_config.unbounded:
+            continue
+        config = run.train_config
+        used = (config.learning_rate, float(config.target_rate_exc / Hz))
+        if chosen and (abs(used[0] - chosen["learning_rate"]) > 1e-12
+                       or abs(used[1] - chosen["target_rate"]) > 1e-9):
+            raise SweepError(
+                f"{full.source or 'ratio_full'} trains the unbounded baseline at learning rate "
+                f"{used[0]:g} and {used[1]:g} Hz, but the ratio study's tuning chose learning "
+                f"rate {chosen['learning_rate']:g} and {chosen['target_rate']:g} Hz: set them "
+                "there (lr and target_rate of its [[extra]] block) before it runs")
+    return ""
 
 
 def _count_finished(sweeps):

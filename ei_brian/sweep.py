@@ -444,8 +444,10 @@ def collect(spec, out):
         status, epochs_done = run_state(run, run_dir)
         kept = recorded_runs.get(run.folder)
         if status == "new" and kept is not None and kept.get("command") == train_command(run):
-            runs.append(kept)  # finished elsewhere: its folder is gone, its rows are the record
-            epochs += recorded_epochs.get(run.label, {}).get(str(run.seed), [])
+            # finished elsewhere: its folder is gone, its rows are the record
+            runs.append(_typed(kept))
+            epochs += [_typed(row) for row in
+                       recorded_epochs.get(run.label, {}).get(str(run.seed), [])]
             continue
         rows = _metrics_rows(run_dir) if status != "conflict" else []
         result = _read_json(os.path.join(run_dir, RESULT_FILE)) or {}
@@ -504,6 +506,33 @@ def recorded(out):
     except OSError:
         pass
     return runs, epochs
+
+
+#: text columns of the tables (every other column is a number, or empty)
+_TEXT_COLUMNS = {"network", "dataset", "init", "init_distribution", "lr_schedule",
+                 "update_noise_kind", "label", "run_dir", "status", "outcome", "command", "error",
+                 "ratio"}
+
+
+def _typed(row):
+    """A row read back from a table, with its numbers, counts and flags as such."""
+    out = {}
+    for key, value in row.items():
+        if key in _TEXT_COLUMNS or value is None:
+            out[key] = value if value is not None else ""
+        elif value in ("True", "False"):
+            out[key] = value == "True"
+        elif value == "":
+            out[key] = math.nan
+        else:
+            try:
+                number = float(value)
+            except ValueError:
+                out[key] = value
+                continue
+            out[key] = int(number) if number.is_integer() and "." not in value \
+                and "e" not in value.lower() else number
+    return out
 
 
 def is_recorded(run, out, recorded_runs):

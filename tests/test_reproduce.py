@@ -113,3 +113,36 @@ def test_a_study_whose_target_rate_is_out_of_reach_is_refused(tmp_path, capsys):
     error = capsys.readouterr().err.strip()
     assert "out of reach" in error and "5000 Hz" in error and "\n" not in error
     assert not (tmp_path / "out").exists()
+
+
+def test_the_papers_scale_waits_for_the_ratio_studys_tuning(tmp_path):
+    """ratio_full runs only when the ratio study has finished, at the baseline cell its tuning
+    chose; another cell is refused with one line."""
+    import pandas as pd
+
+    from ei_brian.reproduce import full_scale_waits, load_studies
+    from ei_brian.sweep import SweepError, _csv_text, config_columns, train_command
+    studies = dict(load_studies("standard"))
+    out = tmp_path / "standard"
+    sweeps = [(studies[name], str(out / name)) for name in ("ratio", "ratio_full")]
+    assert "waits for the ratio study" in full_scale_waits(sweeps)
+    # the ratio study's tables say every run finished, the baseline best at lr 0.01, 5 Hz
+    rows = []
+    for run in studies["ratio"].runs:
+        config = config_columns(run)
+        best = run.net_config.unbounded and config["learning_rate"] == 0.01
+        rows.append({"seed": run.seed, "network": "unbounded" if run.net_config.unbounded
+                     else run.net_config.ratio, "dataset": "fashion-mnist", **config,
+                     "label": run.label, "run_dir": run.folder, "status": "finished",
+                     "outcome": "trained", "val_acc": 0.85 if best else 0.80,
+                     "val_test_acc": 0.8, "peak_test_acc": 0.8, "command": train_command(run)})
+    (out / "ratio").mkdir(parents=True)
+    (out / "ratio" / "runs.csv").write_text(_csv_text(rows, list(rows[0])))
+    with pytest.raises(SweepError, match="tuning chose learning rate 0.01 and 5 Hz"):
+        full_scale_waits(sweeps)
+    for row in rows:
+        row["val_acc"] = 0.85 if (row["learning_rate"], row["target_rate"]) == (0.005, 5.0) \
+            else 0.8
+    (out / "ratio" / "runs.csv").write_text(_csv_text(rows, list(rows[0])))
+    assert full_scale_waits(sweeps) == ""
+    assert len(pd.read_csv(out / "ratio" / "runs.csv")) == 75
