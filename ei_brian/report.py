@@ -1027,19 +1027,29 @@ def retention(noise_runs):
 
 
 
+def _trained_counts(runs, network, level):
+    cell = runs[(runs["network"] == network) & (runs["update_noise"].astype(float) == level)]
+    trained = int((_outcome(cell) == TRAINED).sum())
+    return trained, len(cell) - trained
+
+
 def _h4_table(noise_runs, failures):
     import pandas as pd
-    runs = retention(noise_runs)
-    runs = runs if failures else runs[_outcome(runs) == TRAINED]
+    from scipy.stats import fisher_exact
+    every = retention(noise_runs)
+    runs = every if failures else every[_outcome(every) == TRAINED]
     rows = []
     networks = _order(runs["network"])
     levels = sorted(runs["update_noise"].astype(float).unique())
     reference = runs[runs["network"] == "100:0"]
+    networks = _order(every["network"])
+    levels = sorted(every["update_noise"].astype(float).unique())
     for network in networks:
         part = runs[runs["network"] == network]
         for level in levels:
             cell = part[part["update_noise"].astype(float) == level]
-            if not len(cell):
+            trained, failed = _trained_counts(every, network, level)
+            if not trained + failed:
                 continue
             mean, low, high, n = t_interval(cell["retention"])
             acc_mean, acc_sd, _ = mean_sd(cell["accuracy"])
@@ -1047,8 +1057,19 @@ def _h4_table(noise_runs, failures):
                    "accuracy": acc_mean, "sd": acc_sd,
                    "peak test accuracy": cell["peak_test_acc"].mean(),
                    "retention": mean, "retention 95 % low": low, "retention 95 % high": high,
+                   "share trained": trained / (trained + failed),
                    "difference to 100:0": math.nan, "difference 95 % low": math.nan,
-                   "difference 95 % high": math.nan, "difference p": math.nan}
+                   "difference 95 % high": math.nan, "difference p": math.nan,
+                   "trains more often than 100:0 (Fisher p)": math.nan,
+                   "trains less often than 100:0 (Fisher p)": math.nan}
+            if network != "100:0" and level > 0:
+                theirs = _trained_counts(every, "100:0", level)
+                if sum(theirs):
+                    table_2x2 = [[trained, failed], list(theirs)]
+                    row["trains more often than 100:0 (Fisher p)"] = float(
+                        fisher_exact(table_2x2, alternative="greater").pvalue)
+                    row["trains less often than 100:0 (Fisher p)"] = float(
+                        fisher_exact(table_2x2, alternative="less").pvalue)
             if network != "100:0" and level > 0:
                 other = reference[reference["update_noise"].astype(float) == level]["retention"]
                 if len(_finite(cell["retention"])) >= H4_MIN_SEEDS and \
@@ -1077,13 +1098,25 @@ def _h4_decide(table):
         return INCONCLUSIVE, "the noise study needs 80:20 and 100:0 runs with and without noise.", \
             "no 80:20 or 100:0"
     lowest = ours.sort_values("update noise").iloc[0]
-    above = ours[ours["difference 95 % low"] > 0]["update noise"].tolist()
-    below = ours[ours["difference 95 % high"] < 0]["update noise"].tolist()
+    # more robust at a level: retains more (Welch) or trains more often (Fisher, one-sided)
+    above = ours[(ours["difference 95 % low"] > 0)
+                 | (ours["trains more often than 100:0 (Fisher p)"] < ALPHA)][
+        "update noise"].tolist()
+    below = ours[(ours["difference 95 % high"] < 0)
+                 | (ours["trains less often than 100:0 (Fisher p)"] < ALPHA)][
+        "update noise"].tolist()
     diffs = ", ".join(f"eta {r['update noise']:g}: {r['difference to 100:0']:+.2f} "
                       f"({r['difference 95 % low']:+.2f} to {r['difference 95 % high']:+.2f})"
                       for _, r in ours.iterrows())
     key = (f"r(80:20) = {lowest['retention']:.2f} at eta {lowest['update noise']:g}; "
            f"r(80:20) - r(100:0): {diffs}")
+    key += "; share trained " + ", ".join(
+        f"eta {r['update noise']:g}: 80:20 {r['share trained']:.2f} (100:0 more often p = "
+        f"{r['trains more often than 100:0 (Fisher p)']:.3g})" for _, r in ours.iterrows())
+    if lowest["share trained"] < H4_HALF:
+        return NOT_SUPPORTED, (f"only {lowest['share trained']:.0%} of the 80:20 runs train at "
+                               f"the lowest noise level (eta {lowest['update noise']:g}): it does "
+                               "not stay trainable."), key
     if lowest["n"] < H4_MIN_SEEDS:
         return INCONCLUSIVE, (f"only {int(lowest['n'])} 80:20 runs with a retention at the "
                               f"lowest noise level (>= {H4_MIN_SEEDS} needed)."), key
@@ -1094,17 +1127,18 @@ def _h4_decide(table):
     if not trainable:
         return NOT_SUPPORTED, head + f", below {H4_HALF:g}: it does not stay trainable.", key
     if above and not below:
-        return SUPPORTED, head + f", and retains more than 100:0 at eta " \
-            f"{', '.join(f'{v:g}' for v in above)} (Welch 95 % interval above 0) and less at " \
-            "none.", key
+        return SUPPORTED, head + f", and is more robust than 100:0 at eta " \
+            f"{', '.join(f'{v:g}' for v in above)} (it retains more, Welch 95 % interval above 0, "\
+            "or trains more often, Fisher p < 0.05) and less robust at none.", key
     if below and not above:
-        return NOT_SUPPORTED, head + f", but 100:0 retains more at eta " \
-            f"{', '.join(f'{v:g}' for v in below)} (Welch 95 % interval below 0) and less at " \
-            "none.", key
+        return NOT_SUPPORTED, head + f", but 100:0 is more robust at eta " \
+            f"{', '.join(f'{v:g}' for v in below)} (retains more or trains more often) and less " \
+            "robust at none.", key
     if above and below:
         return INCONCLUSIVE, head + "; 80:20 retains more than 100:0 at some levels and less at " \
             "others.", key
-    return INCONCLUSIVE, head + "; at no level does the difference to 100:0 exclude 0.", key
+    return INCONCLUSIVE, head + "; at no level does the difference to 100:0 (in retention or in " \
+        "the share of runs that train) exclude 0.", key
 
 
 def verdict_h4(noise_runs):
@@ -1116,10 +1150,17 @@ def verdict_h4(noise_runs):
     level that halves retention (:func:`eta50`). The difference r(80:20) - r(100:0) per level
     by Welch's t (>= 3 seeds a side).
 
-    - **Supported** if 80:20's mean r >= 0.5 at the lowest nonzero level (stays trainable) and
-      at some level the difference has a 95 % interval above 0, at none below 0.
-    - **Not supported** if 80:20's mean r < 0.5 at the lowest nonzero level, or 100:0 retains
-      significantly more at some level and significantly less at none.
+    A run that ends silent or saturated under noise has failed to train: beside retention
+    (trained runs), each level compares the share of runs that train, 80:20 against 100:0, by
+    Fisher's exact test (one-sided, each direction). 80:20 is *more robust* at a level where
+    it retains more (Welch interval above 0) or trains more often (Fisher p < 0.05), *less
+    robust* where the reverse holds.
+
+    - **Supported** if at the lowest nonzero level at least half the 80:20 runs train and
+      their mean r >= 0.5 (stays trainable), and 80:20 is more robust at some level, less
+      robust at none.
+    - **Not supported** if at the lowest nonzero level fewer than half the 80:20 runs train or
+      their mean r < 0.5, or 100:0 is more robust at some level and less robust at none.
     - **Inconclusive** otherwise.
 
     50:50 (and the other ratios) against 100:0 are reported beside, not deciding.
@@ -1127,11 +1168,14 @@ def verdict_h4(noise_runs):
     column, note = accuracy_measure(noise_runs)
     rule = (f"r = (acc - chance) / (acc0 - chance), acc0 the noise-free run of the same network "
             f"and seed; mean r per network and level with a 95 % t-interval; eta50 = level where "
-            f"mean r falls to {H4_HALF:g} (log-linear interpolation). Supported if r(80:20) >= "
-            f"{H4_HALF:g} at the lowest nonzero level and r(80:20) - r(100:0) has a Welch 95 % "
-            f"interval above 0 at some level and below 0 at none; not supported if r(80:20) < "
-            f"{H4_HALF:g} at the lowest level, or the interval lies below 0 at some level and "
-            "above 0 at none; inconclusive otherwise.")
+            f"mean r falls to {H4_HALF:g} (log-linear interpolation). 80:20 is more robust than "
+            "100:0 at a level where r(80:20) - r(100:0) has a Welch 95 % interval above 0 or "
+            "where its runs train (neither silent nor saturated) more often (Fisher's exact "
+            f"test, one-sided p < {ALPHA}); less robust where the reverse holds. Supported if at "
+            f"the lowest nonzero level at least half the 80:20 runs train with mean r >= "
+            f"{H4_HALF:g} and 80:20 is more robust at some level, less robust at none; not "
+            "supported if 80:20 does not stay trainable at the lowest level or 100:0 is more "
+            "robust at some level and less at none; inconclusive otherwise.")
     table, etas = _h4_table(noise_runs, failures=False)
     verdict, reason, key = _h4_decide(table)
     table_in, _ = _h4_table(noise_runs, failures=True)

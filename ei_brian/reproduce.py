@@ -420,19 +420,22 @@ def _recipe_section(out, tables, studies):
     if runs is None or not (runs["status"] == "finished").any():
         return lines + ["No finished runs yet.", ""]
     table, chosen = recipe_choice(runs, epochs)
-    used = {(run.train_config.learning_rate, run.train_config.lr_schedule)
-            for name, spec in studies if name not in ("recipe",) for run in spec.runs}
+    settings = [(run.train_config.learning_rate, run.train_config.lr_schedule)
+                for name, spec in studies if name != "recipe" for run in spec.runs]
+    recipe = max(set(settings), key=settings.count) if settings else None
     lines += ["80:20 at 5 Hz, three learning rates, constant or cosine (`studies/recipe.toml`). "
               "Rule: the highest mean best validation accuracy; among the cells within one "
               "pooled seed sd of it, the least late swing of validation accuracy. Swings are "
               "max - min over the last quarter of the epochs, mean over seeds.", ""]
     lines += [_markdown_table(table, percent=_percent_columns(table))]
     if chosen:
-        lines += [f"By the rule: learning rate {chosen['learning_rate']:g}, "
+        lines += [f"By the rule, at this scale: learning rate {chosen['learning_rate']:g}, "
                   f"{chosen['lr_schedule']} schedule (pooled seed sd "
-                  f"{100 * chosen['pooled_sd']:.1f} points). The other studies train with: "
-                  + "; ".join(f"learning rate {rate:g}, {schedule}"
-                              for rate, schedule in sorted(used)) + ".", ""]
+                  f"{100 * chosen['pooled_sd']:.1f} points)."
+                  + (f" The other studies train with the recipe that the rule chose at the "
+                     f"standard scale, before their runs: learning rate {recipe[0]:g}, "
+                     f"{recipe[1]} schedule (the tuning grids of the ratio study aside)."
+                     if recipe else ""), ""]
     return lines
 
 
@@ -702,6 +705,7 @@ def reproduce(scale="quick", out=None, workers=None, scheduler=None, client=None
         run_sweeps(sweeps, dry_run=True)
         return None
     started = time.time()
+    commit = _git("rev-parse", "HEAD")  # the code that trains this invocation's runs
     os.makedirs(out, exist_ok=True)
     print(f"reproducing at the {scale} scale into {out}: {sum(len(s.runs) for s, _ in sweeps)} "
           f"runs in {len(sweeps)} studies")
@@ -730,7 +734,7 @@ def reproduce(scale="quick", out=None, workers=None, scheduler=None, client=None
     rows = [row for spec, sweep_dir in sweeps for row in collect(spec, sweep_dir)[0]]
     finished = sum(row["status"] == "finished" for row in rows)
     history = _record_invocation(out, scale, command, started, time.time(),
-                                 runs_finished=finished - finished_before)
+                                 runs_finished=finished - finished_before, commit=commit)
     context = provenance(scale, command, out)
     context.update(history)
     context["n_runs"] = len(rows)
@@ -782,7 +786,7 @@ def _count_finished(sweeps):
                for row in collect(spec, sweep_dir)[0])
 
 
-def _record_invocation(out, scale, command, started, ended, runs_finished=0):
+def _record_invocation(out, scale, command, started, ended, runs_finished=0, commit=None):
     """Append this invocation to ``OUT/reproduce.json``; return the totals over invocations."""
     path = os.path.join(out, "reproduce.json")
     try:
@@ -796,7 +800,7 @@ def _record_invocation(out, scale, command, started, ended, runs_finished=0):
                                   "wall_seconds": round(ended - started, 1),
                                   "runs_finished": int(runs_finished),
                                   "ei_brian_version": ei_brian.__version__,
-                                  "git_commit": _git("rev-parse", "HEAD")})
+                                  "git_commit": commit or _git("rev-parse", "HEAD")})
     atomic_write_json(path, record)
     return {"wall_seconds_total": sum(item["wall_seconds"] for item in record["invocations"]),
             "invocations": len(record["invocations"]),

@@ -364,3 +364,27 @@ def test_h1_rests_on_the_papers_scale_where_the_full_study_has_runs():
     assert alone.verdict == I  # the subset alone cannot test the threshold
     unfinished = full.assign(status="new")
     assert report.verdicts({"ratio": subset, "ratio_full": unfinished})[0].verdict == I
+
+
+def test_h4_counts_runs_that_fail_under_noise_as_less_robust():
+    """100:0 saturates at every noisy level (no retention to compare): 80:20, which trains at
+    every level, is more robust by the share of runs that train (Fisher's exact test)."""
+    rows = []
+    for s in range(5):
+        for level in (0.0, 3.0, 10.0):
+            rows.append(cases.run("80:20", s, 0.80 - 0.01 * level, study="update_noise",
+                                  update_noise=level))
+            fails = level > 0
+            rows.append(cases.run("100:0", s, 0.3 if fails else 0.78, study="update_noise",
+                                  update_noise=level, outcome="saturated" if fails else "trained"))
+    runs = pd.DataFrame(rows)
+    result = report.verdict_h4(runs)
+    assert result.verdict == S, result.reason
+    row = result.table.set_index(["network", "update noise"]).loc[("80:20", 3.0)]
+    assert row["share trained"] == 1.0
+    assert row["trains more often than 100:0 (Fisher p)"] == pytest.approx(1 / 252)
+    # the reverse: 80:20 fails where 100:0 trains
+    swapped = runs.assign(network=runs["network"].map({"80:20": "100:0", "100:0": "80:20"}))
+    assert report.verdict_h4(swapped).verdict == N
+    # three seeds a side cannot show it (Fisher p = 0.05)
+    assert report.verdict_h4(runs[runs["seed"] < 3]).verdict == I
