@@ -1111,8 +1111,9 @@ def _h4_decide(table):
     key = (f"r(80:20) = {lowest['retention']:.2f} at eta {lowest['update noise']:g}; "
            f"r(80:20) - r(100:0): {diffs}")
     key += "; share trained " + ", ".join(
-        f"eta {r['update noise']:g}: 80:20 {r['share trained']:.2f} (100:0 more often p = "
-        f"{r['trains more often than 100:0 (Fisher p)']:.3g})" for _, r in ours.iterrows())
+        f"eta {r['update noise']:g}: 80:20 {r['share trained']:.2f} (trains more often than "
+        f"100:0: Fisher p = {r['trains more often than 100:0 (Fisher p)']:.3g})"
+        for _, r in ours.iterrows())
     if lowest["share trained"] < H4_HALF:
         return NOT_SUPPORTED, (f"only {lowest['share trained']:.0%} of the 80:20 runs train at "
                                f"the lowest noise level (eta {lowest['update noise']:g}): it does "
