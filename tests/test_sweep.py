@@ -253,7 +253,7 @@ def test_runs_in_pieces_and_from_the_tables_alone(tmp_path, capsys):
     from ei_brian.sweep import _run_cost, sweeps_speed
     sweep = spec({"seed": [0, 1, 2]}, epochs=1, validation_samples=50, lr_schedule="cosine")
     loaded = load_spec(sweep)
-    out = str(tmp_path / "piece")
+    out = str(tmp_path / "data" / "standard" / "piece")  # no other tables under tmp_path/data
     speed, how = sweeps_speed([(loaded, out)])
     assert how.startswith("assumed")
     # a budget that fits two runs on two workers, not three
