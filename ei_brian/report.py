@@ -1401,9 +1401,13 @@ def verdicts(tables, full_scale=False):
     list of Verdict
         H1..H5 in order; a claim whose table is missing is inconclusive with a reason.
     """
-    def get(name):
+    def get(name):  # a table with no finished run is no table yet
         table = tables.get(name)
-        return table if table is not None and len(table) else None
+        if table is None or not len(table):
+            return None
+        if "status" in table and not (table["status"] == "finished").any():
+            return None
+        return table
 
     ratio, initial, noise, vanrossum = (get(name) for name in
                                         ("ratio", "initial_rate", "update_noise", "vanrossum"))

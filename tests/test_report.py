@@ -388,3 +388,11 @@ def test_h4_counts_runs_that_fail_under_noise_as_less_robust():
     assert report.verdict_h4(swapped).verdict == N
     # three seeds a side cannot show it (Fisher p = 0.05)
     assert report.verdict_h4(runs[runs["seed"] < 3]).verdict == I
+
+
+def test_a_study_with_no_finished_run_is_a_missing_table_not_a_crash():
+    tables = {name: table(name, "holds").assign(status="new")
+              for name in ("ratio", "initial_rate", "update_noise")}
+    result = report.verdicts(tables)
+    assert [v.claim for v in result] == ["H1", "H2", "H3", "H4", "H5"]
+    assert all(v.verdict == I for v in result)
