@@ -13,23 +13,47 @@ import re
 from brian2 import Hz, Quantity, ms, second
 
 from ei_brian.randman import DEFAULTS as RANDMAN_DEFAULTS
+from ei_brian.shd_like import DEFAULTS as SHD_LIKE_DEFAULTS
 
 __all__ = ["NetworkConfig", "TrainConfig", "ConfigError", "parse_ratio", "population_sizes"]
 
 #: data sets known to TrainConfig (ei_brian.data.DATASETS), and those whose samples are spikes
-DATASET_NAMES = ("fashion-mnist", "shd", "randman")
-SPIKE_DATASET_NAMES = ("shd", "randman")
+DATASET_NAMES = ("fashion-mnist", "shd", "randman", "shd-like")
+SPIKE_DATASET_NAMES = ("shd", "randman", "shd-like")
 #: TrainConfig fields of the random-manifold task
 RANDMAN_FIELDS = ("randman_classes", "randman_channels", "randman_samples", "randman_dim",
                   "randman_alpha", "randman_seed")
 _RANDMAN_FIELD_DEFAULTS = dict(zip(RANDMAN_FIELDS, (
     RANDMAN_DEFAULTS[key] for key in ("classes", "channels", "samples", "dim", "alpha",
                                       "data_seed"))))
+#: TrainConfig fields of the SHD-like task (ei_brian.shd_like)
+SHD_LIKE_FIELDS = ("shd_like_samples", "shd_like_speakers", "shd_like_difficulty",
+                   "shd_like_seed")
+_SHD_LIKE_FIELD_DEFAULTS = dict(zip(SHD_LIKE_FIELDS, (
+    SHD_LIKE_DEFAULTS[key] for key in ("samples", "speakers", "difficulty", "data_seed"))))
 
 #: training options of the decisive study (validation, schedule, early stop), with their defaults
 STUDY_FIELD_DEFAULTS = {"validation_samples": 0, "lr_schedule": "constant",
                         "stop_saturated": False}
 LR_SCHEDULES = ("constant", "cosine")
+
+#: The training recipe of the spike data sets (docs/model.md, "Spike data"): the
+#: fluctuation-driven initialization sets the weights from the input's spike rate (the image
+#: defaults leave a network silent on long, sparse samples), and smaller minibatches at a larger
+#: step give the few hundred samples of a small spike data set enough updates.
+SPIKE_RECIPE = {"init": "fluctuation", "batch_size": 64, "learning_rate": 0.01}
+#: Defaults of ``init``, ``batch_size`` and ``learning_rate`` by data set (TrainConfig fills them
+#: in where they are left at None).
+DATASET_DEFAULTS = {
+    "fashion-mnist": {"init": "scale", "batch_size": 256, "learning_rate": 5e-3},
+    "shd": SPIKE_RECIPE, "randman": SPIKE_RECIPE, "shd-like": SPIKE_RECIPE,
+}
+
+
+def dataset_default(dataset, name):
+    """The default of TrainConfig field ``name`` (``init``, ``batch_size``, ``learning_rate``)
+    for ``dataset`` (:data:`DATASET_DEFAULTS`)."""
+    return DATASET_DEFAULTS.get(dataset, DATASET_DEFAULTS["fashion-mnist"])[name]
 
 _UNITS = {"ms": ms, "s": second, "second": second, "Hz": Hz}
 
@@ -374,17 +398,21 @@ class TrainConfig(_Config):
         command line's default for the spike data sets).
     epochs, batch_size : int
         Epochs of training and samples per minibatch (one compiled run carries one minibatch).
+        ``batch_size`` None: the data set's default (:data:`DATASET_DEFAULTS`: 256 for
+        Fashion-MNIST, 64 for the spike data sets).
     optimizer : str
         ``"adam"`` or ``"smorms3"``.
     learning_rate : float
-        Step size of the optimizer.
+        Step size of the optimizer; None: the data set's default (5e-3 for Fashion-MNIST, 1e-2
+        for the spike data sets).
     seed : int
         The run's seed; every random stream derives from it.
     encoding : str
         ``"latency"`` (docs/model.md) or ``"poisson"`` for images; ``"spikes"`` for the spike data
         sets, which need no encoding (set automatically when the default ``"latency"`` is left).
     init : str
-        Initialization scheme (:mod:`ei_brian.initialization`): ``"scale"`` (magnitudes of root
+        Initialization scheme; None: the data set's default (``"scale"`` for Fashion-MNIST,
+        ``"fluctuation"`` for the spike data sets) (:mod:`ei_brian.initialization`): ``"scale"`` (magnitudes of root
         mean square ``g / sqrt(fan_in)``), ``"fluctuation"`` (fluctuation-driven, target membrane
         potential spread ``sigma_u``) or ``"target-rate"`` (the ``scale`` weights, excitatory and
         inhibitory gains searched until the initial E and I rates on a probe batch of training
@@ -457,12 +485,12 @@ class TrainConfig(_Config):
     train_samples: int = 10000
     test_samples: int = 2000
     epochs: int = 10
-    batch_size: int = 256
+    batch_size: int = None
     optimizer: str = "adam"
-    learning_rate: float = 5e-3
+    learning_rate: float = None
     seed: int = 0
     encoding: str = "latency"
-    init: str = "scale"
+    init: str = None
     init_distribution: str = "half-normal"
     init_scale_exc: float = 0.4
     init_scale_inh: float = 0.8
@@ -491,13 +519,21 @@ class TrainConfig(_Config):
     randman_dim: int = RANDMAN_DEFAULTS["dim"]
     randman_alpha: float = RANDMAN_DEFAULTS["alpha"]
     randman_seed: int = RANDMAN_DEFAULTS["data_seed"]
+    shd_like_samples: int = SHD_LIKE_DEFAULTS["samples"]
+    shd_like_speakers: int = SHD_LIKE_DEFAULTS["speakers"]
+    shd_like_difficulty: float = SHD_LIKE_DEFAULTS["difficulty"]
+    shd_like_seed: int = SHD_LIKE_DEFAULTS["data_seed"]
 
     def to_dict(self):
-        """The fields as plain JSON; the randman fields only for ``dataset="randman"`` (so the
+        """The fields as plain JSON; the randman fields only for ``dataset="randman"``, the
+        SHD-like ones only for ``dataset="shd-like"`` (so the
         record, and the digest, of every other run is what it was before they existed)."""
         values = super().to_dict()
         if self.dataset != "randman":
             for name in RANDMAN_FIELDS:
+                values.pop(name)
+        if self.dataset != "shd-like":
+            for name in SHD_LIKE_FIELDS:
                 values.pop(name)
         # options added with the decisive study: recorded only where set, so the record and
         # the digest of a run that leaves them at their defaults are what they were before
@@ -512,6 +548,15 @@ class TrainConfig(_Config):
             return self.learning_rate
         return self.learning_rate * 0.5 * (1.0 + math.cos(math.pi * (epoch - 1) / self.epochs))
 
+    def dataset_options(self):
+        """Keyword arguments of the generator of a generated data set (randman:
+        :func:`ei_brian.randman.load_randman`; shd-like: :func:`ei_brian.shd_like.load_shd_like`);
+        empty for the others."""
+        if self.dataset == "shd-like":
+            return {"samples": self.shd_like_samples, "speakers": self.shd_like_speakers,
+                    "difficulty": self.shd_like_difficulty, "data_seed": self.shd_like_seed}
+        return self.randman_options()
+
     def randman_options(self):
         """Keyword arguments of :func:`ei_brian.randman.load_randman` (empty for other data
         sets)."""
@@ -523,6 +568,9 @@ class TrainConfig(_Config):
 
     def __post_init__(self):
         self._check_dataset()
+        for name in ("init", "batch_size", "learning_rate"):  # the data set's defaults
+            if getattr(self, name) is None:
+                object.__setattr__(self, name, dataset_default(self.dataset, name))
         # optional quantities: None, or a quantity (a string such as "5.0 Hz" from to_dict)
         for name, unit in (("target_rate_inh", Hz), ("input_rate", Hz)):
             value = getattr(self, name)
@@ -559,7 +607,7 @@ class TrainConfig(_Config):
             raise ConfigError(f"optimizer {self.optimizer!r} is unknown; use adam or smorms3")
         if not self.learning_rate > 0:
             raise ConfigError(f"the learning rate (--lr) must be above 0, not {self.learning_rate!r}; "
-                              f"the default is {type(self).learning_rate}")
+                              f"the default is {dataset_default(self.dataset, 'learning_rate')}")
         if min(self.init_scale_exc, self.init_scale_inh, self.init_scale_readout) < 0:
             raise ConfigError("initial weight scales must be >= 0")
         schemes = ("scale", "fluctuation", "target-rate")
@@ -601,13 +649,30 @@ class TrainConfig(_Config):
                               "does not apply (leave --encoding out)")
         if not spiking and self.encoding == "spikes":
             raise ConfigError(f"{self.dataset} holds images: use the encoding latency or poisson")
-        if self.dataset != "randman":
-            changed = [name for name in RANDMAN_FIELDS
-                       if getattr(self, name) != _RANDMAN_FIELD_DEFAULTS[name]]
+        for generated, fields, defaults in (("randman", RANDMAN_FIELDS, _RANDMAN_FIELD_DEFAULTS),
+                                            ("shd-like", SHD_LIKE_FIELDS,
+                                             _SHD_LIKE_FIELD_DEFAULTS)):
+            if self.dataset == generated:
+                continue
+            changed = [name for name in fields if getattr(self, name) != defaults[name]]
             if changed:
                 verb = "applies" if len(changed) == 1 else "apply"
-                raise ConfigError(f"{', '.join(changed)} only {verb} to the data set randman; the "
-                                  f"data set is {self.dataset}")
+                raise ConfigError(f"{', '.join(changed)} only {verb} to the data set {generated}; "
+                                  f"the data set is {self.dataset}")
+        if self.dataset == "shd-like":
+            for name in ("shd_like_speakers", "shd_like_seed"):
+                value = getattr(self, name)
+                if isinstance(value, bool) or int(value) != value or value < (name == "shd_like_speakers"):
+                    raise ConfigError(f"{name} must be a whole number >= "
+                                      f"{int(name == 'shd_like_speakers')}, not {value!r}")
+            if int(self.shd_like_samples) != self.shd_like_samples or self.shd_like_samples < 2:
+                raise ConfigError("shd_like_samples (per word) must be an integer >= 2: a sixth "
+                                  "of them, at least one, form the test set")
+            if not 0 <= self.shd_like_difficulty <= 1:
+                raise ConfigError("shd_like_difficulty must lie in [0, 1] (0: the words as "
+                                  "drawn, 1: one word for every class)")
+            return
+        if self.dataset != "randman":
             return
         for name in ("randman_classes", "randman_channels", "randman_dim"):
             value = getattr(self, name)

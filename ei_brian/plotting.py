@@ -324,7 +324,7 @@ def network_order(networks):
 
 #: the data sets' names in titles and captions
 DATASET_NAMES = {"fashion-mnist": "Fashion-MNIST", "randman": "random manifolds",
-                 "shd": "SHD"}
+                 "shd": "SHD", "shd-like": "SHD-like"}
 
 
 def dataset_name(dataset):

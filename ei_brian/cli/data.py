@@ -2,7 +2,7 @@
 import sys
 
 from ei_brian.data import (DATA_ENVIRONMENT_VARIABLE, DATASETS, FASHION_MNIST, RANDMAN,
-                           REPO_DATA_DIR, SHD, SYSTEM_DATA_DIR, DatasetError, ensure_fashion_mnist,
+                           REPO_DATA_DIR, SHD, SHD_LIKE, SYSTEM_DATA_DIR, DatasetError, ensure_fashion_mnist,
                            fetch_fashion_mnist, find_fashion_mnist)
 
 __all__ = ["add_data_arguments", "run_data_command"]
@@ -19,7 +19,7 @@ def add_data_arguments(parser):
     parser.description = (
         "fetch: download and verify the files; ensure: find them, else install them with apt-get "
         "(as root, fashion-mnist) or download them; where: print the folder holding them. "
-        "randman is generated, not downloaded.")
+        "randman and shd-like are generated, not downloaded.")
     parser.add_argument("action", choices=["fetch", "ensure", "where"],
                         help="what to do")
     parser.add_argument("dataset", choices=sorted(DATASETS), help="the data set")
@@ -48,9 +48,12 @@ def run_data_command(args):
     """
     progress = getattr(args, "progress", True)
     try:
-        if args.dataset == RANDMAN:
-            print("randman is generated from its seed by ei_brian.randman when a run starts; "
-                  "there is nothing to download")
+        if args.dataset in (RANDMAN, SHD_LIKE):
+            module = "randman" if args.dataset == RANDMAN else "shd_like"
+            print(f"{args.dataset} is generated from its seed by ei_brian.{module} when a run "
+                  "starts; there is nothing to download"
+                  + ("" if args.dataset == RANDMAN else " (ei_brian.shd_like.write_shd_files "
+                     "writes it as SHD-format files)"))
             return 0
         if args.dataset == SHD:
             return _run_shd_command(args, progress)

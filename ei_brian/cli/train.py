@@ -9,7 +9,8 @@ import sys
 from brian2 import Hz, ms
 
 from ei_brian import initialization, noise
-from ei_brian.config import LR_SCHEDULES, ConfigError, NetworkConfig, TrainConfig
+from ei_brian.config import (LR_SCHEDULES, ConfigError, NetworkConfig, TrainConfig,
+                             dataset_default)
 from ei_brian.data import SPIKE_DATASETS, DatasetError
 from ei_brian.io import LOG_FILE, RunFolderError
 from ei_brian.outcome import SATURATED_EVALUATIONS, SATURATED_HZ
@@ -22,20 +23,22 @@ __all__ = ["add_train_arguments", "configs_from_args", "run_train_command"]
 def add_train_arguments(parser):
     net_config, train_config = NetworkConfig(), TrainConfig()  # the defaults of the options
     parser.add_argument("--dataset", default=train_config.dataset,
-                        choices=["fashion-mnist", "shd", "randman"],
+                        choices=["fashion-mnist", "shd", "randman", "shd-like"],
                         help="fashion-mnist: images, latency- or Poisson-coded; shd: the Spiking "
                         "Heidelberg Digits (700 channels, 20 classes; `ei-brian data fetch shd`); "
                         "randman: random manifolds of spike times, generated (Zenke & Vogels "
-                        "2021; the offline stand-in for SHD) (default %(default)s)")
+                        "2021); shd-like: long, sparse samples of SHD's shape, generated (the offline "
+                        "stand-in for SHD) (default %(default)s)")
     parser.add_argument("--data-dir", default=None, help="folder with the data set files "
                         "(default: $EI_BRIAN_DATA, data/<dataset>/, then for fashion-mnist "
                         "/usr/share/datasets)")
     parser.add_argument("--dt", type=float, default=None, metavar="MS",
-                        help="time step in ms (default: fashion-mnist 1, shd 2, randman 2); spike "
+                        help="time step in ms (default: fashion-mnist 1, shd 2, randman 2, shd-like 2); spike "
                         "data are binned on it, several spikes of a channel in a step count once")
     parser.add_argument("--duration", type=float, default=None, metavar="MS",
                         help="duration of a sample in ms, a whole number of steps (default: "
-                        "fashion-mnist 100, shd 700 (later spikes are dropped), randman 100)")
+                        "fashion-mnist 100, shd 700 (later spikes are dropped), randman 100, shd-like "
+                        "1000)")
     randman = parser.add_argument_group("random manifolds (--dataset randman; the task is fixed "
                                         "by its own seed, the same for every --seed)")
     randman.add_argument("--randman-classes", type=int, default=None, metavar="N",
@@ -54,6 +57,17 @@ def add_train_arguments(parser):
                          f"{train_config.randman_alpha:g})")
     randman.add_argument("--randman-seed", type=int, default=None, metavar="SEED",
                          help=f"seed of the task (default {train_config.randman_seed})")
+    like = parser.add_argument_group("the SHD-like task (--dataset shd-like; fixed by its own seed)")
+    like.add_argument("--shd-like-samples", type=int, default=None, metavar="N",
+                      help=f"samples per word, a sixth of them for testing (default "
+                      f"{train_config.shd_like_samples})")
+    like.add_argument("--shd-like-speakers", type=int, default=None, metavar="N",
+                      help=f"speakers (default {train_config.shd_like_speakers})")
+    like.add_argument("--shd-like-difficulty", type=float, default=None, metavar="D",
+                      help="0 to 1: how far every word is blended towards one shared word "
+                      f"(default {train_config.shd_like_difficulty:g})")
+    like.add_argument("--shd-like-seed", type=int, default=None, metavar="SEED",
+                      help=f"seed of the task (default {train_config.shd_like_seed})")
     parser.add_argument("--ratio", default=net_config.ratio, help="E:I ratio of the hidden layer, "
                         "100:0 to 10:90 (default %(default)s)")
     parser.add_argument("--hidden", type=int, default=net_config.n_hidden, help="hidden neurons, "
@@ -82,7 +96,10 @@ def add_train_arguments(parser):
     parser.add_argument("--epochs", type=int, default=None,
                         help=f"default {train_config.epochs} (quick), {FULL_SCALE['epochs']} with "
                         "--full")
-    parser.add_argument("--batch-size", type=int, default=train_config.batch_size)
+    parser.add_argument("--batch-size", type=int, default=None,
+                        help=f"samples per minibatch (default {train_config.batch_size} for "
+                        f"fashion-mnist, {dataset_default('shd', 'batch_size')} for the spike data "
+                        "sets)")
     parser.add_argument("--train-samples", type=int, default=None,
                         help="class-balanced training subset (default "
                         f"{train_config.train_samples} for fashion-mnist, all for shd and randman; "
@@ -98,7 +115,9 @@ def add_train_arguments(parser):
                         "every epoch (default %(default)s: none)")
     parser.add_argument("--optimizer", default=train_config.optimizer, choices=["adam", "smorms3"])
     parser.add_argument("--lr", type=float, default=None,
-                        help=f"learning rate (default {train_config.learning_rate})")
+                        help=f"learning rate (default {train_config.learning_rate} for "
+                        f"fashion-mnist, {dataset_default('shd', 'learning_rate')} for the spike "
+                        "data sets)")
     parser.add_argument("--lr-schedule", default=train_config.lr_schedule,
                         choices=list(LR_SCHEDULES), help="constant, or cosine: from --lr in the "
                         "first epoch down to nearly 0 in the last (default %(default)s)")
@@ -109,11 +128,13 @@ def add_train_arguments(parser):
                         help=f"spike code of images (default {train_config.encoding}); not for "
                         "shd and randman, which are spikes")
     init = parser.add_argument_group("initialization (sets the initial firing rate)")
-    init.add_argument("--init", default=train_config.init, choices=list(initialization.SCHEMES),
+    init.add_argument("--init", default=None, choices=list(initialization.SCHEMES),
                       help="scale: magnitudes of root mean square g/sqrt(fan_in); fluctuation: "
                       "fluctuation-driven (Rossbroich et al. 2022) for a target membrane-potential "
                       "spread; target-rate: the scale weights with excitatory and inhibitory gains "
-                      "searched until the initial E and I rates hit a target (default %(default)s)")
+                      "searched until the initial E and I rates hit a target (default: scale for "
+                      "fashion-mnist, fluctuation for the spike data sets, which sets the weights "
+                      "from the input's spike rate)")
     init.add_argument("--init-distribution", default=train_config.init_distribution,
                       choices=list(initialization.DISTRIBUTIONS),
                       help="distribution of the initial magnitudes, all with root mean square "
@@ -206,9 +227,16 @@ def configs_from_args(args):
             raise ConfigError(f"--randman-{name} applies to --dataset randman only, not to "
                               f"{args.dataset}")
         randman["randman_" + name] = value
-    learning_rate = TrainConfig().learning_rate if args.lr is None else args.lr
+    for name in ("samples", "speakers", "difficulty", "seed"):
+        value = getattr(args, "shd_like_" + name, None)
+        if value is None:
+            continue
+        if args.dataset != "shd-like":
+            raise ConfigError(f"--shd-like-{name} applies to --dataset shd-like only, not to "
+                              f"{args.dataset}")
+        randman["shd_like_" + name] = value
     train_config = TrainConfig(dataset=args.dataset, batch_size=args.batch_size,
-                               optimizer=args.optimizer, learning_rate=learning_rate,
+                               optimizer=args.optimizer, learning_rate=args.lr,
                                encoding=encoding_name, regularizer_strength=args.regularizer,
                                seed=args.seed, **scale, **_init_options(args), **randman,
                                update_noise=args.update_noise,
@@ -242,20 +270,21 @@ def _init_options(args):
     """TrainConfig initialization fields from the command line; an option of another scheme than
     ``--init`` is refused rather than silently ignored."""
     train_config = TrainConfig()  # the defaults
+    init = args.init if args.init is not None else dataset_default(args.dataset, "init")
     belongs = {"target_rate": "target-rate", "target_rate_inh": "target-rate",
                "sigma_u": "fluctuation", "fluctuation_share": "fluctuation",
                "input_rate": "fluctuation"}
     for name, scheme in belongs.items():
-        if getattr(args, name) is not None and args.init != scheme:
+        if getattr(args, name) is not None and init != scheme:
             raise ConfigError(f"--{name.replace('_', '-')} belongs to --init {scheme}, but the "
-                              f"initialization is {args.init}")
-    if args.init == "fluctuation":
+                              f"initialization is {init}")
+    if init == "fluctuation":
         for name in ("init_scale", "init_scale_exc", "init_scale_inh"):
             if getattr(args, name) is not None:
                 raise ConfigError(f"--{name.replace('_', '-')} does not apply to --init "
                                   "fluctuation, which derives the weight scales")
     scale_exc = scale_inh = args.init_scale
-    values = {"init": args.init, "init_distribution": args.init_distribution,
+    values = {"init": init, "init_distribution": args.init_distribution,
               "init_scale_exc": _first(args.init_scale_exc, scale_exc, train_config.init_scale_exc),
               "init_scale_inh": _first(args.init_scale_inh, scale_inh, train_config.init_scale_inh),
               "init_scale_readout": args.init_scale_readout}
