@@ -14,7 +14,8 @@ Conventions shared by every rule:
   ``outcome == "trained"`` enters means, slopes, spreads and models; *silent* and *saturated*
   runs (``ei_brian/outcome.py``) are counted apart per condition (:attr:`Verdict.counts`) and put
   back in for the *sensitivity line* (:attr:`Verdict.sensitivity`): the verdict and its key number
-  with them in.
+  with them in. The runs with each training warning (the ``warnings`` column, from
+  :func:`ei_brian.outcome.run_warnings`) are counted beside; warnings change no verdict.
 - **Accuracy.** ``val_test_acc``, the test accuracy at the epoch chosen on validation data; when a
   table has no validation split (``val_test_acc`` all NaN) ``peak_test_acc`` (the paper's measure)
   and the test text says so. ``peak_test_acc`` is shown beside in the tables.
@@ -38,6 +39,8 @@ import dataclasses
 import math
 
 import numpy as np
+
+from ei_brian.outcome import WARNINGS
 
 __all__ = ["Verdict", "CLAIMS", "SUPPORTED", "NOT_SUPPORTED", "INCONCLUSIVE", "mean_sd",
            "t_interval", "welch", "tost", "ols", "binomial_sd", "spearman", "eta50", "e_share",
@@ -128,7 +131,8 @@ class Verdict:
     sensitivity : str
         The verdict and its key number with the silent and saturated runs put back in.
     counts : pandas.DataFrame or None
-        Per condition of the claim: runs ``trained``, ``silent``, ``saturated``, ``unfinished``.
+        Per condition of the claim: runs ``trained``, ``silent``, ``saturated``, ``unfinished``
+        and, where the table records them, ``warnings`` (:func:`outcome_counts`).
     reading : str
         A plain-language paragraph generated from the numbers.
     """
@@ -425,7 +429,9 @@ def accuracy_measure(runs):
 
 def outcome_counts(runs, by):
     """Per condition (``by`` columns, NaN kept as a value): runs ``trained``, ``silent``,
-    ``saturated`` (finished runs by outcome) and ``unfinished`` (any other status)."""
+    ``saturated`` (finished runs by outcome) and ``unfinished`` (any other status); where
+    ``runs`` has a ``warnings`` column (kinds joined by ``;``), also ``warnings``: how many of the
+    condition's runs carry each kind, such as ``"2 rising-loss, 1 runaway"`` (``"none"``)."""
     import pandas as pd
     by = [column for column in ([by] if isinstance(by, str) else list(by)) if column in runs]
     rows = []
@@ -441,8 +447,23 @@ def outcome_counts(runs, by):
         for name in (TRAINED, SILENT, SATURATED):
             row[name] = int((part["_finished"] & (part["_outcome"] == name)).sum())
         row["unfinished"] = int((~part["_finished"]).sum())
+        if "warnings" in part:
+            row["warnings"] = _warning_counts(part["warnings"])
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def _warning_counts(cells):
+    """``"2 rising-loss, 1 runaway"``: how many of the cells (kinds joined by ``;``, empty or NaN
+    for none) hold each kind, in the order of :data:`ei_brian.outcome.WARNINGS`; ``"none"``."""
+    counts = {}
+    for cell in cells:
+        if isinstance(cell, str):
+            for kind in {kind for kind in cell.split(";") if kind}:
+                counts[kind] = counts.get(kind, 0) + 1
+    order = sorted(counts, key=lambda kind: (WARNINGS.index(kind) if kind in WARNINGS
+                                             else len(WARNINGS), kind))
+    return ", ".join(f"{counts[kind]} {kind}" for kind in order) or "none"
 
 
 def _test_samples(runs):

@@ -31,7 +31,8 @@ again. Unknown keys and impossible values are refused before anything runs.
 The runs go to a :class:`dask.distributed.LocalCluster` (one worker process per core, one thread
 each) unless a scheduler address or a client is given; see :func:`slurm_cluster` for a batch
 cluster. ``OUT/runs.csv`` (one row a run) and ``OUT/epochs.csv`` (every epoch of every run) are
-rewritten atomically as runs finish.
+rewritten atomically as runs finish; the ``warnings`` column of ``runs.csv`` holds the kinds of the
+run's warnings (:func:`ei_brian.outcome.run_warnings`) joined by ``;``, empty for none.
 """
 import argparse
 import copy
@@ -53,6 +54,7 @@ from brian2 import Hz
 
 from ei_brian.config import ConfigError
 from ei_brian.io import atomic_write_text
+from ei_brian.outcome import run_warnings
 
 __all__ = ["SweepError", "SweepSpec", "SweepRun", "load_spec", "run_sweep", "collect",
            "slurm_cluster", "DEFAULT_ROOT"]
@@ -75,7 +77,7 @@ WORKER_DEATHS_ALLOWED = 3
 CONFIG_COLUMNS = ("init", "init_distribution", "init_scale_exc", "target_rate", "learning_rate",
                   "lr_schedule", "update_noise", "update_noise_kind", "train_samples",
                   "validation_samples", "test_samples", "n_classes")
-RUNS_COLUMNS_AFTER = ("label", "run_dir", "status", "outcome", "stopped_early",
+RUNS_COLUMNS_AFTER = ("label", "run_dir", "status", "outcome", "stopped_early", "warnings",
                       "epochs_done", "epochs", "peak_test_acc", "peak_epoch", "final_test_acc",
                       "val_acc", "val_epoch", "val_test_acc", "rate_exc_initial_hz",
                       "rate_inh_initial_hz", "rate_exc_final_hz", "rate_inh_final_hz",
@@ -444,10 +446,13 @@ def collect(spec, out):
         status, epochs_done = run_state(run, run_dir)
         kept = recorded_runs.get(run.folder)
         if status == "new" and kept is not None and kept.get("command") == train_command(run):
-            # finished elsewhere: its folder is gone, its rows are the record
+            # finished elsewhere: its folder is gone, its rows are the record (tables written
+            # before the warnings column get it from the recorded epochs)
+            kept_epochs = recorded_epochs.get(run.label, {}).get(str(run.seed), [])
+            if "warnings" not in kept:
+                kept = {**kept, "warnings": warning_kinds(kept_epochs)}
             runs.append(_typed(kept))
-            epochs += [_typed(row) for row in
-                       recorded_epochs.get(run.label, {}).get(str(run.seed), [])]
+            epochs += [_typed(row) for row in kept_epochs]
             continue
         rows = _metrics_rows(run_dir) if status != "conflict" else []
         result = _read_json(os.path.join(run_dir, RESULT_FILE)) or {}
@@ -460,6 +465,7 @@ def collect(spec, out):
                "label": run.label, "run_dir": run.folder, "status": status,
                "outcome": summary.get("outcome", "") if finished else "",
                "stopped_early": bool(result.get("stopped_early", False)),
+               "warnings": warning_kinds(rows),
                "epochs_done": max(epochs_done, 0), "epochs": run.train_config.epochs,
                "peak_test_acc": summary.get("peak_test_acc", math.nan) if rows[1:] else math.nan,
                "peak_epoch": summary.get("peak_epoch") if rows[1:] else None,
@@ -510,8 +516,14 @@ def recorded(out):
 
 #: text columns of the tables (every other column is a number, or empty)
 _TEXT_COLUMNS = {"network", "dataset", "init", "init_distribution", "lr_schedule",
-                 "update_noise_kind", "label", "run_dir", "status", "outcome", "command", "error",
-                 "ratio"}
+                 "update_noise_kind", "label", "run_dir", "status", "outcome", "warnings",
+                 "command", "error", "ratio"}
+
+
+def warning_kinds(rows):
+    """The ``warnings`` column of a run: the kinds of :func:`ei_brian.outcome.run_warnings` of its
+    metrics rows (epoch 0 first), joined by ``;`` in epoch order; ``""`` for none."""
+    return ";".join(warning["kind"] for warning in run_warnings(rows))
 
 
 def _typed(row):
@@ -604,6 +616,12 @@ def _samples(run):
         total = config.randman_classes * config.randman_samples
         n_test_all = int(round(total * TEST_FRACTION))
         sizes = (total - n_test_all, n_test_all)
+    if config.dataset == "shd-like":
+        from ei_brian.shd_like import DEFAULTS, TEST_FRACTION
+        per_word = config.shd_like_samples
+        n_test_word = min(per_word - 1, max(1, int(round(per_word * TEST_FRACTION))))
+        sizes = (DEFAULTS["classes"] * (per_word - n_test_word),
+                 DEFAULTS["classes"] * n_test_word)
     n_train = config.train_samples or ((sizes[0] if sizes else 10000)
                                        - config.validation_samples)
     n_test = config.test_samples or (sizes[1] if sizes else 2000)

@@ -25,6 +25,14 @@ line. A run folder holds:
 Every file is written atomically. The run-folder format, the ``config.json`` record, the
 ``metrics.csv`` columns and the checkpoint writer are in :mod:`ei_brian.io`.
 
+The warnings of a run (:func:`ei_brian.outcome.run_warnings`: a silent start, a runaway E rate, a
+training loss that is not finite or that keeps rising) are said once each, at the epoch that
+raises them, on standard error even without progress output, and written to ``log.txt`` and
+``result.json`` (``warnings``). A training loss that is not finite (the updates broke the weights)
+ends the run after its epoch (``result.json``: ``stopped_early``, ``stop_reason``), as
+``stop_saturated`` ends a saturated one; that epoch is not evaluated, and ``weights.npz``, the
+checkpoint and the final spike trains keep the weights of the epoch before.
+
 Initialization (:mod:`ei_brian.initialization`) and noise (:mod:`ei_brian.noise`) are training
 options: the initial weights come from ``TrainConfig.init``; Gaussian noise may be added to every
 weight update (after the optimizer, before the Dale's-law projection) and to the input spikes of
@@ -48,8 +56,8 @@ from ei_brian.config import ConfigError, NetworkConfig, TrainConfig
 from ei_brian.data import SPIKE_DATASETS, DatasetError, load_dataset
 from ei_brian.io import (INITIAL_WEIGHTS_FILE, LOG_FILE, PROBE_SPIKES_FILES, RESULT_FILE,
                          STRUCTURE_FILE, TIME_CONSTANTS_FILE, RunFolderError, _check_existing,
-                         _config_record, _save_epoch, atomic_savez, atomic_write_json, load_npz,
-                         load_structure, save_probe_spikes)
+                         _config_record, _save_epoch, atomic_savez, atomic_write_json,
+                         atomic_write_text, load_npz, load_structure, save_probe_spikes)
 from ei_brian.network import membrane_noise_drive
 from ei_brian.optimizers import make_optimizer
 from ei_brian.runner import CompiledNetwork
@@ -171,7 +179,7 @@ class Trainer:
         self.data = load_dataset(train_config.dataset, data_dir=data_dir,
                                  train_samples=train_samples,
                                  test_samples=train_config.test_samples, seed=train_config.seed,
-                                 **grid, **train_config.randman_options())
+                                 **grid, **train_config.dataset_options())
         self.x_val = self.y_val = None
         if n_validation:
             self.data, self.x_val, self.y_val = _hold_out(self.data, n_validation,
@@ -377,11 +385,14 @@ class Trainer:
 class RunLog:
     """The run's messages: printed (unless quiet) and appended to ``log.txt`` in its folder.
 
-    Lines are kept in memory until the run folder holds a run (``open``), so a run refused
-    before it starts writes nothing.
+    Calling it says an ordinary message; :meth:`warn` says a warning, which goes to standard
+    error even when quiet (naming the run folder then: the runs of a sweep are quiet and share
+    a terminal). Lines are kept in memory until the run folder holds a run (``open``), so a run
+    refused before it starts writes nothing.
     """
 
     def __init__(self, out_dir, echo=True):
+        self.out_dir = out_dir
         self.path = os.path.join(out_dir, LOG_FILE)
         self.echo = echo
         self.pending = []
@@ -395,6 +406,16 @@ class RunLog:
     def __call__(self, text):
         if self.echo:
             tqdm.write(text)
+        self._record(text)
+
+    def warn(self, text):
+        """Say ``"warning: " + text`` on standard error, quiet or not (between progress bars;
+        quiet, after the run folder and a colon), and in the log."""
+        text = f"warning: {text}"
+        tqdm.write(text if self.echo else f"{self.out_dir}: {text}", file=sys.stderr)
+        self._record(text)
+
+    def _record(self, text):
         stamped = f"{time.strftime('%Y-%m-%d %H:%M:%S')}  {text}"
         if self.opened:
             self._append([stamped])
@@ -433,7 +454,8 @@ def train(net_config=None, train_config=None, out_dir=None, resume=False, data_d
     cache_dir : str, optional
         Root of the compiled-network cache.
     progress : bool
-        Print progress bars and messages (the messages go to ``log.txt`` either way).
+        Print progress bars and messages (the messages go to ``log.txt`` either way); warnings
+        (:func:`ei_brian.outcome.run_warnings`, an early stop) go to standard error either way.
     argv : list of str, optional
         The command line, recorded in ``config.json``.
     threads : int, optional
@@ -532,6 +554,8 @@ def _train_loop(trainer, out_dir, checkpoint_path, resuming, progress, say, sess
                 + (f", inhibitory x{init_info['factor_inh']:.3g})" if init_info["factor_inh"]
                    is not None else ")"))
         rows, first_epoch = [], 0
+    # warnings of the epochs before a resume were said in their session
+    announced = {warning["kind"] for warning in outcome.run_warnings(rows)}
 
     def wall():
         """Wall time of the run so far, over every session that worked on it."""
@@ -546,16 +570,13 @@ def _train_loop(trainer, out_dir, checkpoint_path, resuming, progress, say, sess
         rows.append(_row(0, on_train["loss"], on_train["acc"], on_test, time.perf_counter() - start,
                          on_validation=_validate(trainer, weights)))
         say(_describe(rows[-1]))
-        if rows[-1]["rate_exc_hz"] == 0:
-            say("warning: the initial network is silent (no hidden spike on the test set), so its "
-                "readout gets no input and it may not learn; raise the initial weights "
-                "(--init-scale) or start from a rate (--init target-rate)")
+        _announce(rows, announced, say)
         _save_epoch(out_dir, weights, optimizer, rng, rows, wall())
         first_epoch = 1
 
     batch = train_config.batch_size
     n_train = len(data.y_train)
-    stopped = _stopped_saturated(train_config, rows)
+    stopped = _stop_reason(train_config, rows)
     for epoch in range(first_epoch, train_config.epochs + 1):
         if stopped:
             break
@@ -580,25 +601,46 @@ def _train_loop(trainer, out_dir, checkpoint_path, resuming, progress, say, sess
                             E=f"{spike_counts[0] / (net_config.n_exc * seconds):.1f}Hz",
                             I=(f"{spike_counts[1] / (net_config.n_inh * seconds):.1f}Hz"
                                if net_config.n_inh else "-"))
+            if not np.isfinite(loss) or not _finite(weights):
+                break  # the weights are lost (the network refuses to run them): the epoch ends
         bar.close()
-        on_test = trainer.evaluate(weights, data.x_test, data.y_test)
+        lost = not _finite(weights)
+        if lost:  # no evaluation; the epoch's loss is not a number
+            total_loss = np.nan
+            on_test = {"acc": np.nan, "rate_exc_hz": np.nan, "rate_inh_hz": np.nan,
+                       "silent_frac": np.nan}
+            on_validation = None if trainer.y_val is None else {"acc": np.nan}
+        else:
+            on_test = trainer.evaluate(weights, data.x_test, data.y_test)
+            on_validation = _validate(trainer, weights)
         rows.append(_row(epoch, total_loss / seen, correct / seen, on_test,
-                         time.perf_counter() - start, on_validation=_validate(trainer, weights)))
+                         time.perf_counter() - start, on_validation=on_validation))
         say(_describe(rows[-1]))
-        _save_epoch(out_dir, weights, optimizer, rng, rows, wall())
-        stopped = _stopped_saturated(train_config, rows)
+        _announce(rows, announced, say)
+        if lost:  # weights.npz and the checkpoint keep the last weights that are numbers
+            atomic_write_text(os.path.join(out_dir, "metrics.csv"), _metrics_text(rows))
+        else:
+            _save_epoch(out_dir, weights, optimizer, rng, rows, wall())
+        stopped = _stop_reason(train_config, rows)
     last_epoch = rows[-1]["epoch"]
-    stopped = stopped and last_epoch < train_config.epochs
-    if stopped:
-        say(f"warning: stopped after epoch {last_epoch}: the E rate has been above "
-            f"{outcome.SATURATED_HZ:g} Hz at {outcome.SATURATED_EVALUATIONS} evaluations in a row "
-            "(saturated; --stop-saturated)")
+    stopped = stopped if last_epoch < train_config.epochs else None
+    if stopped == outcome.SATURATED:
+        say.warn(f"stopped after epoch {last_epoch}: the E rate has been above "
+                 f"{outcome.SATURATED_HZ:g} Hz at {outcome.SATURATED_EVALUATIONS} evaluations in "
+                 "a row (saturated; --stop-saturated)")
+    elif stopped:
+        say.warn(f"stopped after epoch {last_epoch}: the training loss is not a finite number")
     final_path = os.path.join(out_dir, PROBE_SPIKES_FILES["final"])
     if not os.path.exists(final_path) or first_epoch <= train_config.epochs:
-        trainer.save_probe(final_path, weights, probe, "final", last_epoch)
+        if _finite(weights):
+            trainer.save_probe(final_path, weights, probe, "final", last_epoch)
+        else:  # those of the epoch before, the last that are numbers (weights.npz)
+            trainer.save_probe(final_path, load_npz(os.path.join(out_dir, "weights.npz")), probe,
+                               "final", last_epoch - 1)
     result = summarize(rows, trainer.data.n_classes)
     result.update({"finished": True, "epochs": train_config.epochs,
-                   "stopped_early": bool(stopped), "wall_seconds": wall()})
+                   "stopped_early": bool(stopped), "stop_reason": stopped,
+                   "warnings": outcome.run_warnings(rows), "wall_seconds": wall()})
     atomic_write_json(os.path.join(out_dir, RESULT_FILE), _jsonable(result))
     say(f"peak test accuracy {result['peak_test_acc']:.4f} at epoch {result['peak_epoch']}"
         + (f"; validation chose epoch {result['val_epoch']} (test accuracy "
@@ -614,16 +656,37 @@ def _validate(trainer, weights):
     return trainer.evaluate(weights, trainer.x_val, trainer.y_val, noise_key="validation")
 
 
-def _stopped_saturated(train_config, rows):
-    return bool(train_config.stop_saturated
-                and outcome.saturated([row["rate_exc_hz"] for row in rows]))
+def _finite(weights):
+    """Whether every weight is a number (neither NaN nor infinite)."""
+    return all(np.isfinite(array).all() for array in weights.values())
+
+
+def _stop_reason(train_config, rows):
+    """Why training stops after the latest of ``rows``: ``"non-finite-loss"`` (a training loss is
+    not finite: the weights are lost), ``"saturated"`` (with ``stop_saturated``), or None."""
+    if any(warning["kind"] == outcome.NON_FINITE_LOSS for warning in outcome.run_warnings(rows)):
+        return outcome.NON_FINITE_LOSS
+    if train_config.stop_saturated and outcome.saturated([row["rate_exc_hz"] for row in rows]):
+        return outcome.SATURATED
+    return None
+
+
+def _announce(rows, announced, say):
+    """Warn of each warning of ``rows`` (:func:`ei_brian.outcome.run_warnings`) whose kind is not
+    in ``announced`` yet, and add it there."""
+    for warning in outcome.run_warnings(rows):
+        if warning["kind"] not in announced:
+            announced.add(warning["kind"])
+            say.warn(warning["message"])
 
 
 def summarize(rows, n_classes):
     """What ``result.json`` says of a run's metrics rows (epoch 0 first): the peak test accuracy
-    and its epoch, the epoch of the best validation accuracy and its test accuracy, the initial,
-    final and largest rates, and the outcome (:func:`ei_brian.outcome.classify`)."""
-    trained = rows[1:] or rows
+    and its epoch (over the epochs that were evaluated: not the one whose weights were lost to a
+    non-finite loss), the epoch of the best validation accuracy and its test accuracy, the
+    initial, final and largest rates, and the outcome (:func:`ei_brian.outcome.classify`)."""
+    evaluated = [row for row in rows if row["test_acc"] == row["test_acc"]]
+    trained = evaluated[1:] or evaluated
     best = max(trained, key=lambda row: row["test_acc"])  # the first of equal maxima
     validated = [row for row in trained if row.get("val_acc") is not None
                  and row["val_acc"] == row["val_acc"]]

@@ -396,3 +396,25 @@ def test_a_study_with_no_finished_run_is_a_missing_table_not_a_crash():
     result = report.verdicts(tables)
     assert [v.claim for v in result] == ["H1", "H2", "H3", "H4", "H5"]
     assert all(v.verdict == I for v in result)
+
+
+def test_the_counts_give_the_runs_with_each_warning_and_the_verdicts_ignore_them():
+    runs = table("ratio", "holds")
+    marked = runs.copy()
+    # the warnings column as pandas reads it from runs.csv: kinds joined by ";", NaN for none
+    cells = pd.Series(math.nan, index=runs.index, dtype=object)
+    at_8020 = runs.index[runs["network"] == "80:20"]
+    cells[at_8020[0]] = "rising-loss;runaway"
+    cells[at_8020[1]] = "runaway"
+    cells[at_8020[2]] = "silent-start;runaway;odd-kind"
+    marked["warnings"] = cells
+    counts = report.outcome_counts(marked, "network").set_index("network")
+    assert counts.loc["80:20", "warnings"] == "1 silent-start, 3 runaway, 1 rising-loss, 1 odd-kind"
+    assert counts.loc["50:50", "warnings"] == "none"
+    assert counts[["trained", "silent", "saturated", "unfinished"]].equals(
+        report.outcome_counts(runs, "network").set_index("network"))
+    assert "warnings" not in report.outcome_counts(runs, "network")  # a table from before
+    before, after = report.verdict_h1(runs, True), report.verdict_h1(marked, True)
+    assert (after.verdict, after.reason, after.sensitivity) == (before.verdict, before.reason,
+                                                                 before.sensitivity)
+    assert after.table.equals(before.table) and "warnings" in after.counts

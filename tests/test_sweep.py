@@ -283,3 +283,43 @@ def test_runs_in_pieces_and_from_the_tables_alone(tmp_path, capsys):
     epochs = read_csv(os.path.join(out, "epochs.csv"))
     assert sorted((row["seed"], row["epoch"]) for row in epochs) == [
         (str(seed), str(epoch)) for seed in range(3) for epoch in range(2)]
+
+
+def test_the_runs_table_names_each_runs_warnings_also_from_tables_without_them(tmp_path):
+    import json
+    import shutil
+
+    from ei_brian.io import _config_record, _metrics_text
+    from ei_brian.sweep import RUNS_COLUMNS_AFTER, write_tables
+    loaded = load_spec(spec({"seed": [0, 1, 2]}))
+    out = str(tmp_path / "sweep")
+    # seed 0 finished, silent at the start and with a rising loss; seed 1 unfinished, without
+    # a warning; seed 2 not started (folders as `ei-brian train` writes them, without training)
+    for run, losses, rates in ((loaded.runs[0], [2.0, 2.1, 2.2, 2.3], [0.0, 5.0, 6.0, 7.0]),
+                               (loaded.runs[1], [2.3, 2.0], [5.0, 6.0])):
+        run_dir = os.path.join(out, run.folder)
+        os.makedirs(run_dir)
+        with open(os.path.join(run_dir, "config.json"), "w") as f:
+            json.dump(_config_record(run.net_config, run.train_config), f)
+        rows = [{"epoch": epoch, "train_loss": loss, "train_acc": 0.5, "test_acc": 0.5,
+                 "rate_exc_hz": rate, "rate_inh_hz": rate, "silent_frac": 0.0, "seconds": 1.0}
+                for epoch, (loss, rate) in enumerate(zip(losses, rates))]
+        with open(os.path.join(run_dir, "metrics.csv"), "w") as f:
+            f.write(_metrics_text(rows))
+    with open(os.path.join(out, loaded.runs[0].folder, "result.json"), "w") as f:
+        json.dump({"finished": True}, f)
+    write_tables(loaded, out)
+    assert RUNS_COLUMNS_AFTER.index("warnings") == RUNS_COLUMNS_AFTER.index("stopped_early") + 1
+    table = read_csv(os.path.join(out, "runs.csv"))
+    assert [(row["status"], row["warnings"]) for row in table] == [
+        ("finished", "silent-start;rising-loss"), ("partial", ""), ("new", "")]
+    # a table written before the column, and a fresh clone without the run folders: the
+    # warnings of the finished run come from its recorded epochs
+    with open(os.path.join(out, "runs.csv"), "w", newline="") as f:
+        columns = [column for column in table[0] if column != "warnings"]
+        writer = csv.DictWriter(f, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(table)
+    shutil.rmtree(os.path.join(out, loaded.runs[0].folder))
+    write_tables(loaded, out)
+    assert read_csv(os.path.join(out, "runs.csv"))[0] == table[0]

@@ -2,6 +2,7 @@
 import csv
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -150,3 +151,62 @@ def test_time_constant_diversity_and_membrane_noise_from_the_command_line(tmp_pa
     rows = read_metrics(run)
     assert [int(row["epoch"]) for row in rows] == [0, 1]
     assert float(rows[1]["test_acc"]) > 0.15
+
+
+def test_a_quiet_run_still_warns_of_a_silent_start(tmp_path, capsys):
+    run = str(tmp_path / "silent")
+    assert main(["train", *SMALL, "--epochs", "1", "--init-scale", "0", "--out", run]) == 0
+    printed = capsys.readouterr()
+    # once, naming the run (quiet runs, such as a sweep's, share a terminal)
+    assert printed.err.count(f"{run}: warning: the initial network is silent") == 1
+    assert "--init fluctuation" in printed.err
+    assert "epoch   0" not in printed.out + printed.err  # --quiet: no other message
+    log = open(os.path.join(run, "log.txt")).read()
+    assert "warning: the initial network is silent" in log and "epoch   0" in log
+    result = json.load(open(os.path.join(run, "result.json")))
+    assert [(w["kind"], w["epoch"]) for w in result["warnings"]] == [("silent-start", 0)]
+    assert not result["stopped_early"] and result["stop_reason"] is None
+
+
+def test_runaway_and_rising_loss_are_announced_once_recorded_and_analyzed(tmp_path, capsys,
+                                                                           monkeypatch):
+    from ei_brian.training import Trainer
+    original = Trainer.train_batch
+    interrupt = [True]
+
+    def rising(self, weights, optimizer, images, labels, epoch=0, batch=0):
+        if epoch == 3 and interrupt[0]:
+            raise RuntimeError("interrupted")
+        loss, correct, spikes = original(self, weights, optimizer, images, labels, epoch=epoch,
+                                         batch=batch)
+        return 1e6 * epoch, correct, spikes  # a training loss that rises at every epoch
+
+    monkeypatch.setattr(Trainer, "train_batch", rising)
+    run = str(tmp_path / "hot")
+    # no inhibition and a large excitatory gain: the E rate runs away from epoch 0 on
+    args = [*SMALL, "--train-samples", "200", "--ratio", "100:0", "--init-scale-exc", "4",
+            "--epochs", "3", "--out", run]
+    assert main(["train", *args]) == 1  # stopped in epoch 3, after the checkpoint of epoch 2
+    first = capsys.readouterr().err
+    assert first.count("warning: the E rate ran away") == 1
+    assert "at epoch 1" in first and "warning: the training loss rose" not in first
+    interrupt[0] = False
+    assert main(["train", *args, "--resume"]) == 0
+    second = capsys.readouterr().err
+    assert "ran away" not in second  # said before the resume
+    assert second.count("warning: the training loss rose at 3 epochs in a row (epochs 0 to 3") == 1
+    result = json.load(open(os.path.join(run, "result.json")))
+    assert [(w["kind"], w["epoch"]) for w in result["warnings"]] == [("runaway", 1),
+                                                                    ("rising-loss", 3)]
+    assert result["outcome"] == "saturated" and result["stop_reason"] is None
+    log = open(os.path.join(run, "log.txt")).read()
+    assert log.count("warning: the E rate ran away") == 1
+    assert log.count("warning: the training loss rose") == 1
+    # ei-brian analyze shows them: from result.json, or from metrics.csv without it
+    for finished in (True, False):
+        if not finished:  # an unfinished run, or one from before result.json had warnings
+            os.remove(os.path.join(run, "result.json"))
+        assert main(["analyze", run]) == 0
+        printed = capsys.readouterr().out
+        assert re.search(r"warning: the E rate ran away: \d+ Hz at epoch 1", printed)
+        assert "warning: the training loss rose at 3 epochs" in printed

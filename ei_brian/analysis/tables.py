@@ -6,8 +6,9 @@ and tabulates them with the run's grouping parameters (:func:`run_parameters`) a
 :class:`RunAnalysis`. :func:`save_run_analysis` writes ``analysis.csv`` (the measures as a tidy
 table) and ``analysis_neurons.csv`` (per-neuron rate, CV, Fano factor and distance (b)) into the run
 folder, optionally with figures, and changes nothing else; :func:`format_summary` prints one run's
-measures.
+measures and its warnings (:func:`read_run_warnings`).
 """
+import csv
 import dataclasses
 import json
 import os
@@ -16,11 +17,13 @@ import quantities as pq
 
 from ei_brian.analysis.measures import MEASURE_NAMES, Measures, compute_measures
 from ei_brian.analysis.neo_io import SNAPSHOTS, ProbeSpikeTrains, load_run_spiketrains
-from ei_brian.io import PROBE_SPIKES_FILES, RunFolderError, atomic_write_bytes, atomic_write_text
+from ei_brian.io import (PROBE_SPIKES_FILES, RESULT_FILE, RunFolderError, atomic_write_bytes,
+                         atomic_write_text)
+from ei_brian.outcome import run_warnings
 
 __all__ = ["GROUPING_KEYS", "MEASURE_NAMES", "ANALYSIS_FILE", "NEURONS_FILE", "PLOT_FILES",
-           "RunAnalysis", "read_run_config", "run_parameters", "analyze_run", "save_run_analysis",
-           "format_summary"]
+           "RunAnalysis", "read_run_config", "read_run_warnings", "run_parameters", "analyze_run",
+           "save_run_analysis", "format_summary"]
 
 #: Leaf names of config.json values copied into the analysis tables as grouping columns, besides any
 #: value whose key path mentions ``init`` or ``noise``.
@@ -65,6 +68,37 @@ def read_run_config(run_dir):
     if not isinstance(config, dict):
         raise RunFolderError(f"{path!r} does not hold a JSON object")
     return config, None
+
+
+def read_run_warnings(run_dir):
+    """The warnings of a run folder's training (:func:`ei_brian.outcome.run_warnings`).
+
+    They are those of ``result.json``; a run without them there (unfinished, or trained before
+    runs recorded warnings) gets them computed from its ``metrics.csv``.
+
+    Parameters
+    ----------
+    run_dir : str or os.PathLike
+        The run folder.
+
+    Returns
+    -------
+    list of dict
+        ``{"kind", "epoch", "message"}`` in epoch order; empty where neither file can be read.
+    """
+    run_dir = os.fspath(run_dir)
+    try:
+        with open(os.path.join(run_dir, RESULT_FILE), encoding="utf-8") as file:
+            result = json.load(file)
+        if isinstance(result, dict) and isinstance(result.get("warnings"), list):
+            return result["warnings"]
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        pass
+    try:
+        with open(os.path.join(run_dir, "metrics.csv"), newline="", encoding="utf-8") as file:
+            return run_warnings(csv.DictReader(file))
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return []
 
 
 def _flatten(config, prefix=()):
@@ -132,6 +166,8 @@ class RunAnalysis:
         ``analysis_neurons.csv``: per-neuron measures with the same leading and grouping columns.
     notes : list of str
         What was missing or odd (for example an interrupted run without ``spikes_final.npz``).
+    warnings : list of dict
+        The warnings of the run's training (:func:`read_run_warnings`).
     """
 
     run_dir: str
@@ -142,6 +178,7 @@ class RunAnalysis:
     table: object
     neuron_table: object
     notes: list
+    warnings: list = dataclasses.field(default_factory=list)
 
 
 def _with_columns(frame, leading, parameters):
@@ -195,7 +232,8 @@ def analyze_run(run_dir, time_constant=10.0 * pq.ms):
     neuron_table = _with_columns(measures.neurons, {"run": run},
                                  {"time_constant_ms": tau_ms, **parameters})
     return RunAnalysis(run_dir=run_dir, run=run, parameters=parameters, probe=probe, measures=measures,
-                       table=table, neuron_table=neuron_table, notes=notes)
+                       table=table, neuron_table=neuron_table, notes=notes,
+                       warnings=read_run_warnings(run_dir))
 
 
 def save_run_analysis(analysis, plots=False):
@@ -238,10 +276,12 @@ def save_run_analysis(analysis, plots=False):
 
 
 def format_summary(analysis):
-    """A readable table of one run's measures (rows: measures; columns: snapshot and population)."""
+    """A readable table of one run's measures (rows: measures; columns: snapshot and population),
+    after its notes and the warnings of its training."""
     table = analysis.measures.summary
+    warnings = [f"warning: {warning['message']}" for warning in analysis.warnings]
     if table.empty:
-        return f"{analysis.run}: no measures"
+        return "\n".join([f"{analysis.run}: no measures", *warnings])
     wide = table.pivot_table(index="measure", columns=["snapshot", "population"], values="value",
                              aggfunc="first", dropna=False)
     wide = wide.reindex(index=[m for m in MEASURE_NAMES if m in wide.index])
@@ -253,5 +293,6 @@ def format_summary(analysis):
     tau_ms = float(analysis.measures.time_constant.rescale(pq.ms).magnitude)
     lines = [f"== {analysis.run} ({parameters}); Van Rossum tau = {tau_ms:g} ms"]
     lines.extend(f"note: {note}" for note in analysis.notes)
+    lines.extend(warnings)
     lines.append(wide.to_string(float_format=lambda x: f"{x:.4g}", na_rep="nan"))
     return "\n".join(lines)

@@ -2,8 +2,9 @@
 
 ``ei-brian analyze RUN_DIR ...`` (:func:`add_analyze_arguments`, :func:`run_analyze_command`) writes
 ``analysis.csv`` and ``analysis_neurons.csv`` (:mod:`ei_brian.analysis.tables`) into each run
-folder, optionally with figures, prints a summary of each run and changes nothing else. Run-folder
-arguments may be glob patterns (:func:`expand_run_arguments`).
+folder, optionally with figures, prints a summary of each run (its measures, and the warnings of
+its training: :func:`ei_brian.analysis.tables.read_run_warnings`) and changes nothing else.
+Run-folder arguments may be glob patterns (:func:`expand_run_arguments`).
 """
 import glob
 import math
@@ -76,7 +77,8 @@ def add_analyze_arguments(parser):
 
 
 def run_analyze_command(args):
-    """Run ``ei-brian analyze``: analyse each run folder, write its tables, print a summary.
+    """Run ``ei-brian analyze``: analyse each run folder, write its tables, print a summary (with
+    the run's training warnings).
 
     A folder that cannot be analysed is reported (naming the folder and the problem) and skipped.
 
