@@ -471,7 +471,8 @@ class TrainConfig(_Config):
         trains at ``learning_rate * (1 + cos(pi * (e - 1) / E)) / 2``, from the full rate down
         to a small one in the last epoch, which damps the swings between late epochs.
     stop_saturated : bool
-        Stop a run whose E rate stays above :data:`ei_brian.outcome.SATURATED_HZ` for
+        Stop a run whose E rate stays above :func:`ei_brian.outcome.saturation_hz` (500 Hz at
+        ``dt = 1 ms``) for
         :data:`ei_brian.outcome.SATURATED_EVALUATIONS` evaluations in a row (recorded as
         stopped early, outcome ``saturated``); by default such a run trains on.
     randman_classes, randman_channels, randman_samples, randman_dim, randman_alpha, randman_seed

@@ -5,8 +5,10 @@ decide a comparison of accuracies (the report puts them back in, in a sensitivit
 is fixed here, before any study's runs, and applied to every run's per-epoch rows (epoch 0 is
 the network before training; rates are the test set's mean E rate):
 
-- **saturated**: the E rate is above :data:`SATURATED_HZ` at :data:`SATURATED_EVALUATIONS`
-  evaluations in a row (epoch 0 counts); a run with ``stop_saturated`` stops there;
+- **saturated**: the E rate is above half the highest rate a neuron can fire, one spike per time
+  step (:data:`SATURATED_SHARE` of ``1 / dt``: :data:`SATURATED_HZ` = 500 Hz at the images'
+  ``dt = 1 ms``, 250 Hz at the spike data's 2 ms) at :data:`SATURATED_EVALUATIONS` evaluations in
+  a row (epoch 0 counts); a run with ``stop_saturated`` stops there;
 - **silent**: otherwise, the initial or the final E rate is below :data:`SILENT_HZ`, or the test
   accuracy is never more than :data:`TRAINED_MARGIN` above chance (1 / classes) at any epoch
   after the first update;
@@ -17,8 +19,7 @@ and what to try; they leave the outcome as it is. Each kind is raised at most on
 epoch where its rule is first met:
 
 - **silent-start**: the initial E rate (epoch 0) is below :data:`SILENT_HZ`;
-- **runaway**: the E rate is above :data:`SATURATED_HZ` at :data:`SATURATED_EVALUATIONS`
-  evaluations in a row (the rule of *saturated*), at the evaluation that completes the streak;
+- **runaway**: the rule of *saturated*, at the evaluation that completes the streak;
 - **non-finite-loss**: a training loss is NaN or infinite (the training loop stops there);
 - **rising-loss**: the training loss rose at :data:`RISING_EPOCHS` epochs in a row (each epoch's
   above the one before, epoch 1 compared with epoch 0), at the last of them.
@@ -29,6 +30,7 @@ all read it.
 import math
 
 __all__ = ["TRAINED", "SILENT", "SATURATED", "OUTCOMES", "SILENT_HZ", "SATURATED_HZ",
+           "SATURATED_SHARE", "saturation_hz",
            "SATURATED_EVALUATIONS", "TRAINED_MARGIN", "RISING_EPOCHS", "SILENT_START", "RUNAWAY",
            "NON_FINITE_LOSS", "RISING_LOSS", "WARNINGS", "saturated", "classify", "run_warnings"]
 
@@ -36,8 +38,12 @@ TRAINED, SILENT, SATURATED = "trained", "silent", "saturated"
 OUTCOMES = (TRAINED, SILENT, SATURATED)
 #: below this mean E rate (Hz) a network counts as silent
 SILENT_HZ = 0.1
-#: above this mean E rate (Hz), at SATURATED_EVALUATIONS evaluations in a row, it is saturated
-SATURATED_HZ = 500.0
+#: above this share of the highest rate (one spike per step, 1 / dt), at SATURATED_EVALUATIONS
+#: evaluations in a row, a network is saturated
+SATURATED_SHARE = 0.5
+#: the images' time step (s), the default of the functions below, and its saturation rate (Hz)
+DEFAULT_DT = 1e-3
+SATURATED_HZ = SATURATED_SHARE / DEFAULT_DT
 SATURATED_EVALUATIONS = 2
 #: a run that never beats chance by this much (accuracy, 0-1) did not train
 TRAINED_MARGIN = 0.05
@@ -57,24 +63,33 @@ def _finite(value):
     return value
 
 
-def _saturated_at(rates_exc_hz):
+def saturation_hz(dt=DEFAULT_DT):
+    """The E rate (Hz) above which a network of time step ``dt`` (seconds) counts as saturated:
+    :data:`SATURATED_SHARE` of one spike per step (500 Hz at 1 ms, 250 Hz at 2 ms)."""
+    dt = _finite(dt)
+    if not dt > 0:
+        raise ValueError(f"the time step must be a positive number of seconds, not {dt!r}")
+    return SATURATED_SHARE / dt
+
+
+def _saturated_at(rates_exc_hz, dt=DEFAULT_DT):
     """Position of the evaluation that completes the first streak of :data:`SATURATED_EVALUATIONS`
-    E rates above :data:`SATURATED_HZ`; None without one."""
-    run = 0
+    E rates above :func:`saturation_hz`; None without one."""
+    run, limit = 0, saturation_hz(dt)
     for position, rate in enumerate(rates_exc_hz):
-        run = run + 1 if _finite(rate) > SATURATED_HZ else 0
+        run = run + 1 if _finite(rate) > limit else 0
         if run >= SATURATED_EVALUATIONS:
             return position
     return None
 
 
-def saturated(rates_exc_hz):
-    """Whether the E rates of successive evaluations exceed :data:`SATURATED_HZ` at
-    :data:`SATURATED_EVALUATIONS` of them in a row."""
-    return _saturated_at(rates_exc_hz) is not None
+def saturated(rates_exc_hz, dt=DEFAULT_DT):
+    """Whether the E rates of successive evaluations exceed :func:`saturation_hz` (of the time
+    step ``dt``, seconds) at :data:`SATURATED_EVALUATIONS` of them in a row."""
+    return _saturated_at(rates_exc_hz, dt) is not None
 
 
-def classify(rates_exc_hz, test_accuracies, n_classes):
+def classify(rates_exc_hz, test_accuracies, n_classes, dt=DEFAULT_DT):
     """The outcome of a run from its evaluations.
 
     Parameters
@@ -85,6 +100,8 @@ def classify(rates_exc_hz, test_accuracies, n_classes):
         Test accuracy at each epoch after the first update (epoch 1 on).
     n_classes : int
         Classes of the data set (chance = 1 / n_classes).
+    dt : float
+        The network's time step in seconds (sets the saturation rate).
 
     Returns
     -------
@@ -95,7 +112,7 @@ def classify(rates_exc_hz, test_accuracies, n_classes):
     rates = [_finite(rate) for rate in rates_exc_hz]
     if not rates:
         return ""
-    if saturated(rates):
+    if saturated(rates, dt):
         return SATURATED
     accuracies = [value for value in map(_finite, test_accuracies) if value == value]
     chance = 1.0 / n_classes
@@ -114,7 +131,7 @@ def _recorded(row, key):
     return _finite(value)
 
 
-def run_warnings(rows):
+def run_warnings(rows, dt=DEFAULT_DT):
     """The warnings of a run from its per-epoch metrics rows (the rules of the module docstring).
 
     Parameters
@@ -123,6 +140,8 @@ def run_warnings(rows):
         One row an epoch, epoch 0 (the network before training) first, with ``epoch``,
         ``train_loss`` and ``rate_exc_hz`` (the test set's mean E rate); the values may be
         numbers or the text of a CSV cell. A row without a value (empty cell) counts for no rule.
+    dt : float
+        The network's time step in seconds (sets the saturation rate of *runaway*).
 
     Returns
     -------
@@ -143,11 +162,12 @@ def run_warnings(rows):
                       "learn; raise the initial weights (--init-scale), or derive them from the "
                       "input's spike rate (--init fluctuation, the default for the spike data "
                       "sets) or search them for an initial rate (--init target-rate)"))
-    position = _saturated_at(rate if rate is not None else math.nan for rate in rates)
+    position = _saturated_at((rate if rate is not None else math.nan for rate in rates), dt)
     if position is not None:
         found.append((position, RUNAWAY,
                       f"the E rate ran away: {rates[position]:.0f} Hz at epoch "
-                      f"{epochs[position]}, above {SATURATED_HZ:g} Hz at "
+                      f"{epochs[position]}, above {saturation_hz(dt):g} Hz (half of one "
+                      f"spike per {1000 * _finite(dt):g} ms step) at "
                       f"{SATURATED_EVALUATIONS} evaluations in a row (saturated); lower the "
                       "learning rate (--lr) or the initial rate (--init-scale, --init "
                       "target-rate), or stop such runs there (--stop-saturated)"))

@@ -54,7 +54,7 @@ from brian2 import Hz
 
 from ei_brian.config import ConfigError
 from ei_brian.io import atomic_write_text
-from ei_brian.outcome import run_warnings
+from ei_brian.outcome import DEFAULT_DT, run_warnings
 
 __all__ = ["SweepError", "SweepSpec", "SweepRun", "load_spec", "run_sweep", "collect",
            "slurm_cluster", "DEFAULT_ROOT"]
@@ -450,14 +450,16 @@ def collect(spec, out):
             # before the warnings column get it from the recorded epochs)
             kept_epochs = recorded_epochs.get(run.label, {}).get(str(run.seed), [])
             if "warnings" not in kept:
-                kept = {**kept, "warnings": warning_kinds(kept_epochs)}
+                kept = {**kept, "warnings": warning_kinds(kept_epochs,
+                                                          float(run.net_config.dt))}
             runs.append(_typed(kept))
             epochs += [_typed(row) for row in kept_epochs]
             continue
         rows = _metrics_rows(run_dir) if status != "conflict" else []
         result = _read_json(os.path.join(run_dir, RESULT_FILE)) or {}
         numbers = [{key: _number(value) for key, value in row.items()} for row in rows]
-        summary = summarize(numbers, run.net_config.n_outputs) if numbers else {}
+        dt = float(run.net_config.dt)
+        summary = summarize(numbers, run.net_config.n_outputs, dt) if numbers else {}
         finished = status == "finished"
         row = {**{key: run.varied[key] for key in spec.varied_keys}, "seed": run.seed,
                "network": "unbounded" if run.net_config.unbounded else run.net_config.ratio,
@@ -465,7 +467,7 @@ def collect(spec, out):
                "label": run.label, "run_dir": run.folder, "status": status,
                "outcome": summary.get("outcome", "") if finished else "",
                "stopped_early": bool(result.get("stopped_early", False)),
-               "warnings": warning_kinds(rows),
+               "warnings": warning_kinds(rows, dt),
                "epochs_done": max(epochs_done, 0), "epochs": run.train_config.epochs,
                "peak_test_acc": summary.get("peak_test_acc", math.nan) if rows[1:] else math.nan,
                "peak_epoch": summary.get("peak_epoch") if rows[1:] else None,
@@ -520,10 +522,11 @@ _TEXT_COLUMNS = {"network", "dataset", "init", "init_distribution", "lr_schedule
                  "command", "error", "ratio"}
 
 
-def warning_kinds(rows):
+def warning_kinds(rows, dt=DEFAULT_DT):
     """The ``warnings`` column of a run: the kinds of :func:`ei_brian.outcome.run_warnings` of its
-    metrics rows (epoch 0 first), joined by ``;`` in epoch order; ``""`` for none."""
-    return ";".join(warning["kind"] for warning in run_warnings(rows))
+    metrics rows (epoch 0 first; the network's time step ``dt`` in seconds), joined by ``;`` in
+    epoch order; ``""`` for none."""
+    return ";".join(warning["kind"] for warning in run_warnings(rows, dt))
 
 
 def _typed(row):

@@ -555,7 +555,8 @@ def _train_loop(trainer, out_dir, checkpoint_path, resuming, progress, say, sess
                    is not None else ")"))
         rows, first_epoch = [], 0
     # warnings of the epochs before a resume were said in their session
-    announced = {warning["kind"] for warning in outcome.run_warnings(rows)}
+    dt = float(net_config.dt)
+    announced = {warning["kind"] for warning in outcome.run_warnings(rows, dt)}
 
     def wall():
         """Wall time of the run so far, over every session that worked on it."""
@@ -570,13 +571,13 @@ def _train_loop(trainer, out_dir, checkpoint_path, resuming, progress, say, sess
         rows.append(_row(0, on_train["loss"], on_train["acc"], on_test, time.perf_counter() - start,
                          on_validation=_validate(trainer, weights)))
         say(_describe(rows[-1]))
-        _announce(rows, announced, say)
+        _announce(rows, announced, say, dt)
         _save_epoch(out_dir, weights, optimizer, rng, rows, wall())
         first_epoch = 1
 
     batch = train_config.batch_size
     n_train = len(data.y_train)
-    stopped = _stop_reason(train_config, rows)
+    stopped = _stop_reason(train_config, rows, dt)
     for epoch in range(first_epoch, train_config.epochs + 1):
         if stopped:
             break
@@ -616,17 +617,17 @@ def _train_loop(trainer, out_dir, checkpoint_path, resuming, progress, say, sess
         rows.append(_row(epoch, total_loss / seen, correct / seen, on_test,
                          time.perf_counter() - start, on_validation=on_validation))
         say(_describe(rows[-1]))
-        _announce(rows, announced, say)
+        _announce(rows, announced, say, dt)
         if lost:  # weights.npz and the checkpoint keep the last weights that are numbers
             atomic_write_text(os.path.join(out_dir, "metrics.csv"), _metrics_text(rows))
         else:
             _save_epoch(out_dir, weights, optimizer, rng, rows, wall())
-        stopped = _stop_reason(train_config, rows)
+        stopped = _stop_reason(train_config, rows, dt)
     last_epoch = rows[-1]["epoch"]
     stopped = stopped if last_epoch < train_config.epochs else None
     if stopped == outcome.SATURATED:
         say.warn(f"stopped after epoch {last_epoch}: the E rate has been above "
-                 f"{outcome.SATURATED_HZ:g} Hz at {outcome.SATURATED_EVALUATIONS} evaluations in "
+                 f"{outcome.saturation_hz(dt):g} Hz at {outcome.SATURATED_EVALUATIONS} evaluations in "
                  "a row (saturated; --stop-saturated)")
     elif stopped:
         say.warn(f"stopped after epoch {last_epoch}: the training loss is not a finite number")
@@ -637,10 +638,10 @@ def _train_loop(trainer, out_dir, checkpoint_path, resuming, progress, say, sess
         else:  # those of the epoch before, the last that are numbers (weights.npz)
             trainer.save_probe(final_path, load_npz(os.path.join(out_dir, "weights.npz")), probe,
                                "final", last_epoch - 1)
-    result = summarize(rows, trainer.data.n_classes)
+    result = summarize(rows, trainer.data.n_classes, dt)
     result.update({"finished": True, "epochs": train_config.epochs,
                    "stopped_early": bool(stopped), "stop_reason": stopped,
-                   "warnings": outcome.run_warnings(rows), "wall_seconds": wall()})
+                   "warnings": outcome.run_warnings(rows, dt), "wall_seconds": wall()})
     atomic_write_json(os.path.join(out_dir, RESULT_FILE), _jsonable(result))
     say(f"peak test accuracy {result['peak_test_acc']:.4f} at epoch {result['peak_epoch']}"
         + (f"; validation chose epoch {result['val_epoch']} (test accuracy "
@@ -661,30 +662,33 @@ def _finite(weights):
     return all(np.isfinite(array).all() for array in weights.values())
 
 
-def _stop_reason(train_config, rows):
+def _stop_reason(train_config, rows, dt):
     """Why training stops after the latest of ``rows``: ``"non-finite-loss"`` (a training loss is
     not finite: the weights are lost), ``"saturated"`` (with ``stop_saturated``), or None."""
-    if any(warning["kind"] == outcome.NON_FINITE_LOSS for warning in outcome.run_warnings(rows)):
+    if any(warning["kind"] == outcome.NON_FINITE_LOSS
+           for warning in outcome.run_warnings(rows, dt)):
         return outcome.NON_FINITE_LOSS
-    if train_config.stop_saturated and outcome.saturated([row["rate_exc_hz"] for row in rows]):
+    if train_config.stop_saturated and outcome.saturated([row["rate_exc_hz"] for row in rows],
+                                                         dt):
         return outcome.SATURATED
     return None
 
 
-def _announce(rows, announced, say):
+def _announce(rows, announced, say, dt):
     """Warn of each warning of ``rows`` (:func:`ei_brian.outcome.run_warnings`) whose kind is not
     in ``announced`` yet, and add it there."""
-    for warning in outcome.run_warnings(rows):
+    for warning in outcome.run_warnings(rows, dt):
         if warning["kind"] not in announced:
             announced.add(warning["kind"])
             say.warn(warning["message"])
 
 
-def summarize(rows, n_classes):
+def summarize(rows, n_classes, dt=outcome.DEFAULT_DT):
     """What ``result.json`` says of a run's metrics rows (epoch 0 first): the peak test accuracy
     and its epoch (over the epochs that were evaluated: not the one whose weights were lost to a
     non-finite loss), the epoch of the best validation accuracy and its test accuracy, the
-    initial, final and largest rates, and the outcome (:func:`ei_brian.outcome.classify`)."""
+    initial, final and largest rates, and the outcome (:func:`ei_brian.outcome.classify`, at the
+    network's time step ``dt`` in seconds)."""
     evaluated = [row for row in rows if row["test_acc"] == row["test_acc"]]
     trained = evaluated[1:] or evaluated
     best = max(trained, key=lambda row: row["test_acc"])  # the first of equal maxima
@@ -702,7 +706,7 @@ def summarize(rows, n_classes):
             "final_rate_inh_hz": rows[-1]["rate_inh_hz"],
             "max_rate_exc_hz": max(row["rate_exc_hz"] for row in rows),
             "outcome": outcome.classify([row["rate_exc_hz"] for row in rows],
-                                        [row["test_acc"] for row in rows[1:]], n_classes)}
+                                        [row["test_acc"] for row in rows[1:]], n_classes, dt)}
 
 
 def _hold_out(data, n_validation, seed):

@@ -181,3 +181,18 @@ def test_a_non_finite_loss_stops_the_run_and_says_so(tmp_path, capsys, monkeypat
     with np.load(os.path.join(run, "weights.npz")) as weights:
         assert all(np.isfinite(weights[name]).all() for name in weights.files)
     assert load_probe_spikes(os.path.join(run, "spikes_final.npz"))["epoch"] == 1
+
+
+def test_saturation_is_half_of_one_spike_per_step():
+    """500 Hz at the images' 1 ms step; 250 Hz at the spike data's 2 ms, where no neuron can
+    fire above 500 Hz."""
+    assert outcome.saturation_hz() == 500 and outcome.saturation_hz(2e-3) == 250
+    rates = [484.3, 484.2, 484.3]  # a 100:0 network at dt = 2 ms, stuck near one spike per step
+    assert not outcome.saturated(rates) and outcome.saturated(rates, 2e-3)
+    assert outcome.classify(rates, [0.05, 0.05], 20, dt=2e-3) == outcome.SATURATED
+    assert outcome.classify(rates, [0.05, 0.05], 20) == outcome.SILENT
+    kinds = [w["kind"] for w in outcome.run_warnings(
+        [{"epoch": k, "train_loss": 3.0, "rate_exc_hz": r} for k, r in enumerate(rates)], 2e-3)]
+    assert kinds == [outcome.RUNAWAY]
+    with pytest.raises(ValueError, match="time step"):
+        outcome.saturation_hz(0)

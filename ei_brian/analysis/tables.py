@@ -94,9 +94,17 @@ def read_run_warnings(run_dir):
             return result["warnings"]
     except (OSError, UnicodeDecodeError, json.JSONDecodeError):
         pass
+    dt = 1e-3  # the images' step, unless config.json says otherwise
+    try:
+        with open(os.path.join(run_dir, "config.json"), encoding="utf-8") as file:
+            text = json.load(file)["network"]["dt"]  # e.g. "2. ms"
+        number, unit = str(text).split()
+        dt = float(number) * {"ms": 1e-3, "s": 1.0, "us": 1e-6}[unit]
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError, ValueError):
+        pass
     try:
         with open(os.path.join(run_dir, "metrics.csv"), newline="", encoding="utf-8") as file:
-            return run_warnings(csv.DictReader(file))
+            return run_warnings(csv.DictReader(file), dt)
     except (OSError, UnicodeDecodeError, csv.Error):
         return []
 

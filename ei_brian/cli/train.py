@@ -13,7 +13,7 @@ from ei_brian.config import (LR_SCHEDULES, ConfigError, NetworkConfig, TrainConf
                              dataset_default)
 from ei_brian.data import SPIKE_DATASETS, DatasetError
 from ei_brian.io import LOG_FILE, RunFolderError
-from ei_brian.outcome import SATURATED_EVALUATIONS, SATURATED_HZ
+from ei_brian.outcome import SATURATED_EVALUATIONS, SATURATED_HZ, SATURATED_SHARE
 from ei_brian.training import FULL_SCALE, default_run_name, train
 
 __all__ = ["add_train_arguments", "configs_from_args", "run_train_command"]
@@ -122,7 +122,8 @@ def add_train_arguments(parser):
                         choices=list(LR_SCHEDULES), help="constant, or cosine: from --lr in the "
                         "first epoch down to nearly 0 in the last (default %(default)s)")
     parser.add_argument("--stop-saturated", action="store_true",
-                        help=f"stop a run whose E rate stays above {SATURATED_HZ:g} Hz for "
+                        help=f"stop a run whose E rate stays above {SATURATED_HZ:g} Hz (at dt 1 ms; "
+                        f"{SATURATED_SHARE:g} spike per step at any dt) for "
                         f"{SATURATED_EVALUATIONS} evaluations in a row (recorded as saturated)")
     parser.add_argument("--encoding", default=None, choices=["latency", "poisson"],
                         help=f"spike code of images (default {train_config.encoding}); not for "
