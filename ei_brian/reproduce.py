@@ -16,7 +16,8 @@ started again:
    and says how the numbers were made (scale, command, version, commit, cores, wall time).
 
 The spike-timing study runs on the Spiking Heidelberg Digits where their files are found
-(``ei-brian data where shd``) and on the generated random-manifold stand-in where they are not.
+(``ei-brian data where shd``) and on the generated SHD-like stand-in (:mod:`ei_brian.shd_like`)
+where they are not.
 """
 import datetime
 import json
@@ -82,12 +83,9 @@ def load_studies(scale, studies_dir=None, data_dir=None):
 
 
 def spike_timing_dataset(data_dir=None):
-    """``"shd"`` where the SHD files are found, else ``"randman"``."""
-    try:
-        from ei_brian.shd import shd_available
-    except ImportError:  # pragma: no cover - the SHD module is part of the package
-        return "randman"
-    return "shd" if shd_available(data_dir) else "randman"
+    """``"shd"`` where the SHD files are found, else ``"shd-like"`` (the generated stand-in)."""
+    from ei_brian.shd import shd_available
+    return "shd" if shd_available(data_dir) else "shd-like"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -619,8 +617,9 @@ def _spike_timing_section(out, studies, figures, number):
         return lines + ["No finished runs yet.", ""], number
     dataset = spec.runs[0].train_config.dataset
     what = ("the Spiking Heidelberg Digits (SHD files found)" if dataset == "shd" else
-            "the random-manifold stand-in (`--dataset randman`; the SHD files were not found, "
-            "see `ei-brian data where shd`)")
+            "the SHD-like stand-in (`--dataset shd-like`: SHD's shape, 700 channels, 20 words, "
+            "0.5-1 s samples, generated; the SHD files were not found, see `ei-brian data where "
+            "shd`)")
     lines += [f"Data: {what}. Not one of the paper's five claims: the ratio comparison of H1, "
               "every network started at the same initial rate, on data where spike timing "
               "carries the class (20 classes, chance 5 %).", ""]

@@ -1,10 +1,10 @@
-"""Figure 5: the E:I ratio comparison on spike-timing data (SHD, or the random-manifold stand-in),
+"""Figure 5: the E:I ratio comparison on spike-timing data (SHD, or the SHD-like stand-in),
 with the networks' initial and final E rates.
 
 Reads ``DATA/spike_timing/runs.csv`` and ``epochs.csv``; writes ``fig5_spike_timing.png``,
 ``.pdf`` and ``.caption.md``. The title names the data set the runs used: the Spiking Heidelberg
-Digits where their files were found, else the generated random-manifold task (``--dataset
-randman``). (a) Accuracy per network (each at its tuned cell where it has a grid): mean of the
+Digits where their files were found, else the generated SHD-like task (``--dataset shd-like``;
+older tables: the random-manifold task). (a) Accuracy per network (each at its tuned cell where it has a grid): mean of the
 trained seeds with a 95 % t-interval, seeds as small markers, chance dashed. (b) Measured initial
 (open) and final (filled) mean E rate per run, so unequal starts show. (c) Accuracy per epoch, mean
 over seeds.
@@ -22,7 +22,8 @@ from ei_brian import plotting  # noqa: E402
 
 NAME = "fig5_spike_timing"
 DATASETS = {"shd": "Spiking Heidelberg Digits (SHD)",
-            "randman": "random manifolds (randman, the offline stand-in for SHD)",
+            "shd-like": "the SHD-like task (shd-like, the offline stand-in for SHD)",
+            "randman": "random manifolds (randman)",
             "fashion-mnist": "Fashion-MNIST"}
 
 

@@ -33,7 +33,7 @@ def test_every_study_ran_and_is_tabulated(smoke):
     assert set(ratio["init"]) == {"target-rate"} and set(ratio["target_rate"]) == {2.0, 5.0}
     assert {"80:20", "100:0", "unbounded"} == set(ratio["network"])
     timing = pd.read_csv(os.path.join(smoke, "spike_timing", "runs.csv"))
-    assert set(timing["dataset"]) == {"randman"}  # no SHD files on this machine
+    assert set(timing["dataset"]) == {"shd-like"}  # no SHD files on this machine
     vanrossum = pd.read_csv(os.path.join(smoke, "tables", "vanrossum.csv"))
     assert {"E", "I"} == set(vanrossum["population"])
     assert {"initial", "final"} == set(vanrossum["snapshot"])
