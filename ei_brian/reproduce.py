@@ -494,7 +494,8 @@ def write_report(out, studies, context, figures=None, failures=()):
                      f"{_sentence(verdict.reason)} |")
     lines.append("")
     lines += ["How runs are counted (`ei_brian/outcome.py`, fixed before the runs): a run is "
-              "*saturated* if its E rate is above 500 Hz at two evaluations in a row (it is "
+              "*saturated* if its E rate is above half of one spike per time step (500 Hz at the "
+              "images' 1 ms, 250 Hz at the spike data's 2 ms) at two evaluations in a row (it is "
               "stopped there), *silent* if its initial or final E rate is below 0.1 Hz or its "
               "test accuracy never beats chance by 5 points, *trained* otherwise. Means, slopes "
               "and correlations use trained runs; each verdict's sensitivity line says what it "
