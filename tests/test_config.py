@@ -47,3 +47,18 @@ def test_bad_values_are_refused():
     with pytest.raises(ConfigError, match="batch_size"):
         TrainConfig(batch_size=0)
     assert parse_ratio("80:20") == pytest.approx(0.8)
+
+
+def test_version_is_written_once_and_printed(capsys):
+    import configparser
+    import pathlib
+
+    import ei_brian
+    from ei_brian.cli import main
+    setup = configparser.ConfigParser()
+    setup.read(pathlib.Path(__file__).resolve().parent.parent / "setup.cfg")
+    assert setup["metadata"]["version"] == "attr: ei_brian.__version__"
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--version"])
+    assert exit_info.value.code == 0
+    assert capsys.readouterr().out.strip() == f"ei-brian {ei_brian.__version__}"

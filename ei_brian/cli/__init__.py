@@ -10,6 +10,8 @@ import argparse
 import importlib
 import sys
 
+from ei_brian import __version__
+
 #: subcommand -> (module, function adding its arguments, function running it, help, description)
 COMMANDS = {
     "train": ("ei_brian.cli.train", "add_train_arguments", "run_train_command",
@@ -42,6 +44,7 @@ def build_parser(command=None):
     parser = argparse.ArgumentParser(
         prog="ei-brian",
         description="Dale's-law E/I spiking networks in Brian2, trained with surrogate gradients.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     for name, (module_name, add, run, help_text, description) in COMMANDS.items():
