@@ -220,7 +220,7 @@ OUTCOME_STYLE = {"trained": {"marker": "o", "filled": True},
 OUTCOME_CAPTION = ("single runs are small markers: filled circles trained, open downward "
                    "triangles silent (initial or final E rate below 0.1 Hz, or never 5 points "
                    "above chance), crosses saturated (E above half of one spike per step, 500 Hz "
-                   "at 1 ms, at two evaluations, stopped early)")
+                   "at 1 ms and 250 Hz at 2 ms, at two evaluations, stopped early)")
 
 
 def figure_arguments(description, argv=None, default_data=os.path.join("data", "quick")):
