@@ -61,7 +61,7 @@ def test_the_report_states_all_five_claims_with_a_verdict(smoke):
                                         "inconclusive at this scale"}
     for word in ("smoke", "ei-brian reproduce --smoke", "report written at commit",
                  "runs trained at commit", "rules (ei_brian/report.py", "cores", "wall time",
-                 "random-manifold", "A preview, not a test of the claims", "Sensitivity:",
+                 "SHD-like", "A preview, not a test of the claims", "Sensitivity:",
                  "The training recipe", "Runs by outcome"):
         assert word in text, word
     for number, name in enumerate(FIGURES, start=1):
