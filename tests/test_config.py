@@ -62,3 +62,20 @@ def test_version_is_written_once_and_printed(capsys):
         main(["--version"])
     assert exit_info.value.code == 0
     assert capsys.readouterr().out.strip() == f"ei-brian {ei_brian.__version__}"
+
+
+def test_the_commands_speak_one_dialect():
+    """The same option has the same spelling in every command; older spellings still work."""
+    from ei_brian.cli import build_parser
+    parse = lambda *argv: build_parser(argv[0]).parse_args(list(argv))  # noqa: E731
+    assert parse("sweep", "spec.toml", "--standard").scale == "standard"
+    assert parse("sweep", "spec.toml", "--scale", "quick").scale == "quick"
+    assert parse("reproduce", "--scale", "standard").scale == "standard"
+    assert parse("reproduce", "--full").scale == "full"
+    assert parse("reproduce").scale == "quick"
+    assert parse("analyze", "run", "--out", "all.csv").output == "all.csv"
+    assert parse("analyze", "run", "--output", "all.csv").output == "all.csv"
+    assert parse("data", "where", "shd", "--quiet").progress is False
+    assert parse("data", "where", "shd", "--no-progress").progress is False
+    with pytest.raises(SystemExit):
+        parse("sweep", "spec.toml", "--standard", "--scale", "quick")

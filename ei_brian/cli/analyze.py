@@ -71,8 +71,9 @@ def add_analyze_arguments(parser):
     parser.add_argument("--plots", action="store_true",
                         help="also write figures into each run folder: raster of probe sample 0, "
                              "rate histograms and Van Rossum distance histograms (PNG)")
-    parser.add_argument("--output", metavar="CSV",
-                        help="also write the tables of all runs into this one CSV file")
+    parser.add_argument("--out", "--output", dest="output", metavar="CSV",
+                        help="also write the tables of all runs into this one CSV file "
+                        "(--output is the older spelling)")
     return parser
 
 

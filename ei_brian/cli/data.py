@@ -30,8 +30,9 @@ def add_data_arguments(parser):
                         help="folder holding the data set (fetch: download target; default: "
                              f"search ${DATA_ENVIRONMENT_VARIABLE}, {REPO_DATA_DIR}/<dataset>/, "
                              f"{SYSTEM_DATA_DIR}/<dataset>/)")
-    parser.add_argument("--no-progress", dest="progress", action="store_false",
-                        help="no progress bars while downloading")
+    parser.add_argument("--quiet", "--no-progress", dest="progress", action="store_false",
+                        help="no progress bars while downloading (--no-progress is the older "
+                        "spelling)")
 
 
 def run_data_command(args):

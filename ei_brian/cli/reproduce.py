@@ -12,11 +12,14 @@ def add_reproduce_arguments(parser):
                        ("quick", "a preview of the whole design with fewer seeds and samples, "
                         "about an hour on 2 cores; it cannot decide the claims (default)"),
                        ("standard", "the scale that decides the claims on one machine (H1 on all "
-                        "of Fashion-MNIST, the others on 10,000-sample subsets; about 30 "
+                        "of Fashion-MNIST, the others on 10,000-sample subsets; about 39 "
                         "core-hours: run it in pieces with --hours)"),
                        ("full", "the paper's size for every study: for a cluster; see "
                         "--dry-run")):
         scale.add_argument(f"--{name}", dest="scale", action="store_const", const=name, help=text)
+    scale.add_argument("--scale", dest="scale", choices=["smoke", "quick", "standard", "full"],
+                       help="the same by name, as for ei-brian sweep (--scale standard is "
+                       "--standard)")
     parser.set_defaults(scale="quick")
     parser.add_argument("--out", default=None, help="folder of the reproduction (default "
                         "data/<scale>)")

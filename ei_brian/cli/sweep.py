@@ -8,7 +8,11 @@ __all__ = ["add_sweep_arguments", "run_sweep_command"]
 
 def add_sweep_arguments(parser):
     parser.add_argument("spec", help="the sweep's TOML file")
-    parser.add_argument("--scale", default=None, help="a scale of the spec ([scale.NAME])")
+    scale = parser.add_mutually_exclusive_group()
+    scale.add_argument("--scale", default=None, help="a scale of the spec ([scale.NAME])")
+    for name in ("smoke", "quick", "standard", "full"):
+        scale.add_argument(f"--{name}", dest="scale", action="store_const", const=name,
+                           help=f"the same as --scale {name}, as for ei-brian reproduce")
     parser.add_argument("--out", default=None, help="folder of the sweep (default data/<name>, "
                         "data/<scale>/<name> with --scale)")
     parser.add_argument("--workers", type=int, default=None,
