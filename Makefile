@@ -34,3 +34,9 @@ reproduce: data
 
 clean-cache:
 	rm -rf .cache
+
+.PHONY: docs
+docs: $(STAMP)
+	$(PY) -m pip install -q -r docs/requirements.txt
+	$(PY) -m sphinx -q -b html docs docs/_build/html
+	@echo "documentation: docs/_build/html/index.html"

@@ -79,3 +79,21 @@ def test_the_commands_speak_one_dialect():
     assert parse("data", "where", "shd", "--no-progress").progress is False
     with pytest.raises(SystemExit):
         parse("sweep", "spec.toml", "--standard", "--scale", "quick")
+
+
+def test_the_documentation_pages_generated_from_the_code():
+    """docs/_ext/generated.py writes every default and every command's --help from the code."""
+    import sys
+    sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parent.parent / "docs"
+                           / "_ext"))
+    try:
+        import generated
+    finally:
+        sys.path.pop(0)
+    defaults = generated.defaults_page()
+    assert "| `learning_rate` | `0.005` |" in defaults and "| `n_hidden` | `160` |" in defaults
+    assert "| shd-like | `64` | `fluctuation` | `0.01` |" in defaults
+    cli = generated.cli_page()
+    for command in ("train", "analyze", "sweep", "reproduce", "data"):
+        assert f"## ei-brian {command}" in cli
+    assert "--shd-like-difficulty" in cli and "--version" in cli
