@@ -9,14 +9,14 @@ the network's time grid, with the same class-balanced subsets as Fashion-MNIST
 Fashion-MNIST (Xiao, Rasul and Vollgraf 2017, https://github.com/zalandoresearch/fashion-mnist)
 is stored as four IDX files, gzipped (``.gz``) or plain:
 
-==========================  =====================================  ===============
-file                        content                                shape
-==========================  =====================================  ===============
-``train-images-idx3-ubyte``  training images, uint8 gray values    (60000, 28, 28)
-``train-labels-idx1-ubyte``  training labels, 0 .. 9               (60000,)
-``t10k-images-idx3-ubyte``   test images                           (10000, 28, 28)
-``t10k-labels-idx1-ubyte``   test labels                           (10000,)
-==========================  =====================================  ===============
+===========================  ==================================  ===============
+file                         content                             shape
+===========================  ==================================  ===============
+``train-images-idx3-ubyte``  training images, uint8 gray values  (60000, 28, 28)
+``train-labels-idx1-ubyte``  training labels, 0 .. 9             (60000,)
+``t10k-images-idx3-ubyte``   test images                         (10000, 28, 28)
+``t10k-labels-idx1-ubyte``   test labels                         (10000,)
+===========================  ==================================  ===============
 
 Where the files are looked for
 ------------------------------

@@ -9,13 +9,13 @@ The paper finds that a low initial firing rate is a key factor for trainability
     readout (``eo``) projections. Every distribution has the same second moment, so ``g`` means the
     same thing for each (:func:`draw_magnitudes`):
 
-    ============  ===================================================  =====================
-    name          magnitude ``w`` with ``E[w^2] = r^2``, ``r = g/sqrt(fan_in)``  mean ``E[w] / r``
-    ============  ===================================================  =====================
-    half-normal   ``|N(0, r^2)|``                                      sqrt(2/pi) = 0.798
-    exponential   exponential with mean ``r / sqrt(2)``                 1/sqrt(2) = 0.707
-    log-normal    ``exp(N(mu, s^2))``, ``s = 1``, ``mu = ln r - s^2``   exp(-s^2/2) = 0.607
-    ============  ===================================================  =====================
+    ===========  =============================================================  ===================
+    name         magnitude ``w`` with ``E[w^2] = r^2``, ``r = g/sqrt(fan_in)``  mean ``E[w] / r``
+    ===========  =============================================================  ===================
+    half-normal  ``|N(0, r^2)|``                                                sqrt(2/pi) = 0.798
+    exponential  exponential with mean ``r / sqrt(2)``                          1/sqrt(2) = 0.707
+    log-normal   ``exp(N(mu, s^2))``, ``s = 1``, ``mu = ln r - s^2``            exp(-s^2/2) = 0.607
+    ===========  =============================================================  ===================
 
     ``half-normal`` is :func:`ei_brian.network.initial_weights` itself (the same draws). For the
     unbounded baseline the draws are signed: a random sign times the magnitude.

@@ -25,6 +25,7 @@ measure                             definition
 ``van_rossum_between_samples``      (b) for one neuron, the mean Van Rossum distance over all pairs of
                                     probe samples; averaged over the population's neurons (silent ones
                                     included, at distance 0). How well a neuron tells inputs apart.
+==================================  ==================================================================
 
 Van Rossum distances use Elephant's normalisation (a single spike against an empty train is at
 distance 1; divide by ``sqrt(2)`` for the normalisation of van Rossum 2001), computed by
