@@ -96,11 +96,9 @@ def read_run_warnings(run_dir):
         pass
     dt = 1e-3  # the images' step, unless config.json says otherwise
     try:
-        with open(os.path.join(run_dir, "config.json"), encoding="utf-8") as file:
-            text = json.load(file)["network"]["dt"]  # e.g. "2. ms"
-        number, unit = str(text).split()
+        number, unit = str(read_run_config(run_dir)[0]["network"]["dt"]).split()  # e.g. "2. ms"
         dt = float(number) * {"ms": 1e-3, "s": 1.0, "us": 1e-6}[unit]
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError, ValueError):
+    except (RunFolderError, KeyError, TypeError, ValueError):
         pass
     try:
         with open(os.path.join(run_dir, "metrics.csv"), newline="", encoding="utf-8") as file:

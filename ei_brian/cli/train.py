@@ -219,27 +219,22 @@ def configs_from_args(args):
         raise ConfigError(f"--encoding does not apply to {args.dataset}, whose samples are spikes "
                           "already")
     encoding_name = "spikes" if spiking else (args.encoding or TrainConfig().encoding)
-    randman = {}
-    for name in ("classes", "channels", "samples", "dim", "alpha", "seed"):
-        value = getattr(args, "randman_" + name, None)
-        if value is None:
-            continue
-        if args.dataset != "randman":
-            raise ConfigError(f"--randman-{name} applies to --dataset randman only, not to "
-                              f"{args.dataset}")
-        randman["randman_" + name] = value
-    for name in ("samples", "speakers", "difficulty", "seed"):
-        value = getattr(args, "shd_like_" + name, None)
-        if value is None:
-            continue
-        if args.dataset != "shd-like":
-            raise ConfigError(f"--shd-like-{name} applies to --dataset shd-like only, not to "
-                              f"{args.dataset}")
-        randman["shd_like_" + name] = value
+    generator = {}  # the options of a generated data set, refused for any other
+    for dataset, names in (("randman", ("classes", "channels", "samples", "dim", "alpha", "seed")),
+                           ("shd-like", ("samples", "speakers", "difficulty", "seed"))):
+        prefix = dataset.replace("-", "_") + "_"
+        for name in names:
+            value = getattr(args, prefix + name, None)
+            if value is None:
+                continue
+            if args.dataset != dataset:
+                raise ConfigError(f"--{dataset}-{name} applies to --dataset {dataset} only, not "
+                                  f"to {args.dataset}")
+            generator[prefix + name] = value
     train_config = TrainConfig(dataset=args.dataset, batch_size=args.batch_size,
                                optimizer=args.optimizer, learning_rate=args.lr,
                                encoding=encoding_name, regularizer_strength=args.regularizer,
-                               seed=args.seed, **scale, **_init_options(args), **randman,
+                               seed=args.seed, **scale, **_init_options(args), **generator,
                                update_noise=args.update_noise,
                                update_noise_kind=args.update_noise_kind,
                                input_jitter=args.input_jitter * ms,
