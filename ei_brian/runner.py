@@ -105,6 +105,33 @@ def source_digest(directory):
     return digest.hexdigest()
 
 
+#: what Brian2 2.9's network.cpp does after every time step: it reads the process's CPU time
+#: (``std::clock()``, a system call) for a report and a time limit, neither of which these runs use
+_PER_STEP_CLOCK = ("        current = std::clock();\n"
+                   "        elapsed_realtime = (double)(current - start)/(1 * CLOCKS_PER_SEC);\n")
+_LOOP_END = "    Network::_globally_running = false;\n"
+
+
+def _drop_per_step_clock(directory):
+    """Read the CPU clock once after the simulation loop of the generated ``network.cpp`` instead
+    of after every time step (it then holds the same ``elapsed_realtime``).
+
+    The call is a system call: at 25,600 steps a run it took about a quarter of the compiled
+    run's time (``benchmarks/bench_core.py``). Nothing the network computes depends on it (it
+    feeds a progress report and a time limit these runs do not set). A ``network.cpp`` in another
+    form (another Brian2 version, OpenMP) is left as it is: correct, only slower."""
+    path = os.path.join(directory, "network.cpp")
+    with open(path) as f:
+        source = f.read()
+    if source.count(_PER_STEP_CLOCK) != 1 or source.count(_LOOP_END) != 1:
+        return False
+    source = source.replace(_PER_STEP_CLOCK, "").replace(_LOOP_END,
+                                                         _LOOP_END + _PER_STEP_CLOCK.replace("        ", "    "))
+    with open(path, "w") as f:
+        f.write(source)
+    return True
+
+
 def cache_root():
     return os.environ.get("EI_BRIAN_CACHE", DEFAULT_CACHE)
 
@@ -114,8 +141,8 @@ class RunResult:
 
     Attributes
     ----------
-    hidden_spikes : ndarray of bool, shape (n_samples, n_steps, n_hidden)
-        Spikes of hidden neurons (E first, then I).
+    hidden_spikes : ndarray of bool, shape (n_samples, n_steps, n_hidden), or None
+        Spikes of hidden neurons (E first, then I); None for a run with ``counts_only``.
     readout : ndarray, shape (n_samples, n_steps, n_outputs)
         Readout potentials after each step's state update.
     potentials : ndarray or None, shape (n_samples, n_steps, n_hidden)
@@ -123,13 +150,22 @@ class RunResult:
         ``record_potentials``).
     seconds : float
         Wall time of the compiled run, including writing inputs and reading results.
+    spike_counts : ndarray of int, shape (n_hidden,)
+        Spikes of each hidden neuron over the minibatch's samples.
     """
 
-    def __init__(self, hidden_spikes, readout, potentials, seconds):
+    def __init__(self, hidden_spikes, readout, potentials, seconds, spike_counts=None):
         self.hidden_spikes = hidden_spikes
         self.readout = readout
         self.potentials = potentials
         self.seconds = seconds
+        self._spike_counts = spike_counts
+
+    @property
+    def spike_counts(self):
+        if self._spike_counts is None:
+            self._spike_counts = self.hidden_spikes.sum(axis=(0, 1))
+        return self._spike_counts
 
 
 class CompiledNetwork:
@@ -203,9 +239,6 @@ class CompiledNetwork:
             set_device("cpp_standalone", build_on_run=False, directory=staging)
             prefs.devices.cpp_standalone.extra_make_args_unix = ["-j2", "-s"]
             prefs.logging.std_redirection = False
-            # the binary's error output goes into the run's stdout.txt, where run() looks for it
-            prefs.devices.cpp_standalone.run_cmd_unix = ["/bin/sh", "-c", 'exec ./main "$@" 2>&1',
-                                                         "main"]
             brian2.seed(0)  # the compiled code draws no random numbers; fixed for reproducibility
             self.parts = build_network(self.config, n_samples=self.samples_per_process,
                                        spike_capacity=self.process_capacity,
@@ -216,6 +249,7 @@ class CompiledNetwork:
                 self.parts["network"].run(self.samples_per_process * self.config.sample_duration)
                 device.insert_code("before_end", self._results_code())
                 device.build(directory=staging, compile=False, run=False)
+            _drop_per_step_clock(staging)
             self.digest = source_digest(staging)
             self.directory = os.path.join(self.cache_dir, self.digest)
             stamp = os.path.join(self.directory, "ei_brian_build.json")
@@ -285,14 +319,20 @@ class CompiledNetwork:
                   "dynamic": standalone.dynamic_arrays,
                   "dynamic_2d": standalone.dynamic_arrays_2d}
         lines = ["// ei_brian: write the monitors' arrays only, then end (no _write_arrays())"]
+        self._result_files = {}
         for kind, named in arrays.items():
             for var, name in sorted(named.items(), key=lambda item: item[1]):
                 if monitored(var):
+                    filename = standalone.get_array_filename(var)
+                    self._result_files[(var.owner.name, var.name)] = (filename, var.dtype)
                     lines.append(f'{{ std::ofstream out(brian::results_dir + '
-                                 f'"{standalone.get_array_filename(var)}", std::ios::binary); '
+                                 f'"{filename}", std::ios::binary); '
                                  + writes[kind].format(name=name, size=var.size) + " }")
+        # every file is closed; end without running the destructors of every array (freeing
+        # the synapses and the monitors' rows one by one took milliseconds a run)
         lines.append("std::cout.flush();")
-        lines.append("std::exit(0);")
+        lines.append("std::fflush(nullptr);")
+        lines.append("_Exit(0);  // <stdlib.h>: ends at once (std::exit would run the destructors)")
         return "\n".join(lines)
 
     def _compile(self, staging):
@@ -336,7 +376,8 @@ class CompiledNetwork:
         self.close()
 
     # ------------------------------------------------------------------------------------------
-    def run(self, weights, spike_input, time_constants=None, membrane_noise=None):
+    def run(self, weights, spike_input, time_constants=None, membrane_noise=None,
+            counts_only=False):
         """Run one minibatch.
 
         Parameters
@@ -350,6 +391,11 @@ class CompiledNetwork:
             has time-constant diversity (``config.heterogeneous``).
         membrane_noise : ndarray (n_samples, n_steps, n_hidden), optional
             Membrane-noise drive; required when ``config.membrane_noise > 0``.
+        counts_only : bool
+            Hand back the spike count of each hidden neuron over the minibatch
+            (``RunResult.spike_counts``) instead of every spike (``hidden_spikes`` is then None):
+            all that an evaluation needs besides the readout, without building the
+            (samples, steps, neurons) array.
 
         Returns
         -------
@@ -414,37 +460,52 @@ class CompiledNetwork:
             parts.append(run_args)
         results = self._run_binaries(shared, parts)
         # time-major storage (step, sample, neuron), handed out as (sample, step, neuron) views
-        spikes = np.zeros((config.n_steps, n_samples, self.n_hidden), dtype=bool)
+        spikes = counts = None
+        if counts_only:
+            counts = np.zeros(self.n_hidden, dtype=np.int64)
+        else:
+            spikes = np.zeros((config.n_steps, n_samples, self.n_hidden), dtype=bool)
         readout = np.empty((n_samples, config.n_steps, config.n_outputs))
         potentials = (np.empty((n_samples, config.n_steps, self.n_hidden))
                       if self.record_potentials else None)
         for first, stop, folder in zip(bounds[:-1], bounds[1:], results):
-            self._read_results(folder, first, stop, spikes, readout, potentials)
+            self._read_results(folder, first, stop, spikes, readout, potentials, counts)
         seconds = time.perf_counter() - start
-        return RunResult(np.moveaxis(spikes, 0, 1), readout, potentials, seconds)
+        return RunResult(None if spikes is None else np.moveaxis(spikes, 0, 1), readout,
+                         potentials, seconds, counts)
 
-    def _read_results(self, folder, first, stop, spikes, readout, potentials):
-        """Copy the recordings of the part run in ``folder`` (samples ``first .. stop - 1``)."""
+    def _result(self, folder, monitor, variable):
+        """One array a part's run wrote (see :meth:`_results_code`), read straight from its file."""
+        filename, dtype = self._result_files[(self.parts[monitor].name, variable)]
+        return np.fromfile(os.path.join(folder, filename), dtype=dtype)
+
+    def _read_results(self, folder, first, stop, spikes, readout, potentials, counts=None):
+        """Copy the recordings of the part run in ``folder`` (samples ``first .. stop - 1``);
+        with ``counts`` (and ``spikes`` None) add up the spikes per neuron only."""
         config = self.config
-        # the monitors read their values from the device's results folder (what device.run sets)
-        standalone = brian2.get_device()
-        standalone.results_dir = os.path.join(folder, "")
-        standalone.has_been_run = True
         n_steps, used = config.n_steps, (stop - first) * config.n_steps
-        monitor = self.parts["spikes"]
-        steps = np.rint(monitor.t_[:] / float(config.dt)).astype(np.int64)
-        neurons = monitor.i_[:]
+        steps = np.rint(self._result(folder, "spikes", "t") / float(config.dt)).astype(np.int64)
+        neurons = self._result(folder, "spikes", "i")
+        if len(steps) != len(neurons):
+            raise CompiledRunError(f"the compiled run in {folder} recorded {len(steps)} spike "
+                                   f"times but {len(neurons)} neuron indices")
         keep = steps < used
         steps, neurons = steps[keep], neurons[keep]
-        spikes[steps % n_steps, first + steps // n_steps, neurons] = True
-        values = self.parts["readout_monitor"].v_[:]  # (n_outputs, total_steps)
-        if values.shape[1] != self.samples_per_process * n_steps:
-            raise RuntimeError(f"the compiled run recorded {values.shape[1]} steps, not "
-                               f"{self.samples_per_process * n_steps}")
-        readout[first:stop] = values[:, :used].reshape(-1, stop - first, n_steps).transpose(1, 2, 0)
+        if spikes is not None:
+            spikes[steps % n_steps, first + steps // n_steps, neurons] = True
+        if counts is not None:
+            counts += np.bincount(neurons, minlength=self.n_hidden)
+        total = self.samples_per_process * n_steps
+        values = self._result(folder, "readout_monitor", "v")  # (total_steps, n_outputs)
+        if values.size != total * config.n_outputs:
+            raise CompiledRunError(f"the compiled run recorded {values.size // config.n_outputs} "
+                                   f"steps, not {total}")
+        readout[first:stop] = values.reshape(self.samples_per_process, n_steps,
+                                             config.n_outputs)[:stop - first]
         if potentials is not None:
-            values = self.parts["potential_monitor"].v_[:][:, :used]
-            potentials[first:stop] = values.reshape(-1, stop - first, n_steps).transpose(1, 2, 0)
+            values = self._result(folder, "potential_monitor", "v")
+            potentials[first:stop] = values.reshape(self.samples_per_process, n_steps,
+                                                    self.n_hidden)[:stop - first]
 
     def _run_binary(self, run_args):
         """Run the compiled project once with ``run_args``; returns its results folder."""
@@ -464,7 +525,8 @@ class CompiledNetwork:
             results = os.path.join(folder, "results")
             os.makedirs(results, exist_ok=True)
             arguments = common + self._write_arguments(run_args, folder)
-            commands.append([*prefs.devices.cpp_standalone.run_cmd_unix,
+            # the binary itself (not through a shell): its error output joins stdout.txt below
+            commands.append([os.path.join(self.directory, "main"),
                              "--results_dir", os.path.join(results, ""), *arguments])
             folders.append(results)
         environment = dict(os.environ, **prefs["devices.cpp_standalone.run_environment_variables"])

@@ -280,11 +280,13 @@ class Trainer:
                                            start // batch)
             drive = self.membrane_noise(len(y), "test-membrane", EVALUATION_KEYS[noise_key],
                                         start // batch)
-            result = self.network.run(weights, spike_input, self.time_constants, drive)
+            # forward only: the readout and each neuron's spike count, unless spikes are kept
+            result = self.network.run(weights, spike_input, self.time_constants, drive,
+                                      counts_only=not keep_spikes)
             loss, _, _, predictions = gradients.loss_and_output_gradient(result.readout, y)
             total_loss += loss * len(y)
             correct += int((predictions == y).sum())
-            counts += result.hidden_spikes.sum(axis=(0, 1))
+            counts += result.spike_counts
             if keep_spikes:
                 kept.append(result.hidden_spikes)
         seconds = len(labels) * float(net_config.sample_duration)

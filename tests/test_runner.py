@@ -9,7 +9,8 @@ import pytest
 from conftest import active_weights, random_input, small_config
 from ei_brian import gradients
 from ei_brian.network import membrane_noise_drive
-from ei_brian.runner import CompiledNetwork, CompiledRunError, source_digest
+from ei_brian.runner import (CompiledNetwork, CompiledRunError, _drop_per_step_clock,
+                              source_digest)
 
 pytestmark = pytest.mark.compiled
 
@@ -64,6 +65,36 @@ def test_samples_are_independent_state_is_reset_between_them(compiled):
     alone = compiled.run(weights, batch.subset(3, 4))
     assert np.array_equal(whole.hidden_spikes[3], alone.hidden_spikes[0])
     np.testing.assert_allclose(whole.potentials[3], alone.potentials[0], atol=1e-12)
+
+
+def test_a_counts_only_run_gives_the_readout_and_counts_of_a_full_run(compiled):
+    """The evaluation's run: the same readout bit for bit, and each neuron's spike count over
+    the real samples (the padding samples of a short minibatch add none)."""
+    config = compiled.config
+    weights = active_weights(config)
+    spike_input = random_input(config, 4, seed=9)  # padded: the run carries 6
+    full = compiled.run(weights, spike_input)
+    counts = compiled.run(weights, spike_input, counts_only=True)
+    assert counts.hidden_spikes is None
+    assert np.array_equal(counts.readout, full.readout)
+    assert counts.spike_counts.sum() > 20
+    assert np.array_equal(counts.spike_counts, full.hidden_spikes.sum(axis=(0, 1)))
+    assert np.array_equal(full.spike_counts, counts.spike_counts)
+
+
+def test_the_compiled_loop_reads_the_cpu_clock_once_not_at_every_step(compiled, tmp_path):
+    with open(os.path.join(compiled.directory, "network.cpp")) as f:
+        source = f.read()
+    start = source.index("while(clock && clock->running()")
+    loop = source[start:source.index("Network::_globally_running = false;", start)]
+    # inside the loop only the progress report (not asked for) reads the clock
+    assert "std::clock()" not in loop[loop.index("Clock *obj_clock"):]
+    assert "elapsed_realtime = (double)(current - start)" in source  # still set, once, after it
+    # a network.cpp of another form is left as it is
+    other = tmp_path / "network.cpp"
+    other.write_text("int main() { return 0; }\n")
+    assert not _drop_per_step_clock(str(tmp_path))
+    assert other.read_text() == "int main() { return 0; }\n"
 
 
 def test_bad_runs_are_refused(compiled):

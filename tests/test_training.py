@@ -210,3 +210,40 @@ def test_runaway_and_rising_loss_are_announced_once_recorded_and_analyzed(tmp_pa
         printed = capsys.readouterr().out
         assert re.search(r"warning: the E rate ran away: \d+ Hz at epoch 1", printed)
         assert "warning: the training loss rose at 3 epochs" in printed
+
+
+def test_the_evaluation_path_gives_what_the_training_forward_pass_gives():
+    """Evaluation runs forward only (the readout and spike counts, no spike array): its loss,
+    accuracy, rates and silent fraction equal those computed from the full recordings that a
+    training step uses, on a set that ends in a short minibatch."""
+    from ei_brian import gradients
+    from ei_brian.config import NetworkConfig, TrainConfig
+    from ei_brian.training import Trainer
+    train_config = TrainConfig(train_samples=200, test_samples=130, batch_size=50, seed=3)
+    net_config = NetworkConfig.for_dataset(train_config, n_hidden=20)
+    trainer = Trainer(net_config, train_config, verbose=False, threads=1)
+    try:
+        weights, _ = trainer.initial_weights(0)
+        x, y = trainer.data.x_test, trainer.data.y_test
+        evaluated = trainer.evaluate(weights, x, y)
+        loss, correct, counts = 0.0, 0, np.zeros(net_config.n_hidden)
+        for start in range(0, len(y), 50):
+            spike_input = trainer.encode(x[start:start + 50], "test-poisson", 0, start // 50)
+            result = trainer.network.run(weights, spike_input)  # as in a training step
+            assert result.hidden_spikes is not None
+            part_loss, _, _, predictions = gradients.loss_and_output_gradient(
+                result.readout, y[start:start + 50])
+            loss += part_loss * len(predictions)
+            correct += int((predictions == y[start:start + 50]).sum())
+            counts += result.hidden_spikes.sum(axis=(0, 1))
+        seconds = len(y) * float(net_config.sample_duration)
+        assert counts.sum() > 0
+        assert evaluated["loss"] == loss / len(y)
+        assert evaluated["acc"] == correct / len(y)
+        assert evaluated["rate_exc_hz"] == counts[:net_config.n_exc].sum() / (net_config.n_exc
+                                                                              * seconds)
+        assert evaluated["rate_inh_hz"] == counts[net_config.n_exc:].sum() / (net_config.n_inh
+                                                                              * seconds)
+        assert evaluated["silent_frac"] == float(np.mean(counts == 0))
+    finally:
+        trainer.close()
