@@ -20,6 +20,18 @@ into ``processes`` parts, each simulated by its own process of the binary at the
 program is compiled for one part's samples); the recordings are the same bit for bit as those of
 one process carrying the whole minibatch. The binary's output is kept; a failed run, or one whose
 inputs the binary could not read, raises :class:`CompiledRunError` with that output.
+
+**What is changed in Brian2's generated code** (after generation, before the digest; each change
+leaves every number the network computes as it was, and a file in an unexpected form is left as
+Brian2 wrote it):
+
+- the program writes only the monitors' arrays and ends at once (:meth:`CompiledNetwork._results_code`);
+- the simulation loop reads the CPU clock once at its end, not at every time step
+  (:func:`_drop_per_step_clock`);
+- with ``$EI_BRIAN_SERVE`` set, a process goes on to serve further runs, each given on its
+  standard input (:func:`_add_server_loop`). A CompiledNetwork keeps one such process per part
+  of the minibatch and ends them in :meth:`~CompiledNetwork.close`; with ``serve=False`` every
+  run starts a process of its own. The tests check that both record the same, bit for bit.
 """
 import contextlib
 import gc
@@ -132,6 +144,89 @@ def _drop_per_step_clock(directory):
     return True
 
 
+_WRITES_BEGIN = "// ei_brian: write the monitors' arrays only, then end (no _write_arrays())"
+_SERVE_MARKER = "// ei_brian: further runs in this process are served here"
+#: the line a served process writes when a run's results are in their files
+RUN_DONE = "ei_brian: run done"
+#: the environment variable under which the binary serves further runs (see _add_server_loop)
+SERVE_VARIABLE = "EI_BRIAN_SERVE"
+
+
+def _add_server_loop(directory, reset_code):
+    """Let one process of the generated program run the network again and again.
+
+    Brian2's ``main.cpp`` prepares the run (clocks to 0, the spike generator rewound, the
+    synaptic queues prepared, the schedule), sets the run arguments and runs; then come the
+    writes of :meth:`CompiledNetwork._results_code`. After them, with ``$EI_BRIAN_SERVE`` set,
+    the program now reads lines from standard input, each a results folder and run arguments
+    separated by tabs, and for each empties the monitors (``reset_code``), repeats Brian2's own
+    preparation statements (copied from ``main.cpp``) with the new arguments, runs, writes the
+    results, and prints :data:`RUN_DONE`. Every state variable of the network is set to 0 at the
+    start of every sample by the network itself, so a served run computes what a new process
+    computes, bit for bit (the tests compare the two); it saves the process start, the loading
+    of the static arrays and the building of the synapses at every run. Without the variable
+    the program ends after its one run, as before.
+
+    Returns whether the loop was added (False: ``main.cpp`` is in a form this does not know,
+    and every run starts a process of its own)."""
+    path = os.path.join(directory, "main.cpp")
+    with open(path) as f:
+        lines = f.read().split("\n")
+    stripped = [line.strip() for line in lines]
+    try:
+        (writes_begin,) = [k for k, line in enumerate(stripped) if line == _WRITES_BEGIN]
+        (marker,) = [k for k, line in enumerate(stripped) if line == _SERVE_MARKER]
+        (command_line,) = [k for k, line in enumerate(stripped)
+                           if line == "set_from_command_line(args);"]
+    except ValueError:
+        return False
+    # Brian2's preparation of the run: from the first clock initialisation after the synapses
+    # are made, to the end of the block that runs the network (before the results are written)
+    made = [k for k in range(command_line) if stripped[k].endswith(
+        "_synapses_create_array_codeobject();")]
+    first = next((k for k in range(made[-1] + 1 if made else 0, command_line)
+                  if _CLOCK_INIT.match(lines[k].encode())), None)
+    ends = [k for k in range(command_line, writes_begin) if stripped[k] == "}"]
+    if first is None or not ends or not (marker > writes_begin):
+        return False
+    block = [line.replace("set_from_command_line(args);", "set_from_command_line(_ei_args);")
+             for line in lines[first:ends[-1]]]
+    # a network starts its run at its own time, which the previous run left at its end; a new
+    # Network object starts at 0
+    networks = [match.group(1) for match in (re.match(r"^\s*(\w+)\.clear\(\);$", line)
+                                             for line in block) if match]
+    if not networks:
+        return False
+    block[:0] = [f"        {network}.t = 0.0;" for network in networks]
+    writes = lines[writes_begin + 1:marker]
+    loop = [
+        'std::cout << "' + RUN_DONE + '" << std::endl;',
+        'if (std::getenv("' + SERVE_VARIABLE + '") != NULL) {',
+        "    using namespace brian;",
+        "    std::string _ei_line;",
+        "    while (std::getline(std::cin, _ei_line)) {",
+        "        std::vector<std::string> _ei_args;",
+        "        size_t _ei_from = 0, _ei_tab;",
+        "        while ((_ei_tab = _ei_line.find('\\t', _ei_from)) != std::string::npos) {",
+        "            _ei_args.push_back(_ei_line.substr(_ei_from, _ei_tab - _ei_from));",
+        "            _ei_from = _ei_tab + 1;",
+        "        }",
+        "        _ei_args.push_back(_ei_line.substr(_ei_from));",
+        "        brian::results_dir = _ei_args[0];",
+        "        _ei_args.erase(_ei_args.begin());",
+        *("        " + line for line in reset_code),
+        *block,
+        *writes,
+        '        std::cout << "' + RUN_DONE + '" << std::endl;',
+        "    }",
+        "}",
+    ]
+    lines[marker:marker + 1] = loop
+    with open(path, "w") as f:
+        f.write("\n".join(lines))
+    return True
+
+
 def cache_root():
     return os.environ.get("EI_BRIAN_CACHE", DEFAULT_CACHE)
 
@@ -193,6 +288,11 @@ class CompiledNetwork:
     processes : int, optional
         Processes of the binary that simulate parts of a minibatch at the same time (default: 2,
         or 1 on a one-core machine). The results do not depend on it.
+    serve : bool
+        Keep each process of the binary alive between runs and hand it the next run's inputs
+        (default; see :func:`_add_server_loop`), or start a new process for every run. The
+        results are the same bit for bit; serving saves the start of a process, the loading of
+        the static arrays and the building of the synapses at every run.
 
     Attributes
     ----------
@@ -205,8 +305,10 @@ class CompiledNetwork:
     _active = None
 
     def __init__(self, config, samples_per_run, spike_capacity=None, record_potentials=False,
-                 cache_dir=None, verbose=True, structure=None, processes=None):
+                 cache_dir=None, verbose=True, structure=None, processes=None, serve=True):
         self.config = config
+        self.serve = bool(serve)
+        self._servers = {}  # part -> the process of the binary that serves its runs
         self.structure = structure
         self.samples_per_run = int(samples_per_run)
         self.processes = max(1, min(self.samples_per_run,
@@ -250,6 +352,7 @@ class CompiledNetwork:
                 device.insert_code("before_end", self._results_code())
                 device.build(directory=staging, compile=False, run=False)
             _drop_per_step_clock(staging)
+            self.serves = _add_server_loop(staging, self._reset_code)
             self.digest = source_digest(staging)
             self.directory = os.path.join(self.cache_dir, self.digest)
             stamp = os.path.join(self.directory, "ei_brian_build.json")
@@ -318,8 +421,16 @@ class CompiledNetwork:
                             if var not in dynamic},
                   "dynamic": standalone.dynamic_arrays,
                   "dynamic_2d": standalone.dynamic_arrays_2d}
-        lines = ["// ei_brian: write the monitors' arrays only, then end (no _write_arrays())"]
+        # how a further run in the same process empties a monitor (see _add_server_loop): its
+        # recordings and counters; its indices stay
+        resets = {
+            "array": "for (size_t k = 0; k < {size}; k++) brian::{name}[k] = 0;",
+            "dynamic": "brian::{name}.resize(0);",
+            "dynamic_2d": "brian::{name}.resize(0, brian::{name}.m);",
+        }
+        lines = [_WRITES_BEGIN]
         self._result_files = {}
+        self._reset_code = []
         for kind, named in arrays.items():
             for var, name in sorted(named.items(), key=lambda item: item[1]):
                 if monitored(var):
@@ -328,6 +439,9 @@ class CompiledNetwork:
                     lines.append(f'{{ std::ofstream out(brian::results_dir + '
                                  f'"{filename}", std::ios::binary); '
                                  + writes[kind].format(name=name, size=var.size) + " }")
+                    if kind != "array" or var.name in ("N", "count"):
+                        self._reset_code.append(resets[kind].format(name=name, size=var.size))
+        lines.append(_SERVE_MARKER)
         # every file is closed; end without running the destructors of every array (freeing
         # the synapses and the monitors' rows one by one took milliseconds a run)
         lines.append("std::cout.flush();")
@@ -354,6 +468,9 @@ class CompiledNetwork:
         if getattr(self, "_closed", True):
             return
         self._closed = True
+        for process in self._servers.values():
+            self._stop(process)
+        self._servers.clear()
         if CompiledNetwork._active is self:
             CompiledNetwork._active = None
         # free the Brian2 objects, and with them their names (a later build of the same
@@ -512,49 +629,110 @@ class CompiledNetwork:
         return self._run_binaries({}, [run_args])[0]
 
     def _run_binaries(self, shared, parts):
-        """Run one process of the compiled project per entry of ``parts``, all at once.
+        """Run the compiled project once per entry of ``parts``, all at once.
 
         ``shared`` and each part are ``{Brian2 variable or TimedArray: values}``; ``shared`` goes
-        to every process. Inputs are written into this object's scratch folder, and each process
-        writes its results (and its output, ``stdout.txt``) into a folder of its own there,
-        ``part<k>/results``, whose paths are returned in the order of ``parts``."""
+        to every process. Inputs are written into this object's scratch folder, and each part's
+        run writes its results into a folder of its own there, ``part<k>/results``, whose paths
+        are returned in the order of ``parts``. Part ``k`` runs in a process of the program kept
+        for it (started at the first run, served further runs through its standard input: see
+        :func:`_add_server_loop`), or, with ``serve=False``, in a new process each time."""
         common = self._write_arguments(shared, self.scratch)
-        commands, folders = [], []
+        folders, argument_lists = [], []
         for k, run_args in enumerate(parts):
             folder = os.path.join(self.scratch, f"part{k}")
             results = os.path.join(folder, "results")
             os.makedirs(results, exist_ok=True)
-            arguments = common + self._write_arguments(run_args, folder)
-            # the binary itself (not through a shell): its error output joins stdout.txt below
-            commands.append([os.path.join(self.directory, "main"),
-                             "--results_dir", os.path.join(results, ""), *arguments])
-            folders.append(results)
+            argument_lists.append(common + self._write_arguments(run_args, folder))
+            folders.append(os.path.join(results, ""))
+        serve = self.serve and self.serves
+        started, finished = [], False
+        try:
+            for k, (results, arguments) in enumerate(zip(folders, argument_lists)):
+                process = self._servers.get(k) if serve else None
+                if process is not None and process.poll() is None:
+                    process.stdin.write("\t".join([results, *arguments]) + "\n")
+                    process.stdin.flush()
+                else:
+                    process = subprocess.Popen(
+                        [os.path.join(self.directory, "main"), "--results_dir", results,
+                         *arguments], cwd=self.directory,
+                        stdin=subprocess.PIPE if serve else subprocess.DEVNULL,
+                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                        env=self._environment(serve))
+                    if serve:
+                        self._servers[k] = process
+                started.append(process)
+            outputs = [self._await_run(process, serve) for process in started]
+            finished = True
+        finally:
+            if not finished:  # interrupted: leave no process running, keep none for later
+                for process in started:
+                    self._stop(process, kill=True)
+                self._servers.clear()
+        for k, (code, output) in enumerate(outputs):
+            failed = code is not None and code != 0
+            unreadable = any(marker in output for marker in _INPUT_ERRORS)
+            if failed or unreadable:
+                self._stop(self._servers.pop(k, None), kill=True)  # its state is not to be trusted
+            if failed:
+                raise CompiledRunError(f"the compiled network failed in {self.directory} (exit "
+                                       f"status {code}); its output:\n{output[-4000:]}")
+            if unreadable:
+                raise CompiledRunError(f"the compiled network in {self.directory} could not read "
+                                       f"its inputs from {self.scratch}:\n{output[-4000:]}")
+        return folders
+
+    @staticmethod
+    def _environment(serve):
         environment = dict(os.environ, **prefs["devices.cpp_standalone.run_environment_variables"])
-        # each run builds its synapses and spike queues anew: glibc's malloc then backs them with
+        # each process builds its synapses and spike queues: glibc's malloc then backs them with
         # transparent huge pages where the system allows it (far fewer page faults; ignored by
         # other C libraries and older glibc)
         environment.setdefault("GLIBC_TUNABLES", "glibc.malloc.hugetlb=1")
-        processes = []
-        try:
-            for command, results in zip(commands, folders):
-                with open(os.path.join(results, "stdout.txt"), "w") as stdout:
-                    processes.append(subprocess.Popen(command, cwd=self.directory, stdout=stdout,
-                                                      stderr=subprocess.STDOUT, env=environment))
-            codes = [process.wait() for process in processes]
-        finally:
-            for process in processes:  # interrupted: do not leave binaries running
-                if process.poll() is None:
-                    process.kill()
-                    process.wait()
-        for code, results in zip(codes, folders):
-            output = self._binary_output(results)
-            if code != 0:
-                raise CompiledRunError(f"the compiled network failed in {self.directory} (exit "
-                                       f"status {code}); its output:\n{output}")
-            if any(marker in output for marker in _INPUT_ERRORS):
-                raise CompiledRunError(f"the compiled network in {self.directory} could not read "
-                                       f"its inputs from {self.scratch}:\n{output}")
-        return folders
+        environment.pop(SERVE_VARIABLE, None)
+        if serve:
+            environment[SERVE_VARIABLE] = "1"
+        return environment
+
+    @staticmethod
+    def _await_run(process, serve):
+        """The output of the run ``process`` is doing, once its results are written, and its
+        exit status (None: it lives on to serve the next run)."""
+        lines = []
+        for line in process.stdout:
+            if line.rstrip("\n") == RUN_DONE:
+                if serve:
+                    return None, "".join(lines)
+                break
+            lines.append(line)
+        code = process.wait()  # ended (a plain run, or a served one that failed)
+        process.stdout.close()
+        if serve and code == 0:
+            code = -1  # a server that ends without finishing its run has failed
+        return code, "".join(lines) or "(no output was written)"
+
+    @staticmethod
+    def _stop(process, kill=False):
+        """End a process of the program: a served one at the end of its input, or at once."""
+        if process is None:
+            return
+        if process.poll() is None:
+            if not kill and process.stdin is not None:
+                try:
+                    process.stdin.close()  # the served loop ends at the end of its input
+                    process.wait(timeout=10)
+                except (OSError, subprocess.TimeoutExpired):
+                    pass
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+        for stream in (process.stdin, process.stdout):
+            if stream is not None:
+                try:
+                    stream.close()
+                except OSError:
+                    pass
 
     @staticmethod
     def _write_arguments(run_args, folder):
@@ -570,11 +748,3 @@ class CompiledNetwork:
             np.ascontiguousarray(np.asarray(value), dtype=dtype).tofile(path)
             arguments.append(f"{name}={path}")
         return arguments
-
-    @staticmethod
-    def _binary_output(results):
-        try:
-            with open(os.path.join(results, "stdout.txt"), errors="replace") as f:
-                return f.read()[-4000:]
-        except OSError:
-            return "(no output was written)"

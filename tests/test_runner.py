@@ -118,6 +118,37 @@ def test_a_run_whose_inputs_the_binary_cannot_read_raises(compiled):
         compiled._run_binary({weights: np.zeros(3)})
 
 
+@pytest.mark.parametrize("options", [{}, {"membrane_noise": 0.2, "tau_spread_exc": 0.3,
+                                          "tau_spread_inh": 0.3}])
+def test_runs_served_by_one_process_equal_runs_in_new_processes(options):
+    """A process of the program that serves run after run (new weights, inputs, noise, padded
+    minibatches) records what a new process for each run records, bit for bit."""
+    config = small_config(**options)
+    time_constants = config.time_constants(1) if config.heterogeneous else None
+    recorded = {}
+    for serve in (True, False):
+        with CompiledNetwork(config, samples_per_run=6, spike_capacity=2000,
+                             record_potentials=True, verbose=False, processes=2,
+                             serve=serve) as network:
+            assert network.serves  # the generated main.cpp took the loop
+            runs = []
+            for k, n_samples in enumerate((6, 5, 3, 6, 1)):
+                drive = (membrane_noise_drive(config, n_samples, k, time_constants)
+                         if config.membrane_noise else None)
+                runs.append(network.run(active_weights(config, seed=k % 3),
+                                        random_input(config, n_samples, seed=k),
+                                        time_constants, drive))
+            assert len(network._servers) == (2 if serve else 0)
+            servers = list(network._servers.values())
+        assert all(process.poll() is not None for process in servers)  # ended by close()
+        recorded[serve] = runs
+    assert recorded[True][1].hidden_spikes.sum() > 20
+    for served, fresh in zip(recorded[True], recorded[False]):
+        assert np.array_equal(served.hidden_spikes, fresh.hidden_spikes)
+        assert served.readout.tobytes() == fresh.readout.tobytes()
+        assert served.potentials.tobytes() == fresh.potentials.tobytes()
+
+
 def test_a_minibatch_split_over_processes_equals_one_process():
     """Two processes of 3 samples and one process carrying all 6 (another program) record the
     same, bit for bit, and each process writes only its monitors' arrays."""
