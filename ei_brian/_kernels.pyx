@@ -35,19 +35,46 @@ cdef extern from *:
     #define EI_RESTRICT __restrict__
     #endif
 
-    /* the first j' >= j below n with row[j'] != 0, or n; zero bytes are skipped 8 at a time */
-    static Py_ssize_t ei_next_nonzero(const unsigned char *row, Py_ssize_t j, Py_ssize_t n) {
+    /* The nonzero entries of one row of bytes, ascending: columns below split into low (from
+       0), the others into high (from 0 again); with low / high NULL they are only counted.
+       Eight bytes are tested at once, and a nonzero word yields its nonzero bytes one by one
+       (the lowest first: the byte order of x86-64 and ARM; elsewhere byte by byte). */
+    static void ei_row_split(const unsigned char *row, Py_ssize_t n, Py_ssize_t split,
+                             int *low, Py_ssize_t *k_low, int *high, Py_ssize_t *k_high) {
+        Py_ssize_t j = 0, c;
+    #if defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
         uint64_t word;
-        while (j + 8 <= n) {
+        for (; j + 8 <= n; j += 8) {
             memcpy(&word, row + j, 8);
-            if (word)
-                break;
-            j += 8;
+            while (word) {
+                int b = __builtin_ctzll(word) >> 3;
+                c = j + b;
+                if (c < split) {
+                    if (low)
+                        low[*k_low] = (int)c;
+                    (*k_low)++;
+                } else {
+                    if (high)
+                        high[*k_high] = (int)(c - split);
+                    (*k_high)++;
+                }
+                word &= ~((uint64_t)0xFF << (8 * b));
+            }
         }
-        for (; j < n; j++)
-            if (row[j])
-                return j;
-        return n;
+    #endif
+        for (; j < n; j++) {
+            if (!row[j])
+                continue;
+            if (j < split) {
+                if (low)
+                    low[*k_low] = (int)j;
+                (*k_low)++;
+            } else {
+                if (high)
+                    high[*k_high] = (int)(j - split);
+                (*k_high)++;
+            }
+        }
     }
 
     /* one (step, sample) row of the replay's state update (see replay) */
@@ -81,7 +108,8 @@ cdef extern from *:
                      double *EI_RESTRICT g_exc, double *EI_RESTRICT g_inh,                    \
                      const double *EI_RESTRICT a_mem, const double *EI_RESTRICT a_exc,        \
                      const double *EI_RESTRICT a_inh, double beta, double threshold,          \
-                     int begin_next, REAL *EI_RESTRICT h_exc, REAL *EI_RESTRICT h_inh) {      \
+                     int begin_next, REAL *EI_RESTRICT h_exc, REAL *EI_RESTRICT h_inh,        \
+                     int in_place) {                                                          \
         Py_ssize_t j;                                                                         \
         for (j = 0; j < n; j++) {                                                             \
             double gs = (double)g_s[j];                                                       \
@@ -98,8 +126,10 @@ cdef extern from *:
             double scaled = (1.0 - a_mem[j]) * g_u[j];                                        \
             double ge = g_exc[j] * a_exc[j] + scaled;                                         \
             double gi = g_inh[j] * a_inh[j] - scaled;                                         \
-            g_exc[j] = ge;                                                                    \
-            g_inh[j] = gi;                                                                    \
+            if (in_place) {                                                                   \
+                g_exc[j] = ge;                                                                \
+                g_inh[j] = gi;                                                                \
+            }                                                                                 \
             if (h_exc) {                                                                      \
                 h_exc[j] = (REAL)ge;                                                          \
                 h_inh[j] = (REAL)gi;                                                          \
@@ -114,15 +144,16 @@ cdef extern from *:
                                 const double *u, const unsigned char *spikes, double *g_u,
                                 double *g_exc, double *g_inh, const double *a_mem,
                                 const double *a_exc, const double *a_inh, double beta,
-                                double threshold, int begin_next, void *h_exc, void *h_inh) {
+                                double threshold, int begin_next, void *h_exc, void *h_inh,
+                                int in_place) {
         if (single)
             ei_backward_row_float(n, (const float *)g_s, add, u, spikes, g_u, g_exc, g_inh,
                                   a_mem, a_exc, a_inh, beta, threshold, begin_next,
-                                  (float *)h_exc, (float *)h_inh);
+                                  (float *)h_exc, (float *)h_inh, in_place);
         else
             ei_backward_row_double(n, (const double *)g_s, add, u, spikes, g_u, g_exc, g_inh,
                                    a_mem, a_exc, a_inh, beta, threshold, begin_next,
-                                   (double *)h_exc, (double *)h_inh);
+                                   (double *)h_exc, (double *)h_inh, in_place);
     }
 
     /* The sparse product of the backward pass: out (rows x width) = A b, A a sparse matrix
@@ -210,8 +241,8 @@ cdef extern from *:
     EI_TILED_PRODUCT(ei_tiled_product_float, float, 16)
     EI_TILED_PRODUCT(ei_tiled_product_double, double, 8)
     """
-    Py_ssize_t ei_next_nonzero(const unsigned char *row, Py_ssize_t j,
-                               Py_ssize_t n) noexcept nogil
+    void ei_row_split(const unsigned char *row, Py_ssize_t n, Py_ssize_t split, int *low,
+                      Py_ssize_t *k_low, int *high, Py_ssize_t *k_high) noexcept nogil
     void ei_replay_row(Py_ssize_t n, double *v, double *exc, double *inh, double *u_out,
                        const unsigned char *spikes, const double *noise, const double *a_mem,
                        const double *a_exc, const double *a_inh, const double *b_in,
@@ -220,7 +251,7 @@ cdef extern from *:
                          const double *u, const unsigned char *spikes, double *g_u,
                          double *g_exc, double *g_inh, const double *a_mem, const double *a_exc,
                          const double *a_inh, double beta, double threshold, int begin_next,
-                         void *h_exc, void *h_inh) noexcept nogil
+                         void *h_exc, void *h_inh, int in_place) noexcept nogil
     void ei_tiled_product_float(Py_ssize_t n_tiles, Py_ssize_t n_rows, Py_ssize_t width,
                                 const int64_t *indptr, const int32_t *columns, const float *values,
                                 const float *b, float *out) noexcept nogil
@@ -233,46 +264,29 @@ def spike_lists(const unsigned char[:, ::1] spikes, Py_ssize_t split):
     """The nonzero entries of a 0/1 matrix (rows x neurons) as two CSR index pairs
     ``(indptr, columns)`` (int32): neurons below ``split`` and the others (renumbered from 0),
     columns ascending within a row (the order of ``np.nonzero``)."""
-    cdef Py_ssize_t r, j, n_rows = spikes.shape[0], n_columns = spikes.shape[1]
+    cdef Py_ssize_t r, n_rows = spikes.shape[0], n_columns = spikes.shape[1]
     cdef Py_ssize_t count_low = 0, count_high = 0
     cdef Py_ssize_t n_rows_scanned = n_rows if n_columns else 0  # rows of no columns: no entry
-    cdef const unsigned char *row
     with nogil:
         for r in range(n_rows_scanned):
-            row = &spikes[r, 0]
-            j = ei_next_nonzero(row, 0, n_columns)
-            while j < n_columns:
-                if j < split:
-                    count_low += 1
-                else:
-                    count_high += 1
-                j = ei_next_nonzero(row, j + 1, n_columns)
+            ei_row_split(&spikes[r, 0], n_columns, split, NULL, &count_low, NULL, &count_high)
     indptr_low = np.empty(n_rows + 1, dtype=np.int32)
     indptr_high = np.empty(n_rows + 1, dtype=np.int32)
-    columns_low = np.empty(count_low, dtype=np.int32)
-    columns_high = np.empty(count_high, dtype=np.int32)
+    columns_low = np.empty(max(count_low, 1), dtype=np.int32)
+    columns_high = np.empty(max(count_high, 1), dtype=np.int32)
     cdef int[::1] p_low = indptr_low, p_high = indptr_high
     cdef int[::1] c_low = columns_low, c_high = columns_high
-    cdef int k_low = 0, k_high = 0
+    cdef Py_ssize_t k_low = 0, k_high = 0
     with nogil:
         for r in range(n_rows):
-            p_low[r] = k_low
-            p_high[r] = k_high
-            if r >= n_rows_scanned:
-                continue
-            row = &spikes[r, 0]
-            j = ei_next_nonzero(row, 0, n_columns)
-            while j < n_columns:
-                if j < split:
-                    c_low[k_low] = <int>j
-                    k_low += 1
-                else:
-                    c_high[k_high] = <int>(j - split)
-                    k_high += 1
-                j = ei_next_nonzero(row, j + 1, n_columns)
-        p_low[n_rows] = k_low
-        p_high[n_rows] = k_high
-    return (indptr_low, columns_low), (indptr_high, columns_high)
+            p_low[r] = <int>k_low
+            p_high[r] = <int>k_high
+            if r < n_rows_scanned:
+                ei_row_split(&spikes[r, 0], n_columns, split, &c_low[0], &k_low, &c_high[0],
+                             &k_high)
+        p_low[n_rows] = <int>k_low
+        p_high[n_rows] = <int>k_high
+    return (indptr_low, columns_low[:count_low]), (indptr_high, columns_high[:count_high])
 
 
 cdef struct Weights:
@@ -419,7 +433,8 @@ def backward_step(const real[:, ::1] g_s, const double[:, ::1] u,
                   const unsigned char[:, ::1] spikes, extra, double[:, ::1] g_u,
                   double[:, :] g_exc, double[:, ::1] g_inh, const double[::1] a_mem,
                   const double[::1] a_exc, const double[::1] a_inh, double beta,
-                  double threshold, bint begin_next, history_exc=None, history_inh=None):
+                  double threshold, bint begin_next, history_exc=None, history_inh=None,
+                  bint in_place=True):
     """One step of the backward recursion (ei_brian.gradients.backward), after its products.
 
     Ends step ``n``: ``g_u = g_u * a_mem`` (0 where the neuron spiked) plus
@@ -428,7 +443,8 @@ def backward_step(const real[:, ::1] g_s, const double[:, ::1] u,
     (samples x neurons). With ``begin_next`` it then begins step ``n - 1``: ``g_exc = g_exc *
     a_exc + (1 - a_mem) g_u`` and ``g_inh = g_inh * a_inh - (1 - a_mem) g_u``, and, when given,
     stores them (in the precision of ``g_s``) into the first columns of ``history_exc`` and
-    ``history_inh`` (samples x columns).
+    ``history_inh`` (samples x columns). Without ``in_place`` ``g_exc`` and ``g_inh`` (step
+    ``n``'s, e.g. rows of the history) are only read: step ``n - 1``'s go to the history alone.
     """
     cdef Py_ssize_t i, n_samples = g_u.shape[0], n_hidden = g_u.shape[1]
     cdef const double[:, ::1] add
@@ -455,7 +471,37 @@ def backward_step(const real[:, ::1] g_s, const double[:, ::1] u,
             ei_backward_row(real is float, n_hidden, &g_s[i, 0], add_row, &u[i, 0],
                             &spikes[i, 0], &g_u[i, 0], &g_exc[i, 0], &g_inh[i, 0], &a_mem[0],
                             &a_exc[0], &a_inh[0], beta, threshold, begin_next, h_exc_row,
-                            h_inh_row)
+                            h_inh_row, in_place)
+
+
+def readout_adjoints(double[:, :, ::1] history, Py_ssize_t first_column,
+                     const double[:, :, ::1] injection, Py_ssize_t top, double a_out_syn,
+                     double a_out_mem):
+    """The readout's part of the backward recursion (ei_brian.gradients.backward), all steps.
+
+    From step ``top`` down to 0: ``g_syn_o = g_syn_o * a_out_syn + (1 - a_out_mem) g_uo``, then
+    ``g_uo = g_uo * a_out_mem + injection[step]`` (both 0 before step ``top``), and ``g_syn_o``
+    goes into ``history[step, :, first_column:]``. The readout's adjoints depend on nothing of
+    the hidden neurons', so they are computed before the hidden recursion, with the same
+    operations in the same order as one step at a time.
+    """
+    cdef Py_ssize_t step, i, k, n_samples = injection.shape[1], n_out = injection.shape[2]
+    cdef double scale = 1.0 - a_out_mem, gso, guo
+    if history.shape[1] != n_samples or history.shape[2] < first_column + n_out \
+            or top >= history.shape[0] or top >= injection.shape[0]:
+        raise ValueError("the history does not fit the injection")
+    cdef double[:, ::1] g_syn_o = np.zeros((n_samples, n_out))
+    cdef double[:, ::1] g_uo = np.zeros((n_samples, n_out))
+    with nogil:
+        for step in range(top, -1, -1):
+            for i in range(n_samples):
+                for k in range(n_out):
+                    gso = g_syn_o[i, k] * a_out_syn
+                    gso = gso + scale * g_uo[i, k]
+                    g_syn_o[i, k] = gso
+                    guo = g_uo[i, k] * a_out_mem
+                    g_uo[i, k] = guo + injection[step, i, k]
+                    history[step, i, first_column + k] = gso
 
 
 def tiled_product(const int64_t[::1] indptr, const int32_t[::1] columns, const real[::1] values,
