@@ -1,5 +1,6 @@
 """The compiled Brian2 network: its recordings, the replay the gradients assume, run_args files."""
 import os
+import shutil
 import subprocess
 import sys
 
@@ -307,3 +308,15 @@ def test_a_failing_build_shows_the_compiler_output(tmp_path):
     # Brian2 is back on the runtime device: the next network builds and runs
     with CompiledNetwork(small_config(n_hidden=12), samples_per_run=2, verbose=False) as network:
         assert network.digest
+
+
+def test_the_files_of_runs_go_where_the_user_says_or_into_memory(tmp_path, monkeypatch):
+    from ei_brian import runner
+    monkeypatch.setenv("EI_BRIAN_SCRATCH", str(tmp_path))
+    assert runner.scratch_root() == str(tmp_path)
+    monkeypatch.delenv("EI_BRIAN_SCRATCH")
+    monkeypatch.setattr(runner, "SHARED_MEMORY", str(tmp_path / "missing"))
+    assert runner.scratch_root() is None  # the system's temporary folder
+    monkeypatch.setattr(runner, "SHARED_MEMORY", str(tmp_path))
+    expected = str(tmp_path) if shutil.disk_usage(tmp_path).free >= 1 << 30 else None
+    assert runner.scratch_root() == expected
