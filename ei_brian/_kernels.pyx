@@ -240,6 +240,30 @@ cdef extern from *:
     }
     EI_TILED_PRODUCT(ei_tiled_product_float, float, 16)
     EI_TILED_PRODUCT(ei_tiled_product_double, double, 8)
+
+    /* out (columns x width) = S^T dense for a CSR matrix S (rows x columns) and dense (rows x
+       width), row-major, out zeroed first: row c of out is the sum of values[k] * dense[r] over
+       the entries (r, c) of S in the order of its rows, each product rounded, then each sum
+       (SciPy's order and operations for S.T @ dense, so the same numbers). */
+    EI_CLONES static void ei_transposed_product(Py_ssize_t n_rows, Py_ssize_t width,
+                                                const int *indptr, const int *columns,
+                                                const double *values, const double *dense,
+                                                double *out) {
+        Py_ssize_t r, k, c;
+        for (r = 0; r < n_rows; r++) {
+            const double *EI_RESTRICT source = dense + r * width;
+            for (k = indptr[r]; k < indptr[r + 1]; k++) {
+                double *EI_RESTRICT target = out + (Py_ssize_t)columns[k] * width;
+                const double v = values[k];
+                if (v == 1.0)
+                    for (c = 0; c < width; c++)
+                        target[c] = target[c] + source[c];
+                else
+                    for (c = 0; c < width; c++)
+                        target[c] = target[c] + v * source[c];
+            }
+        }
+    }
     """
     void ei_row_split(const unsigned char *row, Py_ssize_t n, Py_ssize_t split, int *low,
                       Py_ssize_t *k_low, int *high, Py_ssize_t *k_high) noexcept nogil
@@ -252,6 +276,9 @@ cdef extern from *:
                          double *g_exc, double *g_inh, const double *a_mem, const double *a_exc,
                          const double *a_inh, double beta, double threshold, int begin_next,
                          void *h_exc, void *h_inh, int in_place) noexcept nogil
+    void ei_transposed_product(Py_ssize_t n_rows, Py_ssize_t width, const int *indptr,
+                               const int *columns, const double *values, const double *dense,
+                               double *out) noexcept nogil
     void ei_tiled_product_float(Py_ssize_t n_tiles, Py_ssize_t n_rows, Py_ssize_t width,
                                 const int64_t *indptr, const int32_t *columns, const float *values,
                                 const float *b, float *out) noexcept nogil
@@ -502,6 +529,24 @@ def readout_adjoints(double[:, :, ::1] history, Py_ssize_t first_column,
                     guo = g_uo[i, k] * a_out_mem
                     g_uo[i, k] = guo + injection[step, i, k]
                     history[step, i, first_column + k] = gso
+
+
+def transposed_product(const int[::1] indptr, const int[::1] columns, const double[::1] values,
+                       Py_ssize_t n_columns, const double[:, ::1] dense):
+    """``S.T @ dense`` for the CSR matrix ``S`` = (``values``, ``columns``, ``indptr``) of
+    ``n_columns`` columns, with SciPy's numbers (see ei_transposed_product): a new
+    (n_columns, width) array."""
+    cdef Py_ssize_t n_rows = indptr.shape[0] - 1, width = dense.shape[1]
+    if dense.shape[0] != n_rows or columns.shape[0] != values.shape[0] \
+            or (n_rows >= 0 and indptr[n_rows] > columns.shape[0]):
+        raise ValueError("the sparse matrix does not fit the dense one")
+    out = np.zeros((n_columns, width))
+    cdef double[:, ::1] o = out
+    if n_rows > 0 and width > 0 and n_columns > 0 and columns.shape[0] > 0:
+        with nogil:
+            ei_transposed_product(n_rows, width, &indptr[0], &columns[0], &values[0],
+                                  &dense[0, 0], &o[0, 0])
+    return out
 
 
 def tiled_product(const int64_t[::1] indptr, const int32_t[::1] columns, const real[::1] values,

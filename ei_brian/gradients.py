@@ -371,14 +371,20 @@ def backward(config, weights, state, output_gradient, argmax_step, spike_gradien
     s_exc, s_inh = state.s_exc, state.s_inh
     if s_exc is None:
         s_exc, s_inh = _sparse_split(spikes_tm, n_exc)
-    # with the readout columns too (dropped below): SciPy would copy a strided view of the
-    # whole history first; each column's sums are the same either way
-    d_x = np.asarray(state.x.T @ flat_from_exc)
-    d_from_exc = np.asarray(s_exc.T @ flat_from_exc)
+    # with the readout columns too (dropped below): each column's sums are the same either way.
+    # S.T @ adjoints for the 0/1 spike matrices S, in a compiled loop with SciPy's numbers
+    product = compiled.transposed_product
+
+    def spikes_t(matrix, adjoints):
+        return product(matrix.indptr.astype(np.int32, copy=False),
+                       matrix.indices.astype(np.int32, copy=False),
+                       matrix.data.astype(np.float64, copy=False), matrix.shape[1], adjoints)
+    d_x = spikes_t(state.x, flat_from_exc)
+    d_from_exc = spikes_t(s_exc, flat_from_exc)
     grads = {"w_xe": d_x[:, :n_exc], "w_ee": d_from_exc[:, :n_exc],
              "w_eo": d_from_exc[:, n_hidden:]}
     if config.n_inh:
-        d_i = np.asarray(s_inh.T @ grad_inh.reshape(-1, n_hidden))
+        d_i = spikes_t(s_inh, grad_inh.reshape(-1, n_hidden))
         grads.update(w_xi=d_x[:, n_exc:n_hidden], w_ei=d_from_exc[:, n_exc:n_hidden],
                      w_ie=d_i[:, :n_exc], w_ii=d_i[:, n_exc:])
     return {key: np.ascontiguousarray(value) for key, value in grads.items()}
