@@ -28,7 +28,7 @@ Difficulty grows with the number of classes and falls with the number of channel
 dimension ``D`` might be expected to add difficulty; with the default 700 channels, dimensions 2
 and 3 trained *faster* than 1 here (the product of ``D`` random functions
 concentrates the standardized spike times), so ``D = 1`` is the default. The default 80:20
-network learns the default task to 93 % test accuracy in 3 epochs (README, "Spike-timing data").
+network learns the default task within a few epochs (``docs/spike_data.md``).
 
 Reproducibility
 ---------------
