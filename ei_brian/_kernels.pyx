@@ -108,8 +108,7 @@ cdef extern from *:
                      double *EI_RESTRICT g_exc, double *EI_RESTRICT g_inh,                    \
                      const double *EI_RESTRICT a_mem, const double *EI_RESTRICT a_exc,        \
                      const double *EI_RESTRICT a_inh, double beta, double threshold,          \
-                     int begin_next, REAL *EI_RESTRICT h_exc, REAL *EI_RESTRICT h_inh,        \
-                     int in_place) {                                                          \
+                     int begin_next, REAL *EI_RESTRICT h_exc, REAL *EI_RESTRICT h_inh) {      \
         Py_ssize_t j;                                                                         \
         for (j = 0; j < n; j++) {                                                             \
             double gs = (double)g_s[j];                                                       \
@@ -126,10 +125,8 @@ cdef extern from *:
             double scaled = (1.0 - a_mem[j]) * g_u[j];                                        \
             double ge = g_exc[j] * a_exc[j] + scaled;                                         \
             double gi = g_inh[j] * a_inh[j] - scaled;                                         \
-            if (in_place) {                                                                   \
-                g_exc[j] = ge;                                                                \
-                g_inh[j] = gi;                                                                \
-            }                                                                                 \
+            g_exc[j] = ge;                                                                    \
+            g_inh[j] = gi;                                                                    \
             if (h_exc) {                                                                      \
                 h_exc[j] = (REAL)ge;                                                          \
                 h_inh[j] = (REAL)gi;                                                          \
@@ -144,16 +141,15 @@ cdef extern from *:
                                 const double *u, const unsigned char *spikes, double *g_u,
                                 double *g_exc, double *g_inh, const double *a_mem,
                                 const double *a_exc, const double *a_inh, double beta,
-                                double threshold, int begin_next, void *h_exc, void *h_inh,
-                                int in_place) {
+                                double threshold, int begin_next, void *h_exc, void *h_inh) {
         if (single)
             ei_backward_row_float(n, (const float *)g_s, add, u, spikes, g_u, g_exc, g_inh,
                                   a_mem, a_exc, a_inh, beta, threshold, begin_next,
-                                  (float *)h_exc, (float *)h_inh, in_place);
+                                  (float *)h_exc, (float *)h_inh);
         else
             ei_backward_row_double(n, (const double *)g_s, add, u, spikes, g_u, g_exc, g_inh,
                                    a_mem, a_exc, a_inh, beta, threshold, begin_next,
-                                   (double *)h_exc, (double *)h_inh, in_place);
+                                   (double *)h_exc, (double *)h_inh);
     }
 
     /* The sparse product of the backward pass: out (rows x width) = A b, A a sparse matrix
@@ -275,7 +271,7 @@ cdef extern from *:
                          const double *u, const unsigned char *spikes, double *g_u,
                          double *g_exc, double *g_inh, const double *a_mem, const double *a_exc,
                          const double *a_inh, double beta, double threshold, int begin_next,
-                         void *h_exc, void *h_inh, int in_place) noexcept nogil
+                         void *h_exc, void *h_inh) noexcept nogil
     void ei_transposed_product(Py_ssize_t n_rows, Py_ssize_t width, const int *indptr,
                                const int *columns, const double *values, const double *dense,
                                double *out) noexcept nogil
@@ -460,8 +456,7 @@ def backward_step(const real[:, ::1] g_s, const double[:, ::1] u,
                   const unsigned char[:, ::1] spikes, extra, double[:, ::1] g_u,
                   double[:, :] g_exc, double[:, ::1] g_inh, const double[::1] a_mem,
                   const double[::1] a_exc, const double[::1] a_inh, double beta,
-                  double threshold, bint begin_next, history_exc=None, history_inh=None,
-                  bint in_place=True):
+                  double threshold, bint begin_next, history_exc=None, history_inh=None):
     """One step of the backward recursion (ei_brian.gradients.backward), after its products.
 
     Ends step ``n``: ``g_u = g_u * a_mem`` (0 where the neuron spiked) plus
@@ -470,8 +465,7 @@ def backward_step(const real[:, ::1] g_s, const double[:, ::1] u,
     (samples x neurons). With ``begin_next`` it then begins step ``n - 1``: ``g_exc = g_exc *
     a_exc + (1 - a_mem) g_u`` and ``g_inh = g_inh * a_inh - (1 - a_mem) g_u``, and, when given,
     stores them (in the precision of ``g_s``) into the first columns of ``history_exc`` and
-    ``history_inh`` (samples x columns). Without ``in_place`` ``g_exc`` and ``g_inh`` (step
-    ``n``'s, e.g. rows of the history) are only read: step ``n - 1``'s go to the history alone.
+    ``history_inh`` (samples x columns).
     """
     cdef Py_ssize_t i, n_samples = g_u.shape[0], n_hidden = g_u.shape[1]
     cdef const double[:, ::1] add
@@ -498,37 +492,7 @@ def backward_step(const real[:, ::1] g_s, const double[:, ::1] u,
             ei_backward_row(real is float, n_hidden, &g_s[i, 0], add_row, &u[i, 0],
                             &spikes[i, 0], &g_u[i, 0], &g_exc[i, 0], &g_inh[i, 0], &a_mem[0],
                             &a_exc[0], &a_inh[0], beta, threshold, begin_next, h_exc_row,
-                            h_inh_row, in_place)
-
-
-def readout_adjoints(double[:, :, ::1] history, Py_ssize_t first_column,
-                     const double[:, :, ::1] injection, Py_ssize_t top, double a_out_syn,
-                     double a_out_mem):
-    """The readout's part of the backward recursion (ei_brian.gradients.backward), all steps.
-
-    From step ``top`` down to 0: ``g_syn_o = g_syn_o * a_out_syn + (1 - a_out_mem) g_uo``, then
-    ``g_uo = g_uo * a_out_mem + injection[step]`` (both 0 before step ``top``), and ``g_syn_o``
-    goes into ``history[step, :, first_column:]``. The readout's adjoints depend on nothing of
-    the hidden neurons', so they are computed before the hidden recursion, with the same
-    operations in the same order as one step at a time.
-    """
-    cdef Py_ssize_t step, i, k, n_samples = injection.shape[1], n_out = injection.shape[2]
-    cdef double scale = 1.0 - a_out_mem, gso, guo
-    if history.shape[1] != n_samples or history.shape[2] < first_column + n_out \
-            or top >= history.shape[0] or top >= injection.shape[0]:
-        raise ValueError("the history does not fit the injection")
-    cdef double[:, ::1] g_syn_o = np.zeros((n_samples, n_out))
-    cdef double[:, ::1] g_uo = np.zeros((n_samples, n_out))
-    with nogil:
-        for step in range(top, -1, -1):
-            for i in range(n_samples):
-                for k in range(n_out):
-                    gso = g_syn_o[i, k] * a_out_syn
-                    gso = gso + scale * g_uo[i, k]
-                    g_syn_o[i, k] = gso
-                    guo = g_uo[i, k] * a_out_mem
-                    g_uo[i, k] = guo + injection[step, i, k]
-                    history[step, i, first_column + k] = gso
+                            h_inh_row)
 
 
 def transposed_product(const int[::1] indptr, const int[::1] columns, const double[::1] values,

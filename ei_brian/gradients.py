@@ -335,11 +335,14 @@ def backward(config, weights, state, output_gradient, argmax_step, spike_gradien
     injection = np.zeros((n_steps, n_samples, n_out))   # d loss / d readout potential
     samples, units = np.indices((n_samples, n_out))
     injection[argmax_step, samples, units] = output_gradient
-    # adjoints of the E-neuron targets (hidden E and I currents, readout current) side by side,
-    # and of the I-neuron targets, at every step: each step works in its rows of these arrays
+    # adjoints of the E-neuron targets (hidden E and I currents, readout current) side by side
     grad_from_exc = _array(workspace, "grad_from_exc", (n_steps, n_samples, n_hidden + n_out))
     grad_inh = _array(workspace, "grad_inh", (n_steps, n_samples, n_hidden))
     g_u = np.zeros((n_samples, n_hidden))
+    g_exc_out = np.zeros((n_samples, n_hidden + n_out))
+    g_exc, g_syn_o = g_exc_out[:, :n_hidden], g_exc_out[:, n_hidden:]
+    g_inh = np.zeros((n_samples, n_hidden))
+    g_uo = np.zeros((n_samples, n_out))
     g_s = np.empty((n_samples, n_hidden))
     extra = None if spike_gradient is None else np.ascontiguousarray(spike_gradient, dtype=float)
     compiled = kernels()
@@ -348,25 +351,21 @@ def backward(config, weights, state, output_gradient, argmax_step, spike_gradien
     top = int(last_steps(argmax_step, n_steps, spike_gradient).max(initial=-1))
     grad_from_exc[top + 1:] = 0.0
     grad_inh[top + 1:] = 0.0
-    if top >= 0:
-        grad_from_exc[top, :, :n_hidden] = 0.0  # the hidden adjoints start at 0
-        grad_inh[top] = 0.0
-        # the readout's adjoints (its current's into the last columns) depend on nothing else
-        compiled.readout_adjoints(grad_from_exc, n_hidden, injection, top, a_out_syn, a_out_mem)
     for step in range(top, -1, -1):
-        # adjoints of the states after step `step`: the hidden ones were carried on from step
-        # + 1 by the previous iteration into this step's rows
-        exc_row, inh_row = grad_from_exc[step], grad_inh[step]
-        np.matmul(exc_row, w_from_exc_t, out=g_s[:, :n_exc])
-        np.matmul(inh_row, w_i_t, out=g_s[:, n_exc:])
+        # adjoints of the states after step `step`, from those of step + 1 (the hidden ones were
+        # carried on by the end of the previous iteration, begin_next)
+        g_syn_o *= a_out_syn
+        g_syn_o += (1.0 - a_out_mem) * g_uo
+        g_uo *= a_out_mem
+        g_uo += injection[step]
+        grad_from_exc[step] = g_exc_out
+        grad_inh[step] = g_inh
+        np.matmul(g_exc_out, w_from_exc_t, out=g_s[:, :n_exc])
+        np.matmul(g_inh, w_i_t, out=g_s[:, n_exc:])
         # g_u = g_u * a_mem (0 after a spike: the reset is treated as a constant)
         #       + (g_s + spike_gradient) / (beta |u - threshold| + 1)^2; then step - 1 begins
-        #       in the rows of step - 1 (this step's stay as they are)
-        begin = step > 0
-        step_loop(g_s, state.u_tm[step], spikes_tm[step], extra, g_u, exc_row[:, :n_hidden],
-                  inh_row, a_mem, a_exc, a_inh, beta, threshold, begin,
-                  grad_from_exc[step - 1] if begin else None,
-                  grad_inh[step - 1] if begin else None, in_place=False)
+        step_loop(g_s, state.u_tm[step], spikes_tm[step], extra, g_u, g_exc, g_inh, a_mem, a_exc,
+                  a_inh, beta, threshold, step > 0)
     flat_from_exc = grad_from_exc.reshape(-1, n_hidden + n_out)
     s_exc, s_inh = state.s_exc, state.s_inh
     if s_exc is None:
