@@ -94,6 +94,31 @@ def test_the_documentation_pages_generated_from_the_code():
     assert "| `learning_rate` | `0.005` |" in defaults and "| `n_hidden` | `160` |" in defaults
     assert "| shd-like | `64` | `fluctuation` | `0.01` |" in defaults
     cli = generated.cli_page()
-    for command in ("train", "analyze", "sweep", "reproduce", "data"):
+    for command in ("train", "analyze", "sweep", "reproduce", "data", "config"):
         assert f"## ei-brian {command}" in cli
     assert "--shd-like-difficulty" in cli and "--version" in cli
+
+
+def test_config_prints_what_a_run_would_record_and_refuses_what_train_refuses(capsys):
+    """``ei-brian config [train options]``: the resolved configuration, nothing trained."""
+    import json
+
+    from ei_brian.cli import main
+    assert main(["config", "--ratio", "95:5", "--seed", "2", "--lr", "0.01"]) == 0
+    record = json.loads(capsys.readouterr().out)
+    assert (record["n_exc"], record["n_inh"], record["seed"]) == (152, 8, 2)
+    assert record["training"]["learning_rate"] == 0.01
+    assert record["training"]["batch_size"] == 256  # a default, filled in
+    assert record["format"] == "ei_brian.run" and record["command"][0] == "train"
+    assert record["run_folder"].startswith("runs/fashion-mnist_95-5_h160_quick_s2_")
+    assert main(["config", "--dataset", "shd-like"]) == 0
+    record = json.loads(capsys.readouterr().out)
+    assert record["training"]["init"] == "fluctuation" and record["network"]["n_inputs"] == 700
+    for argv in (["--ratio", "0:100"], ["--ratio", "4:3:2"]):
+        assert main(["config", *argv]) == 2
+        config_error = capsys.readouterr().err
+        assert main(["train", *argv]) == 2
+        assert capsys.readouterr().err == config_error
+        assert config_error.count("\n") == 1 and config_error.startswith("error: ")
+    with pytest.raises(SystemExit):
+        main(["config", "--no-such-option"])

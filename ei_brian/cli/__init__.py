@@ -1,13 +1,14 @@
-"""The ``ei-brian`` command: ``train``, ``analyze``, ``sweep``, ``reproduce`` and ``data``.
+"""The ``ei-brian`` command: ``train``, ``analyze``, ``sweep``, ``reproduce``, ``data`` and ``config``.
 
 Every command's argparse code is here, one module each (:mod:`ei_brian.cli.train`,
 :mod:`~ei_brian.cli.analyze`, :mod:`~ei_brian.cli.sweep`, :mod:`~ei_brian.cli.reproduce`,
-:mod:`~ei_brian.cli.data`); the library modules hold no command-line code. Only the module of the
+:mod:`~ei_brian.cli.data`, :mod:`~ei_brian.cli.config`); the library modules hold no command-line code. Only the module of the
 subcommand that runs is imported, so ``ei-brian data ...`` does not load Brian2 and
 ``ei-brian --help`` is quick.
 """
 import argparse
 import importlib
+import os
 import sys
 
 from ei_brian import __version__
@@ -36,6 +37,11 @@ COMMANDS = {
                   "started again."),
     "data": ("ei_brian.cli.data", "add_data_arguments", "run_data_command",
              "find, check or download data sets", "Find, check or download data sets."),
+    "config": ("ei_brian.cli.config", "add_config_arguments", "run_config_command",
+               "the configuration a training run would record, without training",
+               "Print, as JSON, the configuration that `ei-brian train` with the same options "
+               "would record in its config.json (every default filled in), and its run folder. "
+               "Nothing is trained or written."),
 }
 
 
@@ -66,6 +72,9 @@ def main(argv=None):
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader of the output went away (`... | head`): not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":
