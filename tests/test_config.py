@@ -64,7 +64,7 @@ def test_version_is_written_once_and_printed(capsys):
     assert capsys.readouterr().out.strip() == f"ei-brian {ei_brian.__version__}"
 
 
-def test_the_commands_speak_one_dialect():
+def test_the_commands_speak_one_dialect(capsys):
     """The same option has the same spelling in every command; older spellings still work."""
     from ei_brian.cli import build_parser
     parse = lambda *argv: build_parser(argv[0]).parse_args(list(argv))  # noqa: E731
@@ -74,9 +74,21 @@ def test_the_commands_speak_one_dialect():
     assert parse("reproduce", "--full").scale == "full"
     assert parse("reproduce").scale == "quick"
     assert parse("analyze", "run", "--out", "all.csv").output == "all.csv"
-    assert parse("analyze", "run", "--output", "all.csv").output == "all.csv"
     assert parse("data", "where", "shd", "--quiet").progress is False
+    assert parse("data", "where", "shd").progress is True
+    assert "older spelling" not in capsys.readouterr().err
+    # the older spellings work for one more version, and say so
+    assert parse("analyze", "run", "--output", "all.csv").output == "all.csv"
+    assert "--output is the older spelling of --out; it goes away in ei_brian 0.3" in \
+        capsys.readouterr().err
     assert parse("data", "where", "shd", "--no-progress").progress is False
+    assert "--no-progress is the older spelling of --quiet" in capsys.readouterr().err
+    helps = ""
+    for command in ("analyze", "data"):
+        (subparsers,) = build_parser(command)._subparsers._group_actions
+        helps += subparsers.choices[command].format_help()
+    assert "--out CSV" in helps and "--quiet" in helps
+    assert "--output" not in helps and "--no-progress" not in helps
     with pytest.raises(SystemExit):
         parse("sweep", "spec.toml", "--standard", "--scale", "quick")
 
@@ -122,3 +134,36 @@ def test_config_prints_what_a_run_would_record_and_refuses_what_train_refuses(ca
         assert config_error.count("\n") == 1 and config_error.startswith("error: ")
     with pytest.raises(SystemExit):
         main(["config", "--no-such-option"])
+
+
+def test_every_train_option_is_a_configuration_field_or_in_the_table_of_other_names():
+    """An option is named after the configuration field it sets, or OPTION_FIELDS says which
+    field it sets (and does), or it is an option of the run, not of its configuration."""
+    import argparse
+    import dataclasses
+
+    from brian2 import Hz
+
+    from ei_brian.cli.train import (OPTION_FIELDS, RUN_OPTIONS, add_train_arguments,
+                                    configs_from_args)
+    parser = argparse.ArgumentParser()
+    add_train_arguments(parser)
+    fields = {f.name for cls in (NetworkConfig, TrainConfig) for f in dataclasses.fields(cls)}
+    for action in parser._actions:
+        option = action.option_strings[-1] if action.option_strings else None
+        if option in (None, "--help"):
+            continue
+        assert action.dest in fields or option in OPTION_FIELDS or option in RUN_OPTIONS, option
+    assert not set(OPTION_FIELDS) & set(RUN_OPTIONS)
+
+    def configs(*argv):
+        return configs_from_args(parser.parse_args(list(argv)))
+    assert configs("--hidden", "40")[0].n_hidden == 40
+    assert configs("--duration", "50")[0].n_steps == 50
+    assert configs("--lr", "0.02")[1].learning_rate == 0.02
+    assert configs("--target-rate", "3", "--init", "target-rate")[1].target_rate_exc == 3 * Hz
+    assert configs("--regularizer", "0.5")[1].regularizer_strength == 0.5
+    train_config = configs("--init-scale", "0.7")[1]
+    assert train_config.init_scale_exc == train_config.init_scale_inh == 0.7
+    full = configs("--full")[1]
+    assert (full.train_samples, full.test_samples, full.epochs) == (None, None, 30)

@@ -45,6 +45,34 @@ COMMANDS = {
 }
 
 
+#: the version in which the older spellings of options (see :func:`add_old_spelling`) go away
+OLD_SPELLINGS_REMOVED_IN = "0.3"
+
+
+class _OldSpelling(argparse.Action):
+    """An older spelling of an option: it still works, and says which spelling replaces it."""
+
+    def __init__(self, option_strings, dest, new, nargs=None, const=None, **kwargs):
+        self.new = new
+        super().__init__(option_strings, dest, nargs=nargs, const=const, **kwargs)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        print(f"warning: {option_string} is the older spelling of {self.new}; it goes away in "
+              f"ei_brian {OLD_SPELLINGS_REMOVED_IN}", file=sys.stderr)
+        setattr(namespace, self.dest, self.const if self.nargs == 0 else values)
+
+
+def add_old_spelling(parser, old, new, dest, flag_value=None):
+    """Accept ``old`` as ``new`` (hidden from ``--help``), with a deprecation message when used.
+
+    ``flag_value``: for a flag (no value), what it stores in ``dest``."""
+    if flag_value is None:
+        parser.add_argument(old, dest=dest, action=_OldSpelling, new=new, help=argparse.SUPPRESS)
+    else:
+        parser.add_argument(old, dest=dest, action=_OldSpelling, new=new, nargs=0,
+                            const=flag_value, help=argparse.SUPPRESS)
+
+
 def build_parser(command=None):
     """The argument parser; only ``command``'s module is imported to fill in its arguments."""
     parser = argparse.ArgumentParser(

@@ -14,6 +14,7 @@ import sys
 import quantities as pq
 
 from ei_brian.analysis.tables import analyze_run, format_summary, save_run_analysis
+from ei_brian.cli import add_old_spelling
 from ei_brian.io import RunFolderError, atomic_write_text
 
 __all__ = ["expand_run_arguments", "add_analyze_arguments", "run_analyze_command"]
@@ -71,9 +72,9 @@ def add_analyze_arguments(parser):
     parser.add_argument("--plots", action="store_true",
                         help="also write figures into each run folder: raster of probe sample 0, "
                              "rate histograms and Van Rossum distance histograms (PNG)")
-    parser.add_argument("--out", "--output", dest="output", metavar="CSV",
-                        help="also write the tables of all runs into this one CSV file "
-                        "(--output is the older spelling)")
+    parser.add_argument("--out", dest="output", metavar="CSV",
+                        help="also write the tables of all runs into this one CSV file")
+    add_old_spelling(parser, "--output", "--out", dest="output")
     return parser
 
 

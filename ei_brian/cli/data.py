@@ -1,6 +1,7 @@
 """``ei-brian data ACTION DATASET``: find, check or download a data set."""
 import sys
 
+from ei_brian.cli import add_old_spelling
 from ei_brian.data import (DATA_ENVIRONMENT_VARIABLE, DATASETS, FASHION_MNIST, RANDMAN,
                            REPO_DATA_DIR, SHD, SHD_LIKE, SYSTEM_DATA_DIR, DatasetError, ensure_fashion_mnist,
                            fetch_fashion_mnist, find_fashion_mnist)
@@ -30,9 +31,9 @@ def add_data_arguments(parser):
                         help="folder holding the data set (fetch: download target; default: "
                              f"search ${DATA_ENVIRONMENT_VARIABLE}, {REPO_DATA_DIR}/<dataset>/, "
                              f"{SYSTEM_DATA_DIR}/<dataset>/)")
-    parser.add_argument("--quiet", "--no-progress", dest="progress", action="store_false",
-                        help="no progress bars while downloading (--no-progress is the older "
-                        "spelling)")
+    parser.add_argument("--quiet", dest="progress", action="store_false",
+                        help="no progress bars while downloading")
+    add_old_spelling(parser, "--no-progress", "--quiet", dest="progress", flag_value=False)
 
 
 def run_data_command(args):

@@ -16,7 +16,23 @@ from ei_brian.io import LOG_FILE, RunFolderError
 from ei_brian.outcome import SATURATED_EVALUATIONS, SATURATED_HZ, SATURATED_SHARE
 from ei_brian.training import FULL_SCALE, default_run_name, train
 
-__all__ = ["add_train_arguments", "configs_from_args", "run_train_command"]
+__all__ = ["add_train_arguments", "configs_from_args", "run_train_command", "OPTION_FIELDS",
+           "RUN_OPTIONS"]
+
+#: the options whose name is not that of the configuration field they set; every other option
+#: of the configurations is its field's name (``--batch-size`` sets ``TrainConfig.batch_size``,
+#: ``--ratio`` ``NetworkConfig.ratio``). The command line's documentation page shows this table.
+OPTION_FIELDS = {
+    "--hidden": "NetworkConfig.n_hidden",
+    "--duration": "NetworkConfig.n_steps (the duration over --dt)",
+    "--lr": "TrainConfig.learning_rate",
+    "--target-rate": "TrainConfig.target_rate_exc",
+    "--regularizer": "TrainConfig.regularizer_strength",
+    "--init-scale": "TrainConfig.init_scale_exc and TrainConfig.init_scale_inh",
+    "--full": "TrainConfig.train_samples, test_samples and epochs (the paper's scale)",
+}
+#: options of ``ei-brian train`` that are not part of the configuration a run records
+RUN_OPTIONS = ("--data-dir", "--out", "--resume", "--quiet", "--threads")
 
 
 
