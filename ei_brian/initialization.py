@@ -602,8 +602,8 @@ def calibrate_rates(config, weights, measure, target_exc, target_inh=None, toler
         for rounds in range(1, max_rounds + 1):
             first_step = 1.0 if rounds == 1 else 0.25
             x_exc, _, outcome, tried = _search(
-                lambda x: calibration.rates(x, x_inh)[0], target_exc, True, x_exc, tolerance,
-                limit, first_step)
+                lambda x: calibration.rates(x, x_inh)[0],  # noqa: B023  # _search calls it at once
+                target_exc, True, x_exc, tolerance, limit, first_step)
             if outcome != "reached":
                 problem = _reason("E", outcome, tried, target_exc, limit, max_rate)
                 break  # the E rate cannot be set: nothing the inhibitory gain does will help
@@ -611,8 +611,8 @@ def calibrate_rates(config, weights, measure, target_exc, target_inh=None, toler
             if not has_inh:
                 break
             x_inh, _, outcome, tried = _search(
-                lambda x: calibration.rates(x_exc, x)[1], target_inh, False, x_inh, tolerance,
-                limit, first_step)
+                lambda x: calibration.rates(x_exc, x)[1],  # noqa: B023  # _search calls it at once
+                target_inh, False, x_inh, tolerance, limit, first_step)
             if outcome != "reached":
                 problem = _reason("I", outcome, tried, target_inh, limit, max_rate)
             if calibration.close((x_exc, x_inh), tolerance):

@@ -34,8 +34,18 @@ neurons. :mod:`ei_brian.gradients` follows the same order.
 import warnings
 
 import numpy as np
-from brian2 import (Clock, Network, NeuronGroup, SpikeGeneratorGroup, SpikeMonitor, StateMonitor, Synapses,
-                    TimedArray, ms, second)
+from brian2 import (
+    Clock,
+    Network,
+    NeuronGroup,
+    SpikeGeneratorGroup,
+    SpikeMonitor,
+    StateMonitor,
+    Synapses,
+    TimedArray,
+    ms,
+    second,
+)
 
 from ei_brian.config import NetworkConfig
 

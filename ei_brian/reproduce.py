@@ -466,7 +466,7 @@ def write_report(out, studies, context, figures=None, failures=()):
               f"| report written at commit | `{context['git_commit']}`"
               + (" (with uncommitted changes)" if context.get("uncommitted_changes") else "")
               + " |",
-              f"| runs trained at commit(s) | "
+              "| runs trained at commit(s) | "
               + (", ".join(f"`{commit}`" for commit in trained_by) or "none recorded") + " |",
               f"| rules (ei_brian/report.py, ei_brian/outcome.py) last changed at | "
               f"`{context.get('rules_commit', 'unknown')}` |",
@@ -636,7 +636,9 @@ def _spike_timing_section(out, studies, figures, number):
         trained = part[part["outcome"] == "trained"] if "outcome" in part else part
         mean, sd, n = mean_sd(trained[column])
         peak, _, _ = mean_sd(trained["peak_test_acc"])
-        count = (lambda kind: int((part["outcome"] == kind).sum()) if "outcome" in part else 0)
+        def count(kind):
+            # called in this iteration only, so the late-bound loop variable `part` is right
+            return int((part["outcome"] == kind).sum()) if "outcome" in part else 0  # noqa: B023
         lines.append(f"| {network} | " + (f"{100 * mean:.1f}" if n else "-")
                      + (f" +/- {100 * sd:.1f}" if n > 1 else "") + (" %" if n else "")
                      + f" (n = {n}) | "

@@ -390,8 +390,8 @@ def _metrics_rows(run_dir):
 def run_state(run, run_dir):
     """``(status, epochs_done)`` of a run folder: ``new``, ``partial``, ``finished``, ``failed``
     or ``conflict`` (the folder holds a run of another configuration)."""
-    from ei_brian.training import LOG_FILE, RESULT_FILE, _config_record, _filled
     from ei_brian.config import NetworkConfig, TrainConfig
+    from ei_brian.training import LOG_FILE, RESULT_FILE, _config_record, _filled
     config = _read_json(os.path.join(run_dir, "config.json"))
     rows = _metrics_rows(run_dir)
     epochs_done = max((int(row["epoch"]) for row in rows), default=-1)
@@ -681,9 +681,9 @@ def _run_one(options_argv, run_dir, threads, data_dir=None, analyze=False):
     finished, then, with ``analyze``, write its spike-train analysis unless it is there."""
     import threadpoolctl
 
+    from ei_brian.cli.train import configs_from_args
     from ei_brian.data import DatasetError
     from ei_brian.io import RunFolderError
-    from ei_brian.cli.train import configs_from_args
     from ei_brian.training import RESULT_FILE, RunLog, train
     parser = _train_parser()
     args = parser.parse_args(options_argv)

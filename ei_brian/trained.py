@@ -24,9 +24,16 @@ from brian2 import second
 
 from ei_brian.config import NetworkConfig, TrainConfig
 from ei_brian.encoding import SpikeInput
-from ei_brian.io import (INITIAL_WEIGHTS_FILE, PROBE_SPIKES_FILES, TIME_CONSTANTS_FILE,
-                         RunFolderError, load_npz, load_probe_spikes, load_structure,
-                         read_run_record)
+from ei_brian.io import (
+    INITIAL_WEIGHTS_FILE,
+    PROBE_SPIKES_FILES,
+    TIME_CONSTANTS_FILE,
+    RunFolderError,
+    load_npz,
+    load_probe_spikes,
+    load_structure,
+    read_run_record,
+)
 
 __all__ = ["load_run", "TrainedRun", "spike_generator_arguments", "INITIAL_WEIGHTS_FILE",
            "TIME_CONSTANTS_FILE"]

@@ -50,14 +50,27 @@ import numpy as np
 from filelock import FileLock, Timeout
 from tqdm import tqdm
 
-from ei_brian import encoding, gradients, initialization, noise, outcome, streams
-from ei_brian import io as run_folder
+from ei_brian import encoding, gradients, initialization, io as run_folder, noise, outcome, streams
 from ei_brian.config import ConfigError, NetworkConfig, TrainConfig
 from ei_brian.data import SPIKE_DATASETS, DatasetError, load_dataset
-from ei_brian.io import (INITIAL_WEIGHTS_FILE, LOG_FILE, PROBE_SPIKES_FILES, RESULT_FILE,
-                         STRUCTURE_FILE, TIME_CONSTANTS_FILE, RunFolderError, _check_existing,
-                         _config_record, _save_epoch, atomic_savez, atomic_write_json,
-                         atomic_write_text, load_npz, load_structure, save_probe_spikes)
+from ei_brian.io import (
+    INITIAL_WEIGHTS_FILE,
+    LOG_FILE,
+    PROBE_SPIKES_FILES,
+    RESULT_FILE,
+    STRUCTURE_FILE,
+    TIME_CONSTANTS_FILE,
+    RunFolderError,
+    _check_existing,
+    _config_record,
+    _save_epoch,
+    atomic_savez,
+    atomic_write_json,
+    atomic_write_text,
+    load_npz,
+    load_structure,
+    save_probe_spikes,
+)
 from ei_brian.network import membrane_noise_drive
 from ei_brian.optimizers import make_optimizer
 from ei_brian.runner import CompiledNetwork

@@ -25,11 +25,24 @@ trains that ``ei-brian train`` saves are described in :mod:`ei_brian.io`.
 """
 from ei_brian.analysis import measures, tables, vanrossum
 from ei_brian.analysis.measures import Measures, compute_measures
-from ei_brian.analysis.neo_io import (POPULATIONS, SNAPSHOTS, ProbeSpikeTrains, export_nix,
-                                      load_run_spiketrains, read_nix, spiketrains_from_monitor,
-                                      spiketrains_from_probe_file)
-from ei_brian.analysis.tables import (RunAnalysis, analyze_run, format_summary, read_run_config,
-                                      run_parameters, save_run_analysis)
+from ei_brian.analysis.neo_io import (
+    POPULATIONS,
+    SNAPSHOTS,
+    ProbeSpikeTrains,
+    export_nix,
+    load_run_spiketrains,
+    read_nix,
+    spiketrains_from_monitor,
+    spiketrains_from_probe_file,
+)
+from ei_brian.analysis.tables import (
+    RunAnalysis,
+    analyze_run,
+    format_summary,
+    read_run_config,
+    run_parameters,
+    save_run_analysis,
+)
 from ei_brian.analysis.vanrossum import van_rossum_distance
 
 # Importable from here as from the single module of before, though not in __all__.

@@ -410,8 +410,9 @@ def export_nix(source, path, samples=None):
     and two snapshots (6,400 trains) takes minutes and some 250 MB; export a few ``samples`` where
     that is enough.
     """
-    import neo
     import tempfile
+
+    import neo
 
     # imported here: ei_brian.analysis.tables imports this module
     from ei_brian.analysis.tables import read_run_config, run_parameters

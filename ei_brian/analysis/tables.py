@@ -17,8 +17,13 @@ import quantities as pq
 
 from ei_brian.analysis.measures import MEASURE_NAMES, Measures, compute_measures
 from ei_brian.analysis.neo_io import SNAPSHOTS, ProbeSpikeTrains, load_run_spiketrains
-from ei_brian.io import (PROBE_SPIKES_FILES, RESULT_FILE, RunFolderError, atomic_write_bytes,
-                         atomic_write_text)
+from ei_brian.io import (
+    PROBE_SPIKES_FILES,
+    RESULT_FILE,
+    RunFolderError,
+    atomic_write_bytes,
+    atomic_write_text,
+)
 from ei_brian.outcome import run_warnings
 
 __all__ = ["GROUPING_KEYS", "MEASURE_NAMES", "ANALYSIS_FILE", "NEURONS_FILE", "PLOT_FILES",

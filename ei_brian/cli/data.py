@@ -2,9 +2,20 @@
 import sys
 
 from ei_brian.cli import add_old_spelling
-from ei_brian.data import (DATA_ENVIRONMENT_VARIABLE, DATASETS, FASHION_MNIST, RANDMAN,
-                           REPO_DATA_DIR, SHD, SHD_LIKE, SYSTEM_DATA_DIR, DatasetError, ensure_fashion_mnist,
-                           fetch_fashion_mnist, find_fashion_mnist)
+from ei_brian.data import (
+    DATA_ENVIRONMENT_VARIABLE,
+    DATASETS,
+    FASHION_MNIST,
+    RANDMAN,
+    REPO_DATA_DIR,
+    SHD,
+    SHD_LIKE,
+    SYSTEM_DATA_DIR,
+    DatasetError,
+    ensure_fashion_mnist,
+    fetch_fashion_mnist,
+    find_fashion_mnist,
+)
 
 __all__ = ["add_data_arguments", "run_data_command"]
 

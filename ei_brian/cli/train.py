@@ -9,8 +9,7 @@ import sys
 from brian2 import Hz, ms
 
 from ei_brian import initialization, noise
-from ei_brian.config import (LR_SCHEDULES, ConfigError, NetworkConfig, TrainConfig,
-                             dataset_default)
+from ei_brian.config import LR_SCHEDULES, ConfigError, NetworkConfig, TrainConfig, dataset_default
 from ei_brian.data import SPIKE_DATASETS, DatasetError
 from ei_brian.io import LOG_FILE, RunFolderError
 from ei_brian.outcome import SATURATED_EVALUATIONS, SATURATED_HZ, SATURATED_SHARE
