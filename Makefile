@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 
 .PHONY: train test reproduce data venv clean-cache
 
-$(STAMP): requirements.txt setup.cfg
+$(STAMP): requirements.txt pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; run 'make PYTHON=python3 ...' with a Python 3.11"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip

@@ -50,14 +50,16 @@ def test_bad_values_are_refused():
 
 
 def test_version_is_written_once_and_printed(capsys):
-    import configparser
     import pathlib
+    import tomllib
 
     import ei_brian
     from ei_brian.cli import main
-    setup = configparser.ConfigParser()
-    setup.read(pathlib.Path(__file__).resolve().parent.parent / "setup.cfg")
-    assert setup["metadata"]["version"] == "attr: ei_brian.__version__"
+    with open(pathlib.Path(__file__).resolve().parent.parent / "pyproject.toml", "rb") as f:
+        project = tomllib.load(f)
+    assert "version" not in project["project"] and project["project"]["dynamic"] == ["version"]
+    assert project["tool"]["setuptools"]["dynamic"]["version"] == {"attr": "ei_brian.__version__"}
+    assert project["project"]["requires-python"] == ">=3.11"
     with pytest.raises(SystemExit) as exit_info:
         main(["--version"])
     assert exit_info.value.code == 0
