@@ -557,6 +557,17 @@ def test_analyze_command_time_constant_and_combined_output(tmp_path):
     np.testing.assert_allclose(rows.value, expected, rtol=1e-12)
 
 
+def test_analyze_command_quiet_prints_nothing_but_problems(tmp_path, capsys):
+    make_run(tmp_path / "runs" / "seed0")
+    make_run(tmp_path / "runs" / "seed1", config=dict(CONFIG, train=dict(CONFIG["train"], seed=1)))
+    output = tmp_path / "all.csv"
+    assert analyze(str(tmp_path / "runs" / "seed*"), "--out", output, "--quiet") == 0
+    printed = capsys.readouterr()
+    assert printed.out == "" and "analyze" not in printed.err and output.exists()
+    assert analyze(str(tmp_path / "runs" / "seed*"), "--out", output) == 0
+    assert "wrote 2 run(s)" in capsys.readouterr().out
+
+
 def test_analyze_command_interrupted_run(tmp_path, capsys):
     pd = pytest.importorskip("pandas")
     folder = make_run(tmp_path / "interrupted", final=False)

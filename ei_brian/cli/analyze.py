@@ -75,6 +75,8 @@ def add_analyze_arguments(parser):
     parser.add_argument("--out", dest="output", metavar="CSV",
                         help="also write the tables of all runs into this one CSV file")
     add_old_spelling(parser, "--output", "--out", dest="output")
+    parser.add_argument("--quiet", action="store_true",
+                        help="no progress bar and no summaries, only errors and warnings")
     return parser
 
 
@@ -102,7 +104,9 @@ def run_analyze_command(args):
         print(f"error: {problem}", file=sys.stderr)
     time_constant = args.time_constant_ms * pq.ms
     tables, failed = [], []
-    progress = tqdm(run_dirs, unit="run", desc="analyze", file=sys.stderr, disable=len(run_dirs) < 2)
+    quiet = getattr(args, "quiet", False)
+    progress = tqdm(run_dirs, unit="run", desc="analyze", file=sys.stderr,
+                    disable=quiet or len(run_dirs) < 2)
     for run_dir in progress:
         try:
             analysis = analyze_run(run_dir, time_constant=time_constant)
@@ -111,9 +115,13 @@ def run_analyze_command(args):
             failed.append(run_dir)
             tqdm.write(f"error: cannot analyse run folder {run_dir!r}: {error}", file=sys.stderr)
             continue
-        tqdm.write(format_summary(analysis))
-        tqdm.write("wrote " + ", ".join(os.path.basename(path) for path in written)
-                   + f" in {run_dir}\n")
+        if quiet:  # the warnings of the run's training still reach the terminal
+            for warning in analysis.warnings:
+                print(f"{run_dir}: warning: {warning['message']}", file=sys.stderr)
+        else:
+            tqdm.write(format_summary(analysis))
+            tqdm.write("wrote " + ", ".join(os.path.basename(path) for path in written)
+                       + f" in {run_dir}\n")
         table = analysis.table.copy()
         table.insert(1, "run_dir", os.path.normpath(run_dir))
         tables.append(table)
@@ -121,7 +129,8 @@ def run_analyze_command(args):
         if tables:
             combined = pd.concat(tables, ignore_index=True, sort=False)
             atomic_write_text(args.output, combined.to_csv(index=False))
-            print(f"wrote {len(tables)} run(s) to {args.output}")
+            if not quiet:
+                print(f"wrote {len(tables)} run(s) to {args.output}")
         else:
             print(f"error: no run could be analysed; {args.output} not written", file=sys.stderr)
     n_problems = len(failed) + len(problems)
