@@ -2,17 +2,7 @@
 gradients, analysed with Neo and Elephant."""
 __version__ = "0.2.0"
 
-import warnings as _warnings
-
-
-def _quiet_brian2_warnings():
-    """Brian2 2.9 calls pyparsing methods that pyparsing 3.3 deprecates; the warnings are about
-    Brian2's code, not the user's, and would fill every log. Called again where other libraries
-    put filters in front (Elephant's ``spade`` module shows every ``UserWarning`` once, and
-    pyparsing's warnings are ``UserWarning``s too)."""
-    _warnings.filterwarnings("ignore", category=DeprecationWarning,
-                             module=r"(brian2|pyparsing)(\.|$)")
-
+from ei_brian.brian2_warnings import quiet_brian2_warnings as _quiet_brian2_warnings
 
 _quiet_brian2_warnings()
 

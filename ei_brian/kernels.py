@@ -2,7 +2,7 @@
 
 Cython and a C compiler come with Brian2 (its runtime target uses both). The extension is built
 once per version of ``_kernels.pyx`` into ``<cache>/kernels/<digest of the source>`` (in the
-folder of the compiled networks, :func:`ei_brian.runner.cache_root`: ``$EI_BRIAN_CACHE`` or
+folder of the compiled networks, :func:`ei_brian.cache.cache_root`: ``$EI_BRIAN_CACHE`` or
 ``.cache/brian2``), under a file lock so that processes starting at once build it once; later
 processes import the built module (about 15 s for the first build).
 """
@@ -38,7 +38,7 @@ def kernels():
 
 
 def _load():
-    from ei_brian.runner import cache_root
+    from ei_brian.cache import cache_root
     with open(SOURCE, "rb") as f:  # the source and the interpreter it is built for
         digest = hashlib.sha256(f.read() + sysconfig.get_config_var("EXT_SUFFIX").encode())
     digest = digest.hexdigest()[:16]

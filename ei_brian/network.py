@@ -267,9 +267,9 @@ def build_network(config=None, weights=None, input_indices=(), input_times=None,
         ``spikes`` (SpikeMonitor of ``hidden``), ``readout_monitor`` (StateMonitor of the readout
         ``v``), ``potential_monitor`` (StateMonitor of hidden ``v`` or None).
     """
-    from ei_brian import _quiet_brian2_warnings
+    from ei_brian.brian2_warnings import quiet_brian2_warnings
     with warnings.catch_warnings():
-        _quiet_brian2_warnings()
+        quiet_brian2_warnings()
         return _build_network(config, weights, input_indices, input_times, n_samples,
                               record_potentials, spike_capacity, time_constants, membrane_noise,
                               structure, name)

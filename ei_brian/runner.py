@@ -53,11 +53,9 @@ from brian2 import device, prefs, second, set_device
 from filelock import FileLock
 
 import ei_brian
+from ei_brian.brian2_warnings import quiet_brian2_warnings
+from ei_brian.cache import DEFAULT_CACHE, cache_root  # noqa: F401 (importable from here as before)
 from ei_brian.network import build_network, check_weights, synapse_weights
-
-#: where compiled projects are kept (override with $EI_BRIAN_CACHE)
-DEFAULT_CACHE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), ".cache",
-                             "brian2")
 
 #: Brian2 initialises the clocks of a network one after another in the order of a Python set,
 #: which varies between processes; these statements are independent of each other
@@ -227,10 +225,6 @@ def _add_server_loop(directory, reset_code):
     return True
 
 
-def cache_root():
-    return os.environ.get("EI_BRIAN_CACHE", DEFAULT_CACHE)
-
-
 #: where a CompiledNetwork puts the files of its runs, unless $EI_BRIAN_SCRATCH names a folder
 SHARED_MEMORY = "/dev/shm"
 
@@ -369,7 +363,7 @@ class CompiledNetwork:
                                        record_potentials=self.record_potentials,
                                        structure=self.structure)
             with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
-                ei_brian._quiet_brian2_warnings()  # code generation parses with pyparsing too
+                quiet_brian2_warnings()  # code generation parses with pyparsing too
                 self.parts["network"].run(self.samples_per_process * self.config.sample_duration)
                 device.insert_code("before_end", self._results_code())
                 device.build(directory=staging, compile=False, run=False)

@@ -32,7 +32,7 @@ import warnings
 
 import numpy as np
 
-from ei_brian.gradients import _array, _sparse_split, decay_factors, last_steps
+from ei_brian.gradient_common import _array, _sparse_split, decay_factors, last_steps
 from ei_brian.kernels import kernels
 
 __all__ = ["SparseOperators", "backward_sparse", "torch_module"]

@@ -7,6 +7,9 @@ module                                   what it holds
 =======================================  ===========================================================
 :mod:`ei_brian.analysis.vanrossum`       :func:`van_rossum_distance`, an exact and much faster
                                          equivalent of Elephant's, and its kernel sums
+:mod:`ei_brian.analysis.run_config`      a run folder's ``config.json``
+                                         (:func:`read_run_config`) and the grouping parameters
+                                         it gives the tables (:func:`run_parameters`)
 :mod:`ei_brian.analysis.neo_io`          probe spike trains and Brian2 spike monitors as Neo spike
                                          trains (:class:`ProbeSpikeTrains`,
                                          :func:`load_run_spiketrains`,

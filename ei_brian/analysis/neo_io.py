@@ -11,6 +11,7 @@ import os
 import numpy as np
 import quantities as pq
 
+from ei_brian.analysis.run_config import read_run_config, run_parameters
 from ei_brian.analysis.vanrossum import _is_time_quantity
 from ei_brian.io import PROBE_SPIKES_FILES, RunFolderError, load_probe_spikes
 
@@ -413,9 +414,6 @@ def export_nix(source, path, samples=None):
     import tempfile
 
     import neo
-
-    # imported here: ei_brian.analysis.tables imports this module
-    from ei_brian.analysis.tables import read_run_config, run_parameters
 
     if isinstance(source, neo.Block):
         if samples is not None:

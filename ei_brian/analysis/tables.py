@@ -1,8 +1,9 @@
 """The analysis of run folders as tables: ``analysis.csv`` and ``analysis_neurons.csv``.
 
 :func:`analyze_run` reads a run folder's probe spike trains (:mod:`ei_brian.analysis.neo_io`) and
-``config.json`` (:func:`read_run_config`), computes the measures (:mod:`ei_brian.analysis.measures`)
-and tabulates them with the run's grouping parameters (:func:`run_parameters`) as a
+``config.json`` (:func:`~ei_brian.analysis.run_config.read_run_config`), computes the measures
+(:mod:`ei_brian.analysis.measures`) and tabulates them with the run's grouping parameters
+(:func:`~ei_brian.analysis.run_config.run_parameters`) as a
 :class:`RunAnalysis`. :func:`save_run_analysis` writes ``analysis.csv`` (the measures as a tidy
 table) and ``analysis_neurons.csv`` (per-neuron rate, CV, Fano factor and distance (b)) into the run
 folder, optionally with figures, and changes nothing else; :func:`format_summary` prints one run's
@@ -17,6 +18,7 @@ import quantities as pq
 
 from ei_brian.analysis.measures import MEASURE_NAMES, Measures, compute_measures
 from ei_brian.analysis.neo_io import SNAPSHOTS, ProbeSpikeTrains, load_run_spiketrains
+from ei_brian.analysis.run_config import GROUPING_KEYS, read_run_config, run_parameters
 from ei_brian.io import (
     PROBE_SPIKES_FILES,
     RESULT_FILE,
@@ -30,49 +32,10 @@ __all__ = ["GROUPING_KEYS", "MEASURE_NAMES", "ANALYSIS_FILE", "NEURONS_FILE", "P
            "RunAnalysis", "read_run_config", "read_run_warnings", "run_parameters", "analyze_run",
            "save_run_analysis", "format_summary"]
 
-#: Leaf names of config.json values copied into the analysis tables as grouping columns, besides any
-#: value whose key path mentions ``init`` or ``noise``.
-GROUPING_KEYS = ("label", "ratio", "unbounded", "dataset", "seed", "n_hidden", "n_exc", "n_inh",
-                 "encoding", "optimizer", "epochs")
-
 ANALYSIS_FILE = "analysis.csv"
 NEURONS_FILE = "analysis_neurons.csv"
 PLOT_FILES = {"raster": "analysis_raster.png", "rates": "analysis_rates.png",
               "van_rossum": "analysis_van_rossum.png"}
-
-
-def read_run_config(run_dir):
-    """Read a run folder's ``config.json``.
-
-    Parameters
-    ----------
-    run_dir : str or os.PathLike
-        The run folder.
-
-    Returns
-    -------
-    config : dict
-        The parsed JSON (empty if the file is missing).
-    note : str or None
-        A message if the file is missing, else None.
-
-    Raises
-    ------
-    ei_brian.io.RunFolderError
-        If the file exists but is not a JSON object.
-    """
-    path = os.path.join(os.fspath(run_dir), "config.json")
-    if not os.path.exists(path):
-        return {}, "no config.json: the tables have no grouping parameters besides n_exc and n_inh"
-    try:
-        with open(path, encoding="utf-8") as file:
-            config = json.load(file)
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise RunFolderError(f"{path!r} cannot be read as JSON ({error.__class__.__name__}: {error})") \
-            from error
-    if not isinstance(config, dict):
-        raise RunFolderError(f"{path!r} does not hold a JSON object")
-    return config, None
 
 
 def read_run_warnings(run_dir):
@@ -110,47 +73,6 @@ def read_run_warnings(run_dir):
             return run_warnings(csv.DictReader(file), dt)
     except (OSError, UnicodeDecodeError, csv.Error):
         return []
-
-
-def _flatten(config, prefix=()):
-    for key, value in config.items():
-        path = prefix + (str(key),)
-        if isinstance(value, dict):
-            yield from _flatten(value, path)
-        elif value is None or isinstance(value, (str, bool, int, float)):
-            yield path, value
-        elif isinstance(value, list) and all(
-                item is None or isinstance(item, (str, bool, int, float)) for item in value):
-            yield path, json.dumps(value)
-
-
-def run_parameters(config):
-    """Grouping parameters of a run, from its configuration.
-
-    Scalars are looked up at any depth of ``config``; kept are those whose own key is in
-    :data:`GROUPING_KEYS` and those whose key path mentions ``init`` or ``noise``. A column is named
-    by the key, or by the key path joined with ``_`` where two kept values share a key. Lists of
-    scalars are written as JSON text.
-
-    Parameters
-    ----------
-    config : dict
-        The parsed ``config.json``.
-
-    Returns
-    -------
-    dict
-        Column name -> value, in the order of :data:`GROUPING_KEYS`, then alphabetical.
-    """
-    kept = [(path, value) for path, value in _flatten(config)
-            if path[-1] in GROUPING_KEYS
-            or any("init" in part.lower() or "noise" in part.lower() for part in path)]
-    leaf_counts = {}
-    for path, _ in kept:
-        leaf_counts[path[-1]] = leaf_counts.get(path[-1], 0) + 1
-    named = {(path[-1] if leaf_counts[path[-1]] == 1 else "_".join(path)): value for path, value in kept}
-    order = {key: position for position, key in enumerate(GROUPING_KEYS)}
-    return dict(sorted(named.items(), key=lambda item: (order.get(item[0], len(order)), item[0])))
 
 
 @dataclasses.dataclass
