@@ -99,7 +99,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _train_parser():
-    from ei_brian.cli.train import add_train_arguments
+    from ei_brian.options import add_train_arguments
     parser = _Parser(prog="ei-brian train", add_help=False)
     add_train_arguments(parser)
     return parser
@@ -283,7 +283,7 @@ def load_spec(spec, scale=None):
     SweepError
         Unknown keys, impossible values (naming the key and the run), duplicate runs.
     """
-    from ei_brian.cli.train import configs_from_args
+    from ei_brian.options import configs_from_args
     source = None
     if isinstance(spec, dict):
         raw = copy.deepcopy(spec)
@@ -681,9 +681,9 @@ def _run_one(options_argv, run_dir, threads, data_dir=None, analyze=False):
     finished, then, with ``analyze``, write its spike-train analysis unless it is there."""
     import threadpoolctl
 
-    from ei_brian.cli.train import configs_from_args
     from ei_brian.data import DatasetError
     from ei_brian.io import RunFolderError
+    from ei_brian.options import configs_from_args
     from ei_brian.training import RESULT_FILE, RunLog, train
     parser = _train_parser()
     args = parser.parse_args(options_argv)

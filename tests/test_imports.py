@@ -38,9 +38,7 @@ KNOWN_CYCLES = {
 
 #: Modules outside ``ei_brian/cli/`` that import ``ei_brian.cli`` (the command line should be the
 #: top floor, importing the library and imported by none of it). Only shrinks, as KNOWN_CYCLES.
-KNOWN_CLI_IMPORTERS = {
-    "ei_brian.sweep",  # sweep.py builds its runs' configurations with ei_brian.cli.train's parser
-}
+KNOWN_CLI_IMPORTERS = set()
 
 
 def module_files():

@@ -9,10 +9,10 @@ import json
 import os
 import sys
 
-from ei_brian.cli.train import add_train_arguments, configs_from_args
 from ei_brian.config import ConfigError
 from ei_brian.data import DatasetError
 from ei_brian.io import RunFolderError, _config_record
+from ei_brian.options import add_train_arguments, configs_from_args
 from ei_brian.training import default_run_name
 
 __all__ = ["add_config_arguments", "run_config_command"]
