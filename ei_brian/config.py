@@ -12,14 +12,17 @@ import re
 
 from brian2 import Hz, Quantity, ms, second
 
-from ei_brian.randman import DEFAULTS as RANDMAN_DEFAULTS
-from ei_brian.shd_like import DEFAULTS as SHD_LIKE_DEFAULTS
+from ei_brian.datasets import registry
+from ei_brian.datasets.registry import dataset_size
 
 __all__ = ["NetworkConfig", "TrainConfig", "ConfigError", "parse_ratio", "population_sizes"]
 
-#: data sets known to TrainConfig (ei_brian.data.DATASETS), and those whose samples are spikes
-DATASET_NAMES = ("fashion-mnist", "shd", "randman", "shd-like")
-SPIKE_DATASET_NAMES = ("shd", "randman", "shd-like")
+#: data sets known to TrainConfig (:data:`ei_brian.datasets.registry.DATASET_NAMES`), and those
+#: whose samples are spikes
+DATASET_NAMES = registry.DATASET_NAMES
+SPIKE_DATASET_NAMES = registry.SPIKE_DATASETS
+RANDMAN_DEFAULTS = registry.RANDMAN_DEFAULTS
+SHD_LIKE_DEFAULTS = registry.SHD_LIKE_DEFAULTS
 #: TrainConfig fields of the random-manifold task
 RANDMAN_FIELDS = ("randman_classes", "randman_channels", "randman_samples", "randman_dim",
                   "randman_alpha", "randman_seed")
@@ -37,22 +40,16 @@ STUDY_FIELD_DEFAULTS = {"validation_samples": 0, "lr_schedule": "constant",
                         "stop_saturated": False}
 LR_SCHEDULES = ("constant", "cosine")
 
-#: The training recipe of the spike data sets (docs/model.md, "Spike data"): the
-#: fluctuation-driven initialization sets the weights from the input's spike rate (the image
-#: defaults leave a network silent on long, sparse samples), and smaller minibatches at a larger
-#: step give the few hundred samples of a small spike data set enough updates.
-SPIKE_RECIPE = {"init": "fluctuation", "batch_size": 64, "learning_rate": 0.01}
-#: Defaults of ``init``, ``batch_size`` and ``learning_rate`` by data set (TrainConfig fills them
-#: in where they are left at None).
-DATASET_DEFAULTS = {
-    "fashion-mnist": {"init": "scale", "batch_size": 256, "learning_rate": 5e-3},
-    "shd": SPIKE_RECIPE, "randman": SPIKE_RECIPE, "shd-like": SPIKE_RECIPE,
-}
+#: The training recipe of the spike data sets, and the defaults of ``init``, ``batch_size`` and
+#: ``learning_rate`` by data set: the registry's
+#: (:data:`ei_brian.datasets.registry.DATASET_DEFAULTS`).
+SPIKE_RECIPE = registry.SPIKE_RECIPE
+DATASET_DEFAULTS = registry.DATASET_DEFAULTS
 
 
 def dataset_default(dataset, name):
     """The default of TrainConfig field ``name`` (``init``, ``batch_size``, ``learning_rate``)
-    for ``dataset`` (:data:`DATASET_DEFAULTS`)."""
+    for ``dataset`` (:data:`~ei_brian.datasets.registry.DATASET_DEFAULTS`)."""
     return DATASET_DEFAULTS.get(dataset, DATASET_DEFAULTS["fashion-mnist"])[name]
 
 _UNITS = {"ms": ms, "s": second, "second": second, "Hz": Hz}
@@ -306,8 +303,8 @@ class NetworkConfig(_Config):
             ``n_inputs`` and ``n_outputs``.
         dt, duration : Quantity, optional
             Time step and duration of a sample; default the data set's
-            (:data:`ei_brian.data.DEFAULT_TIME_GRID_MS`: Fashion-MNIST 1 ms x 100, SHD 2 ms x 350,
-            randman 2 ms x 50). The duration must be a whole number of steps.
+            (:data:`ei_brian.datasets.registry.DEFAULT_TIME_GRID_MS`: Fashion-MNIST 1 ms x 100,
+            SHD 2 ms x 350, randman 2 ms x 50). The duration must be a whole number of steps.
         **fields
             Any other NetworkConfig field (``ratio``, ``n_hidden``, ...).
 
@@ -315,8 +312,7 @@ class NetworkConfig(_Config):
         -------
         NetworkConfig
         """
-        from ei_brian.data import DEFAULT_TIME_GRID_MS, dataset_size
-        default_dt, default_duration = DEFAULT_TIME_GRID_MS[train_config.dataset]
+        default_dt, default_duration = registry.DEFAULT_TIME_GRID_MS[train_config.dataset]
         dt = default_dt * ms if dt is None else dt
         duration = default_duration * ms if duration is None else duration
         for name, value in (("dt", dt), ("duration", duration)):
@@ -398,8 +394,9 @@ class TrainConfig(_Config):
         command line's default for the spike data sets).
     epochs, batch_size : int
         Epochs of training and samples per minibatch (one compiled run carries one minibatch).
-        ``batch_size`` None: the data set's default (:data:`DATASET_DEFAULTS`: 256 for
-        Fashion-MNIST, 64 for the spike data sets).
+        ``batch_size`` None: the data set's default
+        (:data:`~ei_brian.datasets.registry.DATASET_DEFAULTS`: 256 for Fashion-MNIST, 64 for the
+        spike data sets).
     optimizer : str
         ``"adam"`` or ``"smorms3"``.
     learning_rate : float

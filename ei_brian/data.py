@@ -37,8 +37,6 @@ so they are 23-24 bytes shorter and hash differently) but their decompressed con
 upstream's. A file is accepted when either its own checksum or that of its decompressed content
 matches.
 """
-import contextlib
-import dataclasses
 import gzip
 import hashlib
 import os
@@ -53,13 +51,39 @@ import zlib
 
 import numpy as np
 
-from ei_brian import streams
-
-#: Name of the data set, as used on the command line and in :func:`load_dataset`.
-FASHION_MNIST = "fashion-mnist"
-
-#: Environment variable naming a folder that holds data sets.
-DATA_ENVIRONMENT_VARIABLE = "EI_BRIAN_DATA"
+from ei_brian import randman, shd, shd_like, streams
+from ei_brian.datasets import folders as _folders
+from ei_brian.datasets.dataset import (
+    Dataset,
+    _check_n_samples,
+    _check_seed,
+    balanced_subset,
+    spike_dataset as spike_dataset,
+    subset_seeds as subset_seeds,
+)
+from ei_brian.datasets.download import _download, pooch_downloader as pooch_downloader
+from ei_brian.datasets.errors import DatasetError, SampleCountError as SampleCountError
+from ei_brian.datasets.folders import (
+    DATA_ENVIRONMENT_VARIABLE,
+    REPO_DATA_DIR as REPO_DATA_DIR,
+    _describe_folder as _describe_folder,
+    _file_in as _file_in,
+    candidate_folders,
+    files_in_folder,
+    find_folder,
+)
+from ei_brian.datasets.registry import (
+    DEFAULT_TIME_GRID_MS,
+    FASHION_MNIST,
+    FASHION_MNIST_CLASSES as FASHION_MNIST_CLASSES,
+    IMAGE_SIZE,
+    N_CLASSES,
+    RANDMAN,
+    SHD,
+    SHD_LIKE,
+    SPIKE_DATASETS as SPIKE_DATASETS,
+    dataset_size as dataset_size,
+)
 
 #: The four IDX files of Fashion-MNIST, without the ``.gz`` suffix.
 FASHION_MNIST_FILES = {
@@ -92,21 +116,11 @@ FASHION_MNIST_URLS = (
     "https://raw.githubusercontent.com/zalandoresearch/fashion-mnist/master/data/fashion",
 )
 
-#: Class names of Fashion-MNIST, indexed by label.
-FASHION_MNIST_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-                         "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
-
 #: Debian package that installs the ``.gz`` files into ``/usr/share/datasets/fashion-mnist/``.
 FASHION_MNIST_DEBIAN_PACKAGE = "dataset-fashion-mnist"
 
-#: Parent folder of the repository's data sets (``<repository>/data``).
-REPO_DATA_DIR = pathlib.Path(__file__).resolve().parent.parent / "data"
-
 #: Parent folder of the data sets installed by Debian packages.
 SYSTEM_DATA_DIR = pathlib.Path("/usr/share/datasets")
-
-IMAGE_SIZE = 28
-N_CLASSES = 10
 
 _IDX_KINDS = {
     # kind: (magic number, number of dimensions)
@@ -118,30 +132,14 @@ _HOW_TO_GET = ("run `ei-brian data fetch fashion-mnist` (downloads into {repo}) 
                "or, as root on Debian/Ubuntu, `apt-get install {package}`")
 
 
-
-class DatasetError(RuntimeError):
-    """A data set file is missing or unusable (corrupt, truncated, wrong checksum)."""
-
-
-class SampleCountError(DatasetError, ValueError):
-    """More samples were asked for than the data set holds."""
-
-
 def _how_to_get():
-    return _HOW_TO_GET.format(repo=REPO_DATA_DIR / FASHION_MNIST,
+    return _HOW_TO_GET.format(repo=_folders.REPO_DATA_DIR / FASHION_MNIST,
                               package=FASHION_MNIST_DEBIAN_PACKAGE)
 
 
 # --------------------------------------------------------------------------------------------------
 # Finding the files
 # --------------------------------------------------------------------------------------------------
-
-def _file_in(folder, name):
-    """Path of ``name`` (plain preferred) or ``name.gz`` in ``folder``, or None."""
-    for candidate in (folder / name, folder / (name + ".gz")):
-        if candidate.is_file():
-            return candidate
-    return None
 
 
 def fashion_mnist_paths(folder):
@@ -165,67 +163,6 @@ def fashion_mnist_paths(folder):
     """
     return files_in_folder(folder, FASHION_MNIST_FILES, "Fashion-MNIST",
                            f"Put the four files there, or {_how_to_get()}.")
-
-
-def files_in_folder(folder, files, what, how):
-    """``{key: path}`` of each file ``name`` of ``files`` (``{key: name}``) in ``folder``, plain
-    or gzipped (plain preferred); a :class:`DatasetError` naming the missing ones and ``how`` to
-    get them otherwise (Fashion-MNIST and SHD share this)."""
-    folder = pathlib.Path(folder)
-    paths, missing = {}, []
-    for key, name in files.items():
-        path = _file_in(folder, name)
-        if path is None:
-            missing.append(name + "[.gz]")
-        else:
-            paths[key] = path
-    if missing:
-        raise DatasetError(f"{what} is incomplete in {folder}: missing {', '.join(missing)}. "
-                           + how)
-    return paths
-
-
-def candidate_folders(subfolder, system=None):
-    """(description, folder) pairs searched when no folder is given: ``$EI_BRIAN_DATA`` and its
-    ``subfolder``, ``<repository>/data/<subfolder>``, then ``system`` ((description, folder))."""
-    candidates = []
-    environment_dir = os.environ.get(DATA_ENVIRONMENT_VARIABLE)
-    if environment_dir:
-        environment_dir = pathlib.Path(environment_dir).expanduser()
-        candidates.append((f"${DATA_ENVIRONMENT_VARIABLE}", environment_dir))
-        candidates.append((f"${DATA_ENVIRONMENT_VARIABLE}/{subfolder}",
-                           environment_dir / subfolder))
-    candidates.append(("repository data folder", REPO_DATA_DIR / subfolder))
-    if system is not None:
-        candidates.append(system)
-    return candidates
-
-
-def _describe_folder(folder, names):
-    """None if ``folder`` holds every file of ``names``, else why it does not."""
-    if not folder.is_dir():
-        return "no such folder"
-    missing = [name for name in names if _file_in(folder, name) is None]
-    if not missing:
-        return None
-    if len(missing) == len(names):
-        return "folder exists but holds none of the files"
-    return f"incomplete: missing {', '.join(name + '[.gz]' for name in missing)}"
-
-
-def find_folder(data_dir, candidates, names, not_found):
-    """The first folder of ``candidates`` (only ``data_dir`` if given) holding every file of
-    ``names``; else a :class:`DatasetError` starting with ``not_found``, listing every place
-    searched and why it was not used."""
-    if data_dir is not None:
-        candidates = [("--data-dir", pathlib.Path(data_dir).expanduser())]
-    searched = []
-    for description, folder in candidates:
-        reason = _describe_folder(folder, list(names))
-        if reason is None:
-            return folder
-        searched.append(f"  {folder} ({description}): {reason}")
-    raise DatasetError(not_found[0] + " Searched:\n" + "\n".join(searched) + "\n" + not_found[1])
 
 
 def find_fashion_mnist(data_dir=None):
@@ -350,151 +287,6 @@ def read_idx(path, expected_kind):
 # Loading
 # --------------------------------------------------------------------------------------------------
 
-@dataclasses.dataclass(frozen=True)
-class Dataset:
-    """A classification data set held in memory: images (Fashion-MNIST) or spikes (SHD, randman).
-
-    Attributes
-    ----------
-    x_train, x_test : numpy.ndarray of float64, shape (n_samples, n_channels), or SpikeSamples
-        Image data sets: flattened images, pixel values scaled to [0, 1], which the training
-        encodes into spikes. Spike data sets: :class:`ei_brian.encoding.SpikeSamples`, already
-        on the time grid of ``dt`` and ``n_steps`` (indexing one gives the samples' events, its
-        ``to_input()`` the spikes of a minibatch).
-    y_train, y_test : numpy.ndarray of int64, shape (n_samples,)
-        Class labels, 0 .. n_classes - 1.
-    train_indices, test_indices : numpy.ndarray of int64, shape (n_samples,)
-        Position of each sample in the original file, so that a subset is traceable.
-    n_classes : int
-        Number of classes.
-    n_channels : int
-        Number of input channels (pixels).
-    name : str
-        Name of the data set.
-    source : str
-        Folder the files were read from.
-    class_names : tuple of str
-        Name of each class, indexed by label.
-    n_steps : int or None
-        Spike data sets: time steps per sample; None for images (the encoding decides).
-    dt : float or None
-        Spike data sets: length of a time step in seconds; None for images.
-    capacity_counts : numpy.ndarray of int64 or None
-        Spike data sets: the spike count of every sample of the whole data set (training and test
-        samples before any subset is drawn), from which a compiled run's input-spike capacity is
-        computed so that it does not depend on the run's seed (:meth:`spike_capacity`).
-    extra : dict
-        Further per-sample information, subset like the samples: for SHD ``train_speaker`` and
-        ``test_speaker``; for randman nothing.
-    """
-
-    x_train: np.ndarray
-    y_train: np.ndarray
-    x_test: np.ndarray
-    y_test: np.ndarray
-    train_indices: np.ndarray
-    test_indices: np.ndarray
-    n_classes: int = N_CLASSES
-    n_channels: int = IMAGE_SIZE * IMAGE_SIZE
-    name: str = FASHION_MNIST
-    source: str = ""
-    class_names: tuple = FASHION_MNIST_CLASSES
-    n_steps: int = None
-    dt: float = None
-    capacity_counts: np.ndarray = None
-    extra: dict = dataclasses.field(default_factory=dict)
-
-    @property
-    def spiking(self):
-        """Whether the samples are spikes (SHD, randman) rather than images."""
-        return self.n_steps is not None
-
-    def spike_capacity(self, batch_size):
-        """Input-spike slots a compiled run of ``batch_size`` samples needs for any minibatch of
-        this data set: the sum of the ``batch_size`` largest spike counts of the whole data set
-        (None for images)."""
-        if self.capacity_counts is None:
-            return None
-        counts = np.sort(np.asarray(self.capacity_counts))[::-1]
-        return max(1, int(counts[:int(batch_size)].sum()))
-
-    @property
-    def n_train(self):
-        """Number of training samples."""
-        return len(self.y_train)
-
-    @property
-    def n_test(self):
-        """Number of test samples."""
-        return len(self.y_test)
-
-
-def _check_n_samples(n_samples, argument, n_available, path):
-    if n_samples is None:
-        return None
-    if isinstance(n_samples, bool) or not isinstance(n_samples, (int, np.integer)):
-        raise ValueError(f"{argument} must be a positive integer or None, got {n_samples!r}")
-    n_samples = int(n_samples)
-    if n_samples <= 0:
-        raise ValueError(f"{argument} must be a positive integer or None, got {n_samples}")
-    if n_samples > n_available:
-        option = "--" + argument.replace("_", "-")
-        raise SampleCountError(f"{argument}={n_samples} ({option}) is more than the {n_available} "
-                               f"samples in {path}; use at most {n_available}, or all of them "
-                               "(None; --full on the command line)")
-    return n_samples
-
-
-def _check_seed(seed):
-    if isinstance(seed, np.random.SeedSequence):
-        return seed
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer or a numpy.random.SeedSequence, "
-                         f"got {seed!r}")
-    return np.random.SeedSequence(int(seed))
-
-
-def balanced_subset(labels, n_samples, rng, n_classes=N_CLASSES):
-    """Draw a class-balanced random subset of sample positions.
-
-    Each class gets ``n_samples // n_classes`` samples; the remaining ``n_samples % n_classes``
-    go one each to the first classes of a random permutation of the classes. Within a class the
-    samples are drawn without replacement, and the result is shuffled.
-
-    Parameters
-    ----------
-    labels : numpy.ndarray of int, shape (n_available,)
-        Label of every available sample.
-    n_samples : int
-        Size of the subset, 1 .. n_available.
-    rng : numpy.random.Generator
-        Source of randomness.
-    n_classes : int, optional
-        Number of classes; labels are 0 .. n_classes - 1.
-
-    Returns
-    -------
-    numpy.ndarray of int64, shape (n_samples,)
-        Positions into ``labels``, in random order.
-
-    Raises
-    ------
-    ValueError
-        If a class has fewer samples than its share.
-    """
-    labels = np.asarray(labels)
-    per_class = np.full(n_classes, n_samples // n_classes, dtype=np.int64)
-    per_class[rng.permutation(n_classes)[: n_samples % n_classes]] += 1
-    available = np.bincount(labels, minlength=n_classes)
-    short = np.flatnonzero(available < per_class)
-    if short.size:
-        details = ", ".join(f"class {c}: {available[c]} < {per_class[c]}" for c in short)
-        raise ValueError(f"cannot draw a class-balanced subset of {n_samples} samples: too few "
-                         f"samples in {details}; ask for fewer samples")
-    chosen = [rng.choice(np.flatnonzero(labels == c), size=per_class[c], replace=False)
-              for c in range(n_classes)]
-    return rng.permutation(np.concatenate(chosen).astype(np.int64))
-
 
 def _select(images, labels, n_samples, rng):
     if n_samples is None or n_samples == len(labels):
@@ -570,64 +362,20 @@ def load_fashion_mnist(data_dir=None, train_samples=None, test_samples=None, see
 
 
 def _load_shd(**kwargs):
-    from ei_brian import shd
     return shd.load_shd(**kwargs)
 
 
 def _load_randman(**kwargs):
-    from ei_brian import randman
     return randman.load_randman(**kwargs)
 
 
 def _load_shd_like(**kwargs):
-    from ei_brian import shd_like
     return shd_like.load_shd_like(**kwargs)
 
-
-#: Name of the Spiking Heidelberg Digits (:mod:`ei_brian.shd`).
-SHD = "shd"
-#: Name of the random-manifold task (:mod:`ei_brian.randman`).
-RANDMAN = "randman"
-#: Name of the SHD-like generated task (:mod:`ei_brian.shd_like`).
-SHD_LIKE = "shd-like"
-#: Data sets whose samples are spikes (no encoding; the network's time grid bins them).
-SPIKE_DATASETS = (SHD, RANDMAN, SHD_LIKE)
 
 #: Loaders by data set name, for :func:`load_dataset`.
 DATASETS = {FASHION_MNIST: load_fashion_mnist, SHD: _load_shd, RANDMAN: _load_randman,
             SHD_LIKE: _load_shd_like}
-
-#: Default time grid of each data set: (time step, duration of a sample), in ms. Fashion-MNIST:
-#: the latency code of docs/model.md; SHD: 2 ms bins over the first 700 ms (the samples last up to
-#: about 1 s; most of a spoken digit lies within 700 ms); randman: SHD's 2 ms steps, 100 ms with
-#: the spikes in the first 50 ms (:data:`ei_brian.randman.WINDOW`); SHD-like: 2 ms over 1 s, the
-#: longest sample (:data:`ei_brian.shd_like.DURATION_RANGE`).
-DEFAULT_TIME_GRID_MS = {FASHION_MNIST: (1.0, 100.0), SHD: (2.0, 700.0), RANDMAN: (2.0, 100.0),
-                        SHD_LIKE: (2.0, 1000.0)}
-
-
-def dataset_size(name, randman_classes=None, randman_channels=None):
-    """``(n_channels, n_classes)`` of a data set, known without reading it.
-
-    Parameters
-    ----------
-    name : str
-        One of :data:`DATASETS`.
-    randman_classes, randman_channels : int
-        The generator's options (randman only).
-    """
-    if name == FASHION_MNIST:
-        return IMAGE_SIZE * IMAGE_SIZE, N_CLASSES
-    if name == SHD:
-        from ei_brian.shd import SHD_N_CHANNELS, SHD_N_CLASSES
-        return SHD_N_CHANNELS, SHD_N_CLASSES
-    if name == RANDMAN:
-        return int(randman_channels), int(randman_classes)
-    if name == SHD_LIKE:
-        from ei_brian.shd_like import DEFAULTS
-        return DEFAULTS["channels"], DEFAULTS["classes"]
-    raise ValueError(f"unknown data set {name!r}; known data sets: {', '.join(sorted(DATASETS))}")
-
 
 def load_dataset(name, data_dir=None, train_samples=None, test_samples=None, seed=0, dt=None,
                  n_steps=None, **options):
@@ -675,59 +423,6 @@ def load_dataset(name, data_dir=None, train_samples=None, test_samples=None, see
                       seed=seed, dt=dt, n_steps=n_steps)
     return loader(train_samples=train_samples, test_samples=test_samples, seed=seed, dt=dt,
                   n_steps=n_steps, **options)
-
-
-def subset_seeds(seed):
-    """Seeds of the training and the test subset: the run's ``train-subset`` and ``test-subset``
-    streams for an int, two spawned children for a SeedSequence (as :func:`load_fashion_mnist`)."""
-    seed_sequence = _check_seed(seed)
-    if isinstance(seed, np.random.SeedSequence):
-        return tuple(seed_sequence.spawn(2))
-    return streams.stream(seed, "train-subset"), streams.stream(seed, "test-subset")
-
-
-def spike_dataset(samples, labels, train_samples, test_samples, seed, **fields):
-    """A :class:`Dataset` of spike samples, with class-balanced subsets as for Fashion-MNIST.
-
-    Parameters
-    ----------
-    samples : dict
-        ``{"train": SpikeSamples, "test": SpikeSamples}``, the whole data set.
-    labels : dict
-        ``{"train": int array, "test": int array}``.
-    train_samples, test_samples : int or None
-        Subset sizes (None: all, in file order), drawn with :func:`balanced_subset` from the
-        run's ``train-subset`` and ``test-subset`` streams.
-    seed : int or numpy.random.SeedSequence
-    **fields
-        ``n_classes``, ``n_channels``, ``name``, ``source``, ``class_names`` and ``extra``
-        (``{"train_<key>": array, "test_<key>": array}``, subset like the samples).
-    """
-    n_classes = int(fields["n_classes"])
-    sizes = {}
-    for split, requested in (("train", train_samples), ("test", test_samples)):
-        sizes[split] = _check_n_samples(requested, f"{split}_samples", len(labels[split]),
-                                        f"the {split} set of {fields['name']}")
-    seeds = dict(zip(("train", "test"), subset_seeds(seed)))
-    chosen = {}
-    for split in ("train", "test"):
-        n_available = len(labels[split])
-        if sizes[split] is None or sizes[split] == n_available:
-            chosen[split] = np.arange(n_available, dtype=np.int64)
-        else:
-            chosen[split] = balanced_subset(labels[split], sizes[split],
-                                            np.random.default_rng(seeds[split]), n_classes)
-    extra = {key: np.asarray(value)[chosen[key.split("_")[0]]]
-             for key, value in fields.pop("extra", {}).items()}
-    counts = np.concatenate([samples["train"].counts(), samples["test"].counts()])
-    return Dataset(
-        x_train=samples["train"][chosen["train"]],
-        y_train=np.asarray(labels["train"], dtype=np.int64)[chosen["train"]],
-        x_test=samples["test"][chosen["test"]],
-        y_test=np.asarray(labels["test"], dtype=np.int64)[chosen["test"]],
-        train_indices=chosen["train"], test_indices=chosen["test"],
-        n_steps=samples["train"].n_steps, dt=samples["train"].dt, capacity_counts=counts,
-        extra=extra, **fields)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -799,43 +494,6 @@ def verify_fashion_mnist(folder, checksums=None, raw_checksums=None):
                 f"corrupt or another version. Delete it, then {_how_to_get()}.")
 
 
-def pooch_downloader(progress):
-    """A :mod:`pooch` downloader (HTTP(S) and FTP as pooch does them) that also reads
-    ``file://`` URLs, such as the tests' offline mirrors."""
-    import pooch
-
-    http = pooch.HTTPDownloader(progressbar=progress)
-
-    def download(url, output_file, pooch_object, check_only=False):
-        if urllib.parse.urlparse(url).scheme == "file":
-            with urllib.request.urlopen(url, timeout=60) as response:
-                if check_only:
-                    return True
-                with open(output_file, "wb") if isinstance(output_file, (str, os.PathLike)) \
-                        else contextlib.nullcontext(output_file) as out:
-                    shutil.copyfileobj(response, out, 1 << 20)
-            return None
-        if urllib.parse.urlparse(url).scheme in ("ftp", "sftp", "doi"):
-            return pooch.downloaders.choose_downloader(url, progressbar=progress)(
-                url, output_file, pooch_object, check_only=check_only)
-        return http(url, output_file, pooch_object, check_only=check_only)
-
-    return download
-
-
-def _download(url, target, progress):
-    """Download ``url`` to the path ``target`` (which must not exist yet) with :mod:`pooch`."""
-    import pooch
-    target = pathlib.Path(target)
-    try:
-        pooch.retrieve(url, known_hash=None, fname=target.name, path=target.parent,
-                       downloader=pooch_downloader(progress), progressbar=progress)
-    except Exception as error:  # noqa: BLE001 - requests' and pooch's errors: say which URL
-        if isinstance(error, (urllib.error.URLError, OSError, ValueError)):
-            raise
-        raise OSError(f"{type(error).__name__}: {error}") from error
-
-
 def fetch_fashion_mnist(dest=None, base_urls=FASHION_MNIST_URLS, progress=True, checksums=None,
                         raw_checksums=None):
     """Download the four Fashion-MNIST ``.gz`` files and verify their SHA-256.
@@ -871,7 +529,8 @@ def fetch_fashion_mnist(dest=None, base_urls=FASHION_MNIST_URLS, progress=True, 
         If a file cannot be downloaded from any site, or every download has a wrong checksum; the
         message names the file, the expected and the actual checksum (or the network error).
     """
-    dest = REPO_DATA_DIR / FASHION_MNIST if dest is None else pathlib.Path(dest).expanduser()
+    dest = (_folders.REPO_DATA_DIR / FASHION_MNIST if dest is None
+            else pathlib.Path(dest).expanduser())
     checksums = FASHION_MNIST_SHA256 if checksums is None else dict(checksums)
     raw_checksums = FASHION_MNIST_RAW_SHA256 if raw_checksums is None else dict(raw_checksums)
     if isinstance(base_urls, str):
@@ -990,7 +649,7 @@ def ensure_fashion_mnist(data_dir=None, base_urls=FASHION_MNIST_URLS, progress=T
                 print(f"Fashion-MNIST installed with apt-get in {folder}")
                 return folder
         print("falling back to downloading", file=sys.stderr)
-    target = REPO_DATA_DIR / FASHION_MNIST if data_dir is None else pathlib.Path(data_dir)
+    target = _folders.REPO_DATA_DIR / FASHION_MNIST if data_dir is None else pathlib.Path(data_dir)
     print(f"downloading Fashion-MNIST into {target}", file=sys.stderr)
     folder = fetch_fashion_mnist(target, base_urls=base_urls, progress=progress,
                                  checksums=checksums, raw_checksums=raw_checksums)

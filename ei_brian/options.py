@@ -12,7 +12,7 @@ from brian2 import Hz, ms
 
 from ei_brian import initialization, noise
 from ei_brian.config import LR_SCHEDULES, ConfigError, NetworkConfig, TrainConfig, dataset_default
-from ei_brian.data import SPIKE_DATASETS
+from ei_brian.datasets.registry import DATASET_NAMES, SPIKE_DATASETS
 from ei_brian.outcome import SATURATED_EVALUATIONS, SATURATED_HZ, SATURATED_SHARE
 from ei_brian.training import FULL_SCALE
 
@@ -38,7 +38,7 @@ RUN_OPTIONS = ("--data-dir", "--out", "--resume", "--quiet", "--threads")
 def add_train_arguments(parser):
     net_config, train_config = NetworkConfig(), TrainConfig()  # the defaults of the options
     parser.add_argument("--dataset", default=train_config.dataset,
-                        choices=["fashion-mnist", "shd", "randman", "shd-like"],
+                        choices=list(DATASET_NAMES),
                         help="fashion-mnist: images, latency- or Poisson-coded; shd: the Spiking "
                         "Heidelberg Digits (700 channels, 20 classes; `ei-brian data fetch shd`); "
                         "randman: random manifolds of spike times, generated (Zenke & Vogels "

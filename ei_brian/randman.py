@@ -45,11 +45,14 @@ import numbers
 
 import numpy as np
 
+from ei_brian.datasets.dataset import spike_dataset
+from ei_brian.datasets.registry import RANDMAN_DEFAULTS
+
 __all__ = ["frequency_cutoff", "manifold_parameters", "eval_manifold", "make_randman"]
 
-#: Defaults of the task (:func:`load_randman`, ``TrainConfig.randman_*``, ``--randman-*``).
-DEFAULTS = {"classes": 20, "channels": 700, "samples": 600, "dim": 1, "alpha": 2.0,
-            "data_seed": 0}
+#: Defaults of the task (:func:`load_randman`, ``TrainConfig.randman_*``, ``--randman-*``): the
+#: registry's (:data:`ei_brian.datasets.registry.RANDMAN_DEFAULTS`).
+DEFAULTS = RANDMAN_DEFAULTS
 
 #: precision of the generator: the sum stops where the amplitude bound falls below it
 PRECISION = 1e-3
@@ -223,7 +226,6 @@ def load_randman(train_samples=None, test_samples=None, seed=0, dt=2e-3, n_steps
         The task: number of classes, input channels, samples per class, manifold dimension,
         smoothness and the task's own seed.
     """
-    from ei_brian.data import spike_dataset
     samples = _positive_int("samples", samples)
     if samples < 2:
         raise ValueError("randman needs at least 2 samples per class (one for the test set)")

@@ -60,16 +60,15 @@ import zlib
 
 import numpy as np
 
-from ei_brian import data as _data
-from ei_brian.data import DATA_ENVIRONMENT_VARIABLE, DatasetError, spike_dataset
+from ei_brian.datasets import download as _download, folders as _folders
+from ei_brian.datasets.dataset import spike_dataset
+from ei_brian.datasets.errors import DatasetError
+from ei_brian.datasets.folders import DATA_ENVIRONMENT_VARIABLE
+from ei_brian.datasets.registry import SHD, SHD_N_CHANNELS, SHD_N_CLASSES
 from ei_brian.encoding import SpikeSamples
 
-#: Name of the data set, as on the command line.
-SHD = "shd"
 #: The two files, without the ``.gz`` suffix.
 SHD_FILES = {"train": "shd_train.h5", "test": "shd_test.h5"}
-SHD_N_CHANNELS = 700
-SHD_N_CLASSES = 20
 #: Official download site, and the name of its list of MD5 checksums.
 SHD_BASE_URL = "https://zenkelab.org/datasets"
 SHD_MD5_LIST = "md5sums.txt"
@@ -83,7 +82,7 @@ _HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 
 
 def _how_to_get():
-    return (f"run `ei-brian data fetch shd` (downloads into {_data.REPO_DATA_DIR / SHD}) or "
+    return (f"run `ei-brian data fetch shd` (downloads into {_folders.REPO_DATA_DIR / SHD}) or "
             f"download shd_train.h5.gz and shd_test.h5.gz from {SHD_BASE_URL}/ into a folder "
             f"given with --data-dir or ${DATA_ENVIRONMENT_VARIABLE}")
 
@@ -105,7 +104,7 @@ def shd_paths(folder):
     DatasetError
         If a file is missing.
     """
-    return _data.files_in_folder(folder, SHD_FILES, "SHD", f"To get the files, {_how_to_get()}.")
+    return _folders.files_in_folder(folder, SHD_FILES, "SHD", f"To get the files, {_how_to_get()}.")
 
 
 def find_shd(data_dir=None):
@@ -123,7 +122,7 @@ def find_shd(data_dir=None):
         If no folder holds both files; the message lists every place searched and why it was not
         used, and how to get the files.
     """
-    return _data.find_folder(data_dir, _data.candidate_folders(SHD), SHD_FILES.values(), (
+    return _folders.find_folder(data_dir, _folders.candidate_folders(SHD), SHD_FILES.values(), (
         "SHD files (shd_train.h5[.gz], shd_test.h5[.gz]) not found.",
         f"To get them, {_how_to_get()}."))
 
@@ -448,14 +447,14 @@ def fetch_shd(dest=None, base_url=SHD_BASE_URL, progress=True):
     """
     import pooch
 
-    dest = _data.REPO_DATA_DIR / SHD if dest is None else pathlib.Path(dest).expanduser()
+    dest = _folders.REPO_DATA_DIR / SHD if dest is None else pathlib.Path(dest).expanduser()
     try:
         dest.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise DatasetError(f"cannot create the data folder {dest} ({error}); pass another folder "
                            "with --data-dir") from error
     base_url = base_url.rstrip("/")
-    download = _data.pooch_downloader(progress)
+    download = _download.pooch_downloader(progress)
     list_url = f"{base_url}/{SHD_MD5_LIST}"
     fd, list_path = tempfile.mkstemp(prefix=".md5sums.", suffix=".txt", dir=dest)
     os.close(fd)

@@ -50,14 +50,16 @@ import numbers
 
 import numpy as np
 
+from ei_brian.datasets.dataset import spike_dataset
+from ei_brian.datasets.registry import SHD_LIKE_DEFAULTS
 from ei_brian.randman import eval_manifold, manifold_parameters
 
 __all__ = ["DEFAULTS", "make_shd_like", "shd_like_spikes", "load_shd_like",
            "nearest_centroid_accuracy", "write_shd_files"]
 
-#: Defaults of the task (``TrainConfig.shd_like_*``, ``--shd-like-*``).
-DEFAULTS = {"classes": 20, "channels": 700, "samples": 500, "speakers": 12, "difficulty": 0.95,
-            "data_seed": 0}
+#: Defaults of the task (``TrainConfig.shd_like_*``, ``--shd-like-*``): the registry's
+#: (:data:`ei_brian.datasets.registry.SHD_LIKE_DEFAULTS`).
+DEFAULTS = SHD_LIKE_DEFAULTS
 #: Channel bands of the three formant tracks, as fractions of the channels.
 BANDS = ((0.05, 0.45), (0.30, 0.75), (0.55, 0.95))
 #: Smoothness of the tracks (the random-manifold ``alpha``).
@@ -220,7 +222,6 @@ def load_shd_like(train_samples=None, test_samples=None, seed=0, dt=2e-3, n_step
     ``seed`` as for every data set (class-balanced; None: all). ``extra`` holds each sample's
     speaker (``train_speaker``, ``test_speaker``).
     """
-    from ei_brian.data import spike_dataset
     samples = _positive_int("samples", samples, 2)
     times, units, labels, who, test = make_shd_like(classes, channels, samples, speakers,
                                                     difficulty, data_seed)

@@ -16,6 +16,7 @@ from ei_brian import data
 from ei_brian.cli import data as data_command
 from ei_brian.data import (FASHION_MNIST_FILES, DatasetError, fetch_fashion_mnist,
                            find_fashion_mnist, load_dataset, load_fashion_mnist, read_idx)
+from ei_brian.datasets import folders
 
 # --------------------------------------------------------------------------------------------------
 # helpers: small fake data sets
@@ -59,7 +60,8 @@ def write_fake_dataset(folder, compress=True, arrays=None):
 def no_default_locations(monkeypatch, tmp_path):
     """Point the repository and system data folders at empty places and unset $EI_BRIAN_DATA."""
     monkeypatch.delenv(data.DATA_ENVIRONMENT_VARIABLE, raising=False)
-    monkeypatch.setattr(data, "REPO_DATA_DIR", tmp_path / "repo-data")
+    # the one place it is read from (ei_brian.data.REPO_DATA_DIR is only a copy of the name)
+    monkeypatch.setattr(folders, "REPO_DATA_DIR", tmp_path / "repo-data")
     monkeypatch.setattr(data, "SYSTEM_DATA_DIR", tmp_path / "system-data")
 
 
@@ -305,8 +307,8 @@ def test_environment_variable_folder_and_subfolder(tmp_path, monkeypatch, no_def
 def test_repository_before_system(tmp_path, no_default_locations):
     write_fake_dataset(data.SYSTEM_DATA_DIR / "fashion-mnist")
     assert find_fashion_mnist() == data.SYSTEM_DATA_DIR / "fashion-mnist"
-    write_fake_dataset(data.REPO_DATA_DIR / "fashion-mnist", compress=False)
-    assert find_fashion_mnist() == data.REPO_DATA_DIR / "fashion-mnist"
+    write_fake_dataset(folders.REPO_DATA_DIR / "fashion-mnist", compress=False)
+    assert find_fashion_mnist() == folders.REPO_DATA_DIR / "fashion-mnist"
 
 
 def test_not_found_lists_all_places(tmp_path, monkeypatch, no_default_locations):
@@ -317,7 +319,7 @@ def test_not_found_lists_all_places(tmp_path, monkeypatch, no_default_locations)
     with pytest.raises(DatasetError) as error:
         find_fashion_mnist()
     message = str(error.value)
-    for folder in (env, env / "fashion-mnist", data.REPO_DATA_DIR / "fashion-mnist",
+    for folder in (env, env / "fashion-mnist", folders.REPO_DATA_DIR / "fashion-mnist",
                    data.SYSTEM_DATA_DIR / "fashion-mnist"):
         assert str(folder) in message
     assert "incomplete: missing train-labels-idx1-ubyte" in message

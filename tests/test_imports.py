@@ -21,14 +21,6 @@ PACKAGE = Path(__file__).resolve().parents[1] / "ei_brian"
 #: The circles that remain, each as its modules in import order from the first in sorted order.
 #: Remove an entry when its circle is gone; never add one.
 KNOWN_CYCLES = {
-    # data.spike_dataset dispatches to the dataset modules (imports inside functions), which
-    # import data's helpers (spike_dataset, DatasetError ...) back; a later step of "the ground
-    # floor" issue moves those helpers below both
-    ("ei_brian.data", "ei_brian.randman"),
-    ("ei_brian.data", "ei_brian.shd"),
-    ("ei_brian.data", "ei_brian.shd_like"),
-    ("ei_brian.data", "ei_brian.shd_like", "ei_brian.randman"),
-    ("ei_brian.data", "ei_brian.shd_like", "ei_brian.shd"),
     # the package root's lazy ``__getattr__`` imports trained (for ei_brian.load_run and
     # ei_brian.TrainedRun), and io and runner import the package root for ``__version__``
     ("ei_brian", "ei_brian.trained", "ei_brian.io"),
@@ -117,7 +109,8 @@ def _describe(found):
 def test_the_graph_sees_imports_at_module_level_in_functions_and_relative():
     graph = import_graph()
     assert "ei_brian.gradient_common" in graph["ei_brian.sparse_gradients"]  # module level
-    assert "ei_brian.shd" in graph["ei_brian.data"]  # ``from ei_brian import shd`` in a function
+    assert "ei_brian.shd" in graph["ei_brian.data"]  # ``from ei_brian import ..., shd, ...``
+    assert "ei_brian.streams" in graph["ei_brian.config"]  # in NetworkConfig.time_constants
     assert "ei_brian.trained" in graph["ei_brian"]  # in the package root's __getattr__
     assert "ei_brian.analysis.run_config" in graph["ei_brian.analysis.neo_io"]
     assert "ei_brian" in graph["ei_brian.runner"]  # ``import ei_brian``: the package root
@@ -145,3 +138,30 @@ def test_only_the_known_modules_outside_the_command_line_import_it():
     assert not new and not gone, (
         f"modules outside ei_brian/cli/ that import ei_brian.cli: {sorted(importers)}; "
         f"new: {sorted(new)}; listed in KNOWN_CLI_IMPORTERS but gone: {sorted(gone)}")
+
+
+def test_the_ground_floor_imports_nothing_above_it():
+    """The registry of the data sets imports nothing of ``ei_brian``; the configuration, of the
+    package, only the registry (and the streams, for the time constants); the data set helpers
+    under ``ei_brian/datasets/`` only each other and the streams."""
+    graph = import_graph()
+    assert graph["ei_brian.datasets.registry"] == set()
+    assert graph["ei_brian.config"] <= {"ei_brian.datasets", "ei_brian.datasets.registry",
+                                        "ei_brian.streams"}
+    helpers = {module for module in graph if module.startswith("ei_brian.datasets")}
+    for module in helpers:
+        assert graph[module] <= helpers | {"ei_brian.streams"}, module
+    assert graph["ei_brian.streams"] == set()
+
+
+def test_the_old_names_are_the_registry_s():
+    from ei_brian import config, data, randman, shd, shd_like
+    from ei_brian.datasets import registry
+    assert config.DATASET_NAMES == tuple(data.DATASETS) == registry.DATASET_NAMES
+    assert config.SPIKE_DATASET_NAMES == data.SPIKE_DATASETS == registry.SPIKE_DATASETS
+    assert data.DEFAULT_TIME_GRID_MS is registry.DEFAULT_TIME_GRID_MS
+    assert data.dataset_size is registry.dataset_size
+    assert config.DATASET_DEFAULTS is registry.DATASET_DEFAULTS
+    assert randman.DEFAULTS is config.RANDMAN_DEFAULTS is registry.RANDMAN_DEFAULTS
+    assert shd_like.DEFAULTS is config.SHD_LIKE_DEFAULTS is registry.SHD_LIKE_DEFAULTS
+    assert (shd.SHD, shd.SHD_N_CHANNELS, shd.SHD_N_CLASSES) == (registry.SHD, 700, 20)

@@ -16,6 +16,7 @@ import pytest
 from ei_brian import data
 from ei_brian.cli import main
 from ei_brian.data import DatasetError, load_dataset
+from ei_brian.datasets import folders
 from ei_brian.io import load_probe_spikes
 from ei_brian.shd import bin_spikes, fetch_shd, find_shd, read_shd_file
 
@@ -79,7 +80,7 @@ def write_folder(folder, n_train=120, n_test=40, compress=False, **kwargs):
 @pytest.fixture
 def no_default_locations(monkeypatch, tmp_path):
     monkeypatch.delenv(data.DATA_ENVIRONMENT_VARIABLE, raising=False)
-    monkeypatch.setattr(data, "REPO_DATA_DIR", tmp_path / "repo-data")
+    monkeypatch.setattr(folders, "REPO_DATA_DIR", tmp_path / "repo-data")
 
 
 # --------------------------------------------------------------------------------------------------

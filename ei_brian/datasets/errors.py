@@ -1,0 +1,10 @@
+"""The errors of the data sets (:mod:`ei_brian.data`, :mod:`ei_brian.shd` and the generated
+tasks share them)."""
+
+
+class DatasetError(RuntimeError):
+    """A data set file is missing or unusable (corrupt, truncated, wrong checksum)."""
+
+
+class SampleCountError(DatasetError, ValueError):
+    """More samples were asked for than the data set holds."""
