@@ -7,7 +7,7 @@ initialization) on the same latency-coded Fashion-MNIST minibatches, with Adam:
 - ``ei_brian p=0.1``: ei_brian with ``--connectivity 0.1`` (each hidden neuron receives 10 % of the
   possible synapses from the E and from the I population; the input stays all to all: with 10 %
   of the input synapses as well the default initialization leaves the network silent);
-- ``PyTorch dense``: the dense model in PyTorch (``ei_brian.torch_reference``: float32, autograd,
+- ``PyTorch dense``: the dense model in PyTorch (``tests/torch_reference.py``: float32, autograd,
   the way PyTorch users write it; its dense input tensors are built outside its timer).
 
 Each (size, side) runs in a fresh process, so its peak memory is its own: the Python process's
@@ -35,6 +35,7 @@ import numpy as np
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 sys.path.insert(0, ROOT)
+sys.path.insert(0, os.path.join(ROOT, "tests"))  # torch_reference, the tests' PyTorch model
 
 SIDES = ("ei_brian dense", "ei_brian p=0.1", "PyTorch dense")
 
@@ -115,7 +116,7 @@ def measure(side, n_hidden, batch_size, seconds, min_batches, seed):
     if side == "PyTorch dense":
         import torch
         from ei_brian.network import initial_weights
-        from ei_brian.torch_reference import TorchEINetwork
+        from torch_reference import TorchEINetwork
         weights = initial_weights(net, seed, train_config.init_scale_exc,
                                   train_config.init_scale_inh, train_config.init_scale_readout)
         network = TorchEINetwork(net, weights, dtype=torch.float32)

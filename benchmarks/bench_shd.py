@@ -28,6 +28,8 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+# torch_reference, the tests' PyTorch model
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests"))
 
 from brian2 import ms  # noqa: E402
 
@@ -76,8 +78,7 @@ def bench_ei_brian(trainer, weights, plan, learning_rate):
 
 def bench_torch(config, weights, plan, learning_rate, encode):
     import torch
-
-    from ei_brian.torch_reference import TorchEINetwork
+    from torch_reference import TorchEINetwork
     network = TorchEINetwork(config, weights, dtype=torch.float32)
     optimizer = torch.optim.Adam(network.parameters(), lr=learning_rate)
     seconds, samples = 0.0, 0

@@ -3,7 +3,7 @@
 Both sides train the same model (the default 80:20 network, 160 hidden neurons) from the same
 initial weights on the same Fashion-MNIST minibatches, with Adam and the same batch size: a
 forward pass, the backward pass and the update per minibatch. The PyTorch side is written the way
-PyTorch users write it (``ei_brian.torch_reference``: batched tensors, one loop over time steps,
+PyTorch users write it (``tests/torch_reference.py``: batched tensors, one loop over time steps,
 autograd). The PyTorch side's dense input tensors are built outside its timer, while
 ei_brian's timing includes encoding, so the comparison favours PyTorch. Throughput depends on how much the network spikes for ei_brian (event-driven) and not
 for PyTorch (dense), so the firing rates are printed beside the numbers. Compile time is paid once
@@ -19,6 +19,8 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+# torch_reference, the tests' PyTorch model
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests"))
 
 from ei_brian.config import NetworkConfig, TrainConfig  # noqa: E402
 from ei_brian.network import initial_weights  # noqa: E402
@@ -82,7 +84,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     global TorchEINetwork
     import torch
-    from ei_brian.torch_reference import TorchEINetwork
+    from torch_reference import TorchEINetwork
 
     net = NetworkConfig()
     train_config = TrainConfig(batch_size=args.batch_size, train_samples=10000, test_samples=100,

@@ -1,7 +1,6 @@
 """ei_brian: Dale's-law excitatory/inhibitory spiking networks in Brian2, trained with surrogate
 gradients, analysed with Neo and Elephant."""
-__version__ = "0.2.0"
-
+from ei_brian._version import __version__  # noqa: F401 (ei_brian.__version__)
 from ei_brian.brian2_warnings import quiet_brian2_warnings as _quiet_brian2_warnings
 
 _quiet_brian2_warnings()

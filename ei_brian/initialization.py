@@ -54,8 +54,8 @@ SCHEMES = ("scale", "fluctuation", "target-rate")
 DISTRIBUTIONS = ("half-normal", "exponential", "log-normal")
 #: shape (std of the logarithm) of the log-normal distribution
 LOG_NORMAL_SIGMA = 1.0
-#: projections that add to the excitatory synaptic current, and those that add to the inhibitory
-EXCITATORY = ("xe", "xi", "ee", "ei")
+# projections that add to the inhibitory synaptic current (the others but the readout "eo" add
+# to the excitatory: "xe", "xi", "ee", "ei")
 INHIBITORY = ("ie", "ii")
 
 

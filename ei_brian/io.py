@@ -46,7 +46,7 @@ import tempfile
 
 import numpy as np
 
-import ei_brian
+from ei_brian._version import __version__
 
 PROBE_SPIKES_FORMAT = "ei_brian.probe_spikes"
 PROBE_SPIKES_VERSION = 1
@@ -245,7 +245,7 @@ def _metrics_text(rows):
 def _config_record(net_config, train_config, argv=None):
     """The ``config.json`` record of a run: format, version, the two configurations, the command."""
     return {"format": RUN_FORMAT, "format_version": RUN_FORMAT_VERSION,
-            "ei_brian_version": ei_brian.__version__,
+            "ei_brian_version": __version__,
             "dataset": train_config.dataset, "ratio": None if net_config.unbounded else net_config.ratio,
             "unbounded": net_config.unbounded, "n_hidden": net_config.n_hidden,
             "n_exc": net_config.n_exc, "n_inh": net_config.n_inh, "seed": train_config.seed,

@@ -27,7 +27,7 @@ import subprocess
 import sys
 import time
 
-import ei_brian
+from ei_brian._version import __version__
 from ei_brian.io import atomic_write_json, atomic_write_text
 
 __all__ = ["STUDIES", "SCALES", "FIGURES", "reproduce", "load_studies", "write_tables",
@@ -48,7 +48,7 @@ RASTER_SEED = 0
 
 def repository_root():
     """The repository that holds ``studies/`` and ``figures/`` (the package's parent folder)."""
-    return os.path.dirname(os.path.dirname(os.path.abspath(ei_brian.__file__)))
+    return os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def default_out(scale):
@@ -109,7 +109,7 @@ def write_tables(out, studies):
     """
     import pandas as pd
 
-    from ei_brian.analysis import ANALYSIS_FILE, NEURONS_FILE
+    from ei_brian.analysis.tables import ANALYSIS_FILE, NEURONS_FILE
     from ei_brian.io import PROBE_SPIKES_FILES, load_probe_spikes
     from ei_brian.sweep import collect
     folder = os.path.join(out, "tables")
@@ -227,7 +227,7 @@ def provenance(scale, command, out=None):
     exclude = ([f":(exclude){os.path.relpath(os.path.abspath(out), repository_root())}"]
                if out else [])
     dirty = bool(_git("status", "--porcelain", "--untracked-files=no", "--", ".", *exclude))
-    return {"scale": scale, "command": command, "ei_brian_version": ei_brian.__version__,
+    return {"scale": scale, "command": command, "ei_brian_version": __version__,
             "git_commit": commit, "uncommitted_changes": dirty, "cores": os.cpu_count(),
             "rules_commit": rules or "unknown",
             "machine": f"{platform.machine()}, {platform.system()} {platform.release()}",
@@ -801,7 +801,7 @@ def _record_invocation(out, scale, command, started, ended, runs_finished=0, com
                                       timespec="seconds"),
                                   "wall_seconds": round(ended - started, 1),
                                   "runs_finished": int(runs_finished),
-                                  "ei_brian_version": ei_brian.__version__,
+                                  "ei_brian_version": __version__,
                                   "git_commit": commit or _git("rev-parse", "HEAD")})
     atomic_write_json(path, record)
     return {"wall_seconds_total": sum(item["wall_seconds"] for item in record["invocations"]),

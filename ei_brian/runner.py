@@ -52,7 +52,7 @@ import numpy as np
 from brian2 import device, prefs, second, set_device
 from filelock import FileLock
 
-import ei_brian
+from ei_brian._version import __version__
 from ei_brian.brian2_warnings import quiet_brian2_warnings
 from ei_brian.cache import DEFAULT_CACHE, cache_root  # noqa: F401 (importable from here as before)
 from ei_brian.network import build_network, check_weights, synapse_weights
@@ -385,7 +385,7 @@ class CompiledNetwork:
                                    "samples_per_run": self.samples_per_process,
                                    "spike_capacity": self.process_capacity,
                                    "record_potentials": self.record_potentials,
-                                   "brian2": brian2.__version__, "ei_brian": ei_brian.__version__},
+                                   "brian2": brian2.__version__, "ei_brian": __version__},
                                   f, indent=1)
                     # a half-built folder left by a killed process holds no stamp: replace it
                     shutil.rmtree(self.directory, ignore_errors=True)

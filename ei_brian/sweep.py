@@ -391,7 +391,7 @@ def run_state(run, run_dir):
     """``(status, epochs_done)`` of a run folder: ``new``, ``partial``, ``finished``, ``failed``
     or ``conflict`` (the folder holds a run of another configuration)."""
     from ei_brian.config import NetworkConfig, TrainConfig
-    from ei_brian.training import LOG_FILE, RESULT_FILE, _config_record, _filled
+    from ei_brian.io import LOG_FILE, RESULT_FILE, _config_record, _filled
     config = _read_json(os.path.join(run_dir, "config.json"))
     rows = _metrics_rows(run_dir)
     epochs_done = max((int(row["epoch"]) for row in rows), default=-1)
@@ -438,7 +438,8 @@ def collect(spec, out):
     runs : list of dict
     epochs : list of dict
     """
-    from ei_brian.training import LOG_FILE, RESULT_FILE, summarize
+    from ei_brian.io import LOG_FILE, RESULT_FILE
+    from ei_brian.training import summarize
     runs, epochs = [], []
     recorded_runs, recorded_epochs = recorded(out)
     for run in spec.runs:
@@ -682,9 +683,9 @@ def _run_one(options_argv, run_dir, threads, data_dir=None, analyze=False):
     import threadpoolctl
 
     from ei_brian.data import DatasetError
-    from ei_brian.io import RunFolderError
+    from ei_brian.io import RESULT_FILE, RunFolderError
     from ei_brian.options import configs_from_args
-    from ei_brian.training import RESULT_FILE, RunLog, train
+    from ei_brian.training import RunLog, train
     parser = _train_parser()
     args = parser.parse_args(options_argv)
     net_config, train_config = configs_from_args(args)
@@ -711,7 +712,7 @@ def _run_one(options_argv, run_dir, threads, data_dir=None, analyze=False):
 
 def analysis_done(run_dir):
     """Whether the run folder holds an analysis newer than its final spike trains."""
-    from ei_brian.analysis import ANALYSIS_FILE
+    from ei_brian.analysis.tables import ANALYSIS_FILE
     from ei_brian.io import PROBE_SPIKES_FILES
     try:
         return (os.path.getmtime(os.path.join(run_dir, ANALYSIS_FILE)) >=
@@ -970,7 +971,7 @@ class SweepFailed(RuntimeError):
 def _run_on_dask(todo, workers, scheduler, client, progress, threads, data_dir, analyze, states):
     from tqdm import tqdm
 
-    from ei_brian.training import LOG_FILE
+    from ei_brian.io import LOG_FILE
     own_client, cluster = (client, None) if client is not None else _make_client(workers, scheduler)
     try:
         if threads is None:

@@ -50,7 +50,7 @@ import numpy as np
 from filelock import FileLock, Timeout
 from tqdm import tqdm
 
-from ei_brian import encoding, gradients, initialization, io as run_folder, noise, outcome, streams
+from ei_brian import encoding, gradients, initialization, noise, outcome, streams
 from ei_brian.config import ConfigError, NetworkConfig, TrainConfig
 from ei_brian.data import SPIKE_DATASETS, DatasetError, load_dataset
 from ei_brian.io import (
@@ -63,6 +63,7 @@ from ei_brian.io import (
     RunFolderError,
     _check_existing,
     _config_record,
+    _metrics_text,
     _save_epoch,
     atomic_savez,
     atomic_write_json,
@@ -75,13 +76,6 @@ from ei_brian.network import membrane_noise_drive
 from ei_brian.optimizers import make_optimizer
 from ei_brian.runner import CompiledNetwork
 from ei_brian.structure import draw_structure
-
-# Run-folder names that moved to ei_brian.io, still importable from here.
-RUN_FORMAT = run_folder.RUN_FORMAT
-RUN_FORMAT_VERSION = run_folder.RUN_FORMAT_VERSION
-METRICS_COLUMNS = run_folder.METRICS_COLUMNS
-_metrics_text = run_folder._metrics_text
-_filled = run_folder._filled
 
 #: the paper's full scale (docs/model.md): the whole data set, 30 epochs
 FULL_SCALE = {"train_samples": None, "test_samples": None, "epochs": 30}

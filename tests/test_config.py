@@ -58,7 +58,7 @@ def test_version_is_written_once_and_printed(capsys):
     with open(pathlib.Path(__file__).resolve().parent.parent / "pyproject.toml", "rb") as f:
         project = tomllib.load(f)
     assert "version" not in project["project"] and project["project"]["dynamic"] == ["version"]
-    assert project["tool"]["setuptools"]["dynamic"]["version"] == {"attr": "ei_brian.__version__"}
+    assert project["tool"]["setuptools"]["dynamic"]["version"] == {"attr": "ei_brian._version.__version__"}
     assert project["project"]["requires-python"] == ">=3.11"
     with pytest.raises(SystemExit) as exit_info:
         main(["--version"])

@@ -10,7 +10,7 @@ from ei_brian.network import membrane_noise_drive
 from ei_brian.optimizers import SMORMS3, Adam
 
 torch = pytest.importorskip("torch")
-from ei_brian.torch_reference import TorchEINetwork  # noqa: E402
+from torch_reference import TorchEINetwork  # noqa: E402
 
 
 def torch_gradients(config, weights, spike_input, labels, strength=0.0, rate=10 * Hz,

@@ -247,7 +247,7 @@ def test_initialize_picks_the_scheme_and_reports_what_it_derived():
 # in training
 
 def test_run_folders_from_before_these_options_still_resume(tmp_path):
-    from ei_brian.training import _check_existing, _config_record
+    from ei_brian.io import _check_existing, _config_record
     net, train = NetworkConfig(), TrainConfig()
     record = _config_record(net, train)
     old = json.loads(json.dumps(record))

@@ -4,8 +4,30 @@ import pytest
 
 from conftest import active_weights, random_input, small_config
 from ei_brian import gradients
-from ei_brian.network import build_network, initial_weights, projection_weights
+from ei_brian.network import SYNAPSE_PROJECTIONS, build_network, initial_weights
 from ei_brian.trained import spike_generator_arguments
+
+
+def projection_weights(config, synapses, structure=None):
+    """Per-projection ``w_<projection>`` arrays read back from the Synapses objects of a network
+    (runtime mode, after a run or after setting ``w``); zeros where ``structure`` has no synapse."""
+    n_exc = config.n_exc
+    weights = {}
+    if structure is not None:
+        for name, synapse in synapses.items():
+            projections = [p for p in SYNAPSE_PROJECTIONS[name] if p in config.projections]
+            weights.update(structure.block(projections).scatter(np.asarray(synapse.w[:])))
+        return weights
+    for name, synapse in synapses.items():
+        projections = [p for p in SYNAPSE_PROJECTIONS[name] if p in config.projections]
+        n_pre = config.projection_shape(projections[0])[0]
+        matrix = np.asarray(synapse.w[:]).reshape(n_pre, -1)
+        if len(projections) == 1:
+            weights["w_" + projections[0]] = matrix
+        else:
+            weights["w_" + projections[0]] = matrix[:, :n_exc]
+            weights["w_" + projections[1]] = matrix[:, n_exc:]
+    return weights
 
 
 def test_interactive_network_runs_with_brian2_tools(numpy_target):

@@ -17,7 +17,7 @@ from ei_brian.optimizers import SMORMS3, Adam
 from ei_brian.structure import Structure, StructureError, draw_structure
 
 torch = pytest.importorskip("torch")
-from ei_brian.torch_reference import TorchEINetwork  # noqa: E402
+from torch_reference import TorchEINetwork  # noqa: E402
 
 SPARSE = dict(connectivity=0.3, input_connectivity=0.5)
 

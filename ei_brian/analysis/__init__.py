@@ -26,7 +26,6 @@ module                                   what it holds
 The command ``ei-brian analyze RUN_DIR ...`` is in :mod:`ei_brian.cli.analyze`. The probe spike
 trains that ``ei-brian train`` saves are described in :mod:`ei_brian.io`.
 """
-from ei_brian.analysis import measures, tables, vanrossum
 from ei_brian.analysis.measures import Measures, compute_measures
 from ei_brian.analysis.neo_io import (
     POPULATIONS,
@@ -47,14 +46,6 @@ from ei_brian.analysis.tables import (
     save_run_analysis,
 )
 from ei_brian.analysis.vanrossum import van_rossum_distance
-
-# Importable from here as from the single module of before, though not in __all__.
-MEASURE_NAMES = measures.MEASURE_NAMES
-GROUPING_KEYS = tables.GROUPING_KEYS
-ANALYSIS_FILE = tables.ANALYSIS_FILE
-NEURONS_FILE = tables.NEURONS_FILE
-PLOT_FILES = tables.PLOT_FILES
-_kernel_sums = vanrossum._kernel_sums  # tested directly
 
 __all__ = [
     "POPULATIONS", "SNAPSHOTS", "ProbeSpikeTrains", "Measures", "RunAnalysis",

@@ -2,9 +2,11 @@
 over time steps, autograd for the backward pass, as in snnTorch or stork).
 
 It is the independent automatic-differentiation reference that the tests check the gradients of
-:mod:`ei_brian.gradients` against, and the other side of ``benchmarks/bench_training.py``.
-PyTorch is an optional dependency (``pip install torch``); nothing else in ei_brian imports this
-module (sparse networks use PyTorch's sparse kernels in :mod:`ei_brian.sparse_gradients`).
+:mod:`ei_brian.gradients` against, and the other side of ``benchmarks/bench_training.py`` (and
+of bench_shd.py and bench_scale.py, which put this folder on their ``sys.path``). It lives with
+the tests, not in the package: ei_brian imports none of it. PyTorch is an optional dependency
+(``pip install torch``; sparse networks use PyTorch's sparse kernels in
+:mod:`ei_brian.sparse_gradients`).
 """
 import math
 
