@@ -241,7 +241,9 @@ def build_network(config=None, weights=None, input_indices=(), input_times=None,
     dict
         ``network`` (a ``brian2.Network`` holding everything), ``input`` (SpikeGeneratorGroup),
         ``hidden`` (NeuronGroup), ``exc`` and ``inh`` (its E and I subgroups; ``inh`` is None
-        without I neurons), ``readout`` (NeuronGroup), ``synapses`` (dict by projection name),
+        without I neurons), ``readout`` (NeuronGroup), ``synapses`` (dict of the Brian2 Synapses
+        objects by their name, ``x_to_hidden``, ``e_to_hidden``, ``i_to_hidden``,
+        ``e_to_readout``: see ``SYNAPSE_PROJECTIONS`` for the projections each carries),
         ``spikes`` (SpikeMonitor of ``hidden``), ``readout_monitor`` (StateMonitor of the readout
         ``v``), ``potential_monitor`` (StateMonitor of hidden ``v`` or None).
     """
