@@ -11,7 +11,8 @@ The same builder serves the compiled training runs (:mod:`ei_brian.runner`) and 
     parts["network"].run(config.sample_duration)
     parts["spikes"].i, parts["spikes"].t  # a brian2 SpikeMonitor of all hidden neurons
 
-Model (per hidden neuron; E and I neurons obey the same equations)::
+Model, in short (the full description, with the defaults and the order of operations, is
+``docs/model.md``; per hidden neuron, E and I neurons obey the same equations)::
 
     dv/dt     = (I_exc - I_inh - v) / tau_mem      membrane potential (dimensionless, threshold 1)
     dI_exc/dt = -I_exc / tau_exc                   excitatory synaptic current

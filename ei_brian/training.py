@@ -1,29 +1,10 @@
 """Training: compiled forward runs, surrogate gradients, updates, Dale's-law projection.
 
 :func:`train` is the whole loop; ``ei-brian train`` (:mod:`ei_brian.cli.train`) is its command
-line. A run folder holds:
-
-- ``config.json``: everything that made the run, written before training starts;
-- ``metrics.csv``: one row per epoch (epoch 0 is the initial network, before any update):
-  ``epoch, train_loss, train_acc, test_acc, rate_exc_hz, rate_inh_hz, silent_frac, seconds``;
-  rates and the silent fraction are measured on the test set;
-- ``weights.npz``: ``w_xe, w_xi, w_ee, w_ei, w_ie, w_ii, w_eo`` after the latest epoch (magnitudes
-  for Dale's-law networks, signed for unbounded ones; absent projections absent);
-- ``checkpoint.npz``: weights, optimizer state and RNG state after the latest epoch, from which
-  ``--resume`` continues;
-- ``weights_initial.npz``: the initial weights (same keys); ``time_constants.npz``: the per-neuron
-  ``tau_mem``, ``tau_exc``, ``tau_inh`` (seconds) of a run with time-constant diversity;
-- ``structure.npz``: the synapses of a sparse network (``--connectivity`` or
-  ``--input-connectivity`` below 1; :mod:`ei_brian.structure`), drawn from the seed when the run
-  starts and read back by ``--resume`` and :func:`ei_brian.load_run`; the weight files keep dense
-  arrays with zeros where there is no synapse;
-- ``initialization.json``: the initialization scheme and what it derived (weight scales of the
-  fluctuation-driven scheme; factors, rates and number of measurements of ``target-rate``);
-- ``spikes_initial.npz`` and ``spikes_final.npz``: hidden spike trains of the probe samples (format
-  in :mod:`ei_brian.io`; load them as Neo objects with :mod:`ei_brian.analysis`).
-
-Every file is written atomically. The run-folder format, the ``config.json`` record, the
-``metrics.csv`` columns and the checkpoint writer are in :mod:`ei_brian.io`.
+line. It writes a run folder (``config.json``, ``metrics.csv``, the weights, a checkpoint for
+``--resume``, the initialization, the probe spike trains; every file atomically): the files and
+their formats are in :mod:`ei_brian.io`, and the documentation's run-folder page, generated from
+it, lists them all. The model it trains is described in ``docs/model.md``.
 
 The warnings of a run (:func:`ei_brian.outcome.run_warnings`: a silent start, a runaway E rate, a
 training loss that is not finite or that keeps rising) are said once each, at the epoch that
