@@ -10,10 +10,12 @@ import json
 import math
 import re
 
+import numpy as np
 from brian2 import Hz, Quantity, ms, second
 
 from ei_brian.datasets import registry
 from ei_brian.datasets.registry import dataset_size
+from ei_brian.streams import STREAMS
 
 __all__ = ["NetworkConfig", "TrainConfig", "ConfigError", "parse_ratio", "population_sizes"]
 
@@ -273,9 +275,6 @@ class NetworkConfig(_Config):
         seed : int or numpy.random.SeedSequence
             The run's seed (a stream of its own is derived from it).
         """
-        import numpy as np
-
-        from ei_brian.streams import STREAMS
         sequence = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
         rng = np.random.default_rng(np.random.SeedSequence(
             sequence.entropy, spawn_key=sequence.spawn_key + (STREAMS["time-constants"],)))

@@ -6,8 +6,10 @@ folder of the compiled networks, :func:`ei_brian.cache.cache_root`: ``$EI_BRIAN_
 ``.cache/brian2``), under a file lock so that processes starting at once build it once; later
 processes import the built module (about 15 s for the first build).
 """
+import contextlib
 import hashlib
 import importlib.util
+import io
 import os
 import shutil
 import sys
@@ -15,6 +17,8 @@ import sysconfig
 import threading
 
 from filelock import FileLock
+
+from ei_brian.cache import cache_root
 
 __all__ = ["kernels"]
 
@@ -38,7 +42,6 @@ def kernels():
 
 
 def _load():
-    from ei_brian.cache import cache_root
     with open(SOURCE, "rb") as f:  # the source and the interpreter it is built for
         digest = hashlib.sha256(f.read() + sysconfig.get_config_var("EXT_SUFFIX").encode())
     digest = digest.hexdigest()[:16]
@@ -64,9 +67,7 @@ def _find(folder):
 
 
 def _build(folder):
-    import contextlib
-    import io
-
+    # Cython.Build (0.1 s) and setuptools (0.07 s) only when compiling
     from Cython.Build import cythonize
     from setuptools import Distribution, Extension
     staging = folder + ".building"

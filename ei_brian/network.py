@@ -48,6 +48,7 @@ from brian2 import (
     second,
 )
 
+from ei_brian.brian2_warnings import quiet_brian2_warnings
 from ei_brian.config import NetworkConfig
 
 HIDDEN_EQUATIONS = """
@@ -248,7 +249,6 @@ def build_network(config=None, weights=None, input_indices=(), input_times=None,
         ``spikes`` (SpikeMonitor of ``hidden``), ``readout_monitor`` (StateMonitor of the readout
         ``v``), ``potential_monitor`` (StateMonitor of hidden ``v`` or None).
     """
-    from ei_brian.brian2_warnings import quiet_brian2_warnings
     with warnings.catch_warnings():
         quiet_brian2_warnings()
         return _build_network(config, weights, input_indices, input_times, n_samples,

@@ -6,10 +6,13 @@ Figures are built as :class:`matplotlib.figure.Figure` objects without pyplot, s
 (Agg) whatever backend is configured, and nothing here computes a measure: the functions draw what
 :mod:`ei_brian.analysis` computed.
 """
+import argparse
 import io
 import os
 
 import numpy as np
+
+from ei_brian.io import atomic_write_bytes
 
 __all__ = ["POPULATION_COLORS", "probe_raster_figure", "rate_histogram_figure",
            "van_rossum_histogram_figure", "figure_png_bytes", "figure_arguments", "read_table",
@@ -25,7 +28,7 @@ _SNAPSHOT_ORDER = ("initial", "final")
 
 
 def _figure(n_rows, n_columns, width_per_column=5.0, height_per_row=3.6, **subplot_kw):
-    from matplotlib.figure import Figure
+    from matplotlib.figure import Figure  # matplotlib (0.3 s) only when a figure is drawn
 
     figure = Figure(figsize=(width_per_column * n_columns, height_per_row * n_rows),
                     layout="constrained")
@@ -226,7 +229,6 @@ OUTCOME_CAPTION = ("single runs are small markers: filled circles trained, open 
 def figure_arguments(description, argv=None, default_data=os.path.join("data", "quick")):
     """``--data DIR`` (the tables, default ``data/quick``) and ``--out DIR`` (default
     ``DIR/figures``) of a figure script."""
-    import argparse
     parser = argparse.ArgumentParser(description=description.strip().splitlines()[0])
     parser.add_argument("--data", default=default_data,
                         help="folder of the tables (a reproduction's folder; default %(default)s)")
@@ -240,7 +242,7 @@ def figure_arguments(description, argv=None, default_data=os.path.join("data", "
 def read_table(data, relative, finished=True):
     """A table under ``data`` as a DataFrame, finished runs only (if it has a ``status``); None
     if it is missing or holds no such row."""
-    import pandas as pd
+    import pandas as pd  # pandas (0.3 s) only when a table is read or built
     path = os.path.join(data, relative)
     try:
         table = pd.read_csv(path)
@@ -260,7 +262,7 @@ def skip(name, *missing):
 
 def use_study_style():
     """Apply the study's style (``figures/ei_brian.mplstyle``) to everything drawn after."""
-    import matplotlib
+    import matplotlib  # matplotlib (0.3 s) only when a figure is drawn
     matplotlib.use("Agg")
     import matplotlib.style
     if os.path.exists(STYLE_FILE):
@@ -269,7 +271,7 @@ def use_study_style():
 
 def study_figure(n_rows=1, n_columns=1, width=4.6, height=3.6, **subplot_kw):
     """A figure in the study's style, without pyplot (headless)."""
-    from matplotlib.figure import Figure
+    from matplotlib.figure import Figure  # matplotlib (0.3 s) only when a figure is drawn
     use_study_style()
     figure = Figure(figsize=(width * n_columns, height * n_rows), layout="constrained")
     axes = figure.subplots(n_rows, n_columns, squeeze=False, **subplot_kw)
@@ -278,7 +280,7 @@ def study_figure(n_rows=1, n_columns=1, width=4.6, height=3.6, **subplot_kw):
 
 def empty_figure(width, height):
     """An empty figure in the study's style (for subfigures and grids)."""
-    from matplotlib.figure import Figure
+    from matplotlib.figure import Figure  # matplotlib (0.3 s) only when a figure is drawn
     use_study_style()
     return Figure(figsize=(width, height), layout="constrained")
 
@@ -286,7 +288,6 @@ def empty_figure(width, height):
 def save_figure(figure, out_dir, name, caption=None):
     """Write ``name.png`` (300 dpi), ``name.pdf`` and, given a caption, ``name.caption.md`` into
     ``out_dir`` (atomically); return the paths."""
-    from ei_brian.io import atomic_write_bytes
     os.makedirs(out_dir, exist_ok=True)
     paths = []
     for kind in ("png", "pdf"):
@@ -340,7 +341,7 @@ NETWORK_COLORS = {"100:0": "#882255", "95:5": "#CC6677", "90:10": "#999933", "80
 
 def network_color(network):
     """One colour per network in every figure; near-black for the unbounded baseline."""
-    import matplotlib
+    import matplotlib  # matplotlib (0.3 s) only when a figure is drawn
     if network == "unbounded":
         return UNBOUNDED_COLOR
     if network in NETWORK_COLORS:
@@ -388,8 +389,7 @@ def prepare_runs(runs):
     ``outcome`` (the table's, or the rule of ``ei_brian/outcome.py`` from the summary columns
     where the table has none), and ``learning_rate``, ``target_rate``, ``update_noise``,
     ``command`` where missing. Returns ``(table, accuracy_column)``."""
-    import numpy as np
-    import pandas as pd
+    import pandas as pd  # pandas (0.3 s) only when a table is read or built
     runs = runs.copy()
     column, _ = accuracy_measure(runs)
     runs["accuracy"] = runs[column].astype(float)
@@ -416,8 +416,7 @@ def prepare_runs(runs):
 def t_interval(values, level=0.95):
     """Mean, sd (n - 1), n and the half-width of the ``level`` t-interval of the mean of the
     finite values (NaN half-width below two values)."""
-    import numpy as np
-    from scipy import stats
+    from scipy import stats  # scipy.stats (0.6 s) only when a test is computed
     values = np.asarray(values, dtype=float)
     values = values[np.isfinite(values)]
     n = values.size
@@ -433,7 +432,7 @@ def t_interval(values, level=0.95):
 
 def summarize(table, by, value, level=0.95):
     """Mean, sd, n and t-interval half-width (``ci``) of ``value`` per group of ``by``."""
-    import pandas as pd
+    import pandas as pd  # pandas (0.3 s) only when a table is read or built
     rows = []
     for key, part in table.groupby(by, sort=False, dropna=False):
         mean, sd, n, half = t_interval(part[value], level)
@@ -487,8 +486,7 @@ def tuning_grid(runs):
     finished runs (all outcomes; the accuracy measure where there is no validation), n, and
     whether it is the network's tuned cell (the highest mean). ``target_rate`` is -1 where
     the init is not target-rate."""
-    import numpy as np
-    import pandas as pd
+    import pandas as pd  # pandas (0.3 s) only when a table is read or built
     table = runs.copy()
     score = "val_acc" if "val_acc" in table and table["val_acc"].notna().any() else "accuracy"
     table["_score"] = table[score].astype(float).fillna(1.0 / table["n_classes"])
@@ -528,7 +526,6 @@ def chance_retention(runs):
     accuracy of the same network and seed at eta 0, chance = 1 / n_classes (``runs`` from
     :func:`prepare_runs`). NaN where that run is missing or did not train (acc0 not above
     chance)."""
-    import numpy as np
     clean = runs[(runs["update_noise"] == 0) & (runs["outcome"] == "trained")]
     clean = clean.drop_duplicates(["network", "seed"]).set_index(["network", "seed"])["accuracy"]
     acc0 = np.array([clean.get((network, seed), np.nan)
@@ -541,7 +538,6 @@ def chance_retention(runs):
 
 def draw_seeds(axis, x, y, outcomes, color, size=14, alpha=0.75, zorder=3):
     """Single runs as small markers, one style per outcome (:data:`OUTCOME_STYLE`)."""
-    import numpy as np
     x, y, outcomes = np.asarray(x, float), np.asarray(y, float), np.asarray(outcomes)
     for outcome, style in OUTCOME_STYLE.items():
         chosen = outcomes == outcome
@@ -561,7 +557,7 @@ def draw_seeds(axis, x, y, outcomes, color, size=14, alpha=0.75, zorder=3):
 
 def outcome_handles(color="0.3", outcomes=OUTCOMES, prefix="run: "):
     """Legend handles of the outcome markers."""
-    from matplotlib.lines import Line2D
+    from matplotlib.lines import Line2D  # matplotlib (0.3 s) only when a figure is drawn
     handles = []
     for outcome in outcomes:
         style = OUTCOME_STYLE[outcome]
@@ -594,7 +590,6 @@ def break_floor(values, trained, gap=10.0):
     """Where to break an accuracy axis (points): ``gap`` below the lowest of ``trained`` (the
     values the eye should resolve), or None when no value of ``values`` lies below it. Every
     value is then drawn in the upper part (>= floor) or in the strip below the break."""
-    import numpy as np
     values = np.asarray(values, dtype=float)
     trained = np.asarray(trained, dtype=float)
     trained = trained[np.isfinite(trained)]
@@ -631,7 +626,6 @@ def split_point(values, trained, relative=1.0, minimum=0.0):
     """Where to break an axis so that the trained runs are resolved: below the lowest trained
     value by ``relative`` times their range (at least ``minimum``); None when no value lies
     below that point (no break needed)."""
-    import numpy as np
     values = np.asarray(values, dtype=float)
     values = values[np.isfinite(values)]
     trained = np.asarray(trained, dtype=float)
@@ -643,7 +637,6 @@ def split_point(values, trained, relative=1.0, minimum=0.0):
 
 
 def _limits(values, pad_share=0.08, minimum_pad=0.02):
-    import numpy as np
     low, high = float(np.min(values)), float(np.max(values))
     pad = max(pad_share * (high - low), minimum_pad * max(1.0, abs(high)))
     return low - pad, high + pad
@@ -651,7 +644,7 @@ def _limits(values, pad_share=0.08, minimum_pad=0.02):
 
 def _few_ticks(axis, values):
     """At most two ticks on the narrow part of a broken axis (one where its values are equal)."""
-    import numpy as np
+    # matplotlib (0.3 s) only when a figure is drawn
     from matplotlib.ticker import FixedLocator, MaxNLocator
     if len(values) and np.ptp(values) == 0:
         axis.set_major_locator(FixedLocator([float(values[0])]))
@@ -668,7 +661,6 @@ def broken_axes(parent, spec, x, y, x_split=None, y_split=None):
     "high" (x); ``("high", "high")`` is the main axis. Draw every point into each axis: each
     point lies inside the limits of exactly one. Label the x axis on the last row and the y axis
     on the first column."""
-    import numpy as np
     x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
     finite = np.isfinite(x) & np.isfinite(y)
     x, y = x[finite], y[finite]

@@ -47,6 +47,7 @@ import numpy as np
 
 from ei_brian.datasets.dataset import spike_dataset
 from ei_brian.datasets.registry import RANDMAN_DEFAULTS
+from ei_brian.encoding import SpikeSamples
 
 __all__ = ["frequency_cutoff", "manifold_parameters", "eval_manifold", "make_randman"]
 
@@ -195,7 +196,6 @@ def randman_spikes(times, dt, n_steps, window=WINDOW):
     Channel ``c`` of sample ``n`` spikes once, at ``times[n, c] * window * n_steps * dt``, in
     step ``floor(times[n, c] * window * n_steps)`` (at most ``n_steps - 1``).
     """
-    from ei_brian.encoding import SpikeSamples
     n_samples, n_channels = times.shape
     step = np.minimum(np.floor(times * (window * n_steps)).astype(np.int64), n_steps - 1)
     sample = np.repeat(np.arange(n_samples), n_channels)

@@ -37,6 +37,7 @@ Claims (Kilgore, Kopsick, Ascoli & Adam 2025; numbered as in ``docs`` and the RE
 """
 import dataclasses
 import math
+import warnings
 
 import numpy as np
 
@@ -171,7 +172,7 @@ def mean_sd(values):
 def t_interval(values, level=1 - ALPHA):
     """``(mean, low, high, n)``: the mean of the finite values and its t-interval
     (``mean +/- t_{(1+level)/2, n-1} sd / sqrt(n)``; NaN bounds below two values)."""
-    from scipy.stats import t
+    from scipy.stats import t  # scipy.stats (0.6 s) only when a test is computed
     values = _finite(values)
     n = len(values)
     if n < 2:
@@ -191,7 +192,7 @@ def welch(a, b, level=1 - ALPHA):
         ``level`` interval), ``p`` (two-sided), ``n_a``, ``n_b``; NaN with fewer than two values
         on a side.
     """
-    from scipy.stats import t
+    from scipy.stats import t  # scipy.stats (0.6 s) only when a test is computed
     a, b = _finite(a), _finite(b)
     out = {"diff": math.nan, "se": math.nan, "df": math.nan, "low": math.nan, "high": math.nan,
            "p": math.nan, "n_a": len(a), "n_b": len(b)}
@@ -224,7 +225,7 @@ def tost(a, b, margin, alpha=ALPHA):
         ``a`` worse than ``b`` by more than the margin), and ``ci_low``/``ci_high``, the
         ``1 - 2 alpha`` (90 %) interval of the difference that TOST uses.
     """
-    from scipy.stats import t
+    from scipy.stats import t  # scipy.stats (0.6 s) only when a test is computed
     out = welch(a, b)
     out.update(p_equivalent=math.nan, p_lower=math.nan, p_upper=math.nan, p_worse=math.nan,
                ci_low=math.nan, ci_high=math.nan)
@@ -237,6 +238,7 @@ def tost(a, b, margin, alpha=ALPHA):
                    p_worse=0.0 if diff < -margin else 1.0, p_equivalent=0.0 if inside else 1.0,
                    ci_low=diff, ci_high=diff)
         return out
+    # statsmodels (1.1 s) only for this test
     from statsmodels.stats.weightstats import ttest_ind, ttost_ind
     a, b = _finite(a), _finite(b)
     p_equivalent, (_, p_lower, _), (_, p_upper, _) = ttost_ind(a, b, -margin, margin,
@@ -268,7 +270,7 @@ def ols(frame, response, numeric=(), categorical=(), level=1 - ALPHA):
         ``"C(col)[T.level]"``) to ``{"coef", "se", "p", "low", "high"}`` (two-sided t); empty
         ``coef`` when the model cannot be fitted (fewer runs than terms + 1).
     """
-    import pandas as pd
+    import pandas as pd  # pandas (0.3 s) and statsmodels (1.1 s) only for a regression
     columns = [response, *numeric, *categorical]
     data = frame[columns].copy()
     for column in (response, *numeric):
@@ -289,7 +291,6 @@ def ols(frame, response, numeric=(), categorical=(), level=1 - ALPHA):
     result = {"n": n, "df_resid": n - rank, "coef": {}}
     if n - rank < 1:
         return result
-    import warnings
 
     import statsmodels.api as sm
     with warnings.catch_warnings():  # a rank-deficient design (rank above) is fitted by pinv
@@ -314,7 +315,7 @@ def spearman(x, y):
     dict
         ``rho``, ``p``, ``low``, ``high``, ``n``.
     """
-    from scipy.stats import norm, spearmanr
+    from scipy.stats import norm, spearmanr  # scipy.stats (0.6 s) only when a test is computed
     x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
     keep = np.isfinite(x) & np.isfinite(y)
     x, y = x[keep], y[keep]
@@ -432,7 +433,7 @@ def outcome_counts(runs, by):
     ``saturated`` (finished runs by outcome) and ``unfinished`` (any other status); where
     ``runs`` has a ``warnings`` column (kinds joined by ``;``), also ``warnings``: how many of the
     condition's runs carry each kind, such as ``"2 rising-loss, 1 runaway"`` (``"none"``)."""
-    import pandas as pd
+    import pandas as pd  # pandas (0.3 s) only when a table is read or built
     by = [column for column in ([by] if isinstance(by, str) else list(by)) if column in runs]
     rows = []
     if not len(runs):
@@ -507,7 +508,7 @@ def _same(values, target):
 
 
 def _missing(claim, study):
-    import pandas as pd
+    import pandas as pd  # pandas (0.3 s) only when a table is read or built
     return Verdict(claim, INCONCLUSIVE, f"the {study} study's table is missing or has no run.",
                    "", "", None, "no runs.", pd.DataFrame(),
                    f"{claim} cannot be read yet: the {study} study has not produced runs.")
@@ -572,7 +573,7 @@ def compare_to_baseline(runs, failures=False, margin=H1_MARGIN):
     failures : bool
         Put the silent and saturated runs in (the sensitivity analysis).
     """
-    import pandas as pd
+    import pandas as pd  # pandas (0.3 s) only when a table is read or built
     column, _ = accuracy_measure(runs)
     settings = tuned_settings(runs)
     tuned = _keep(_tuned_rows(_finished(runs), settings), failures)
@@ -759,7 +760,7 @@ def _seed_slopes(part, column):
 
 
 def _h2_table(runs, failures):
-    import pandas as pd
+    import pandas as pd  # pandas (0.3 s) only when a table is read or built
     column, _ = accuracy_measure(runs)
     used = _keep(_calibrated(runs), failures)
     rows = []
@@ -914,7 +915,7 @@ def how_low(initial_runs):
 
 
 def _h3_table(runs, failures):
-    import pandas as pd
+    import pandas as pd  # pandas (0.3 s) only when a table is read or built
     column, _ = accuracy_measure(runs)
     calibrated = _finished(_calibrated(runs))
     low = calibrated[calibrated["target_rate"] <= H3_LOW_RATE_HZ] if "target_rate" in calibrated \
@@ -1055,7 +1056,7 @@ def _trained_counts(runs, network, level):
 
 
 def _h4_table(noise_runs, failures):
-    import pandas as pd
+    import pandas as pd  # pandas (0.3 s) and scipy.stats (0.6 s) only here
     from scipy.stats import fisher_exact
     every = retention(noise_runs)
     runs = every if failures else every[_outcome(every) == TRAINED]
@@ -1356,7 +1357,7 @@ def verdict_h5(vanrossum, noise_runs=None):
     The same models with E diversity, and with the I firing rate in place of I diversity (the
     distance grows with the number of spikes), are shown beside.
     """
-    import pandas as pd
+    import pandas as pd  # pandas (0.3 s) only when a table is read or built
     rule = ("each run once (dedupe on command), final snapshot, Fashion-MNIST deciding. (a) OLS "
             "acc ~ z(I diversity) + C(network) + log10(initial E rate) over noise-free trained "
             "runs with I neurons; (b) OLS retention ~ z(I diversity) + C(network) + "

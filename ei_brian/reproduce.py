@@ -26,9 +26,14 @@ import platform
 import subprocess
 import sys
 import time
+import tomllib
 
+import numpy as np
+
+from ei_brian import report
 from ei_brian._version import __version__
-from ei_brian.io import atomic_write_json, atomic_write_text
+from ei_brian.io import PROBE_SPIKES_FILES, atomic_write_json, atomic_write_text, load_probe_spikes
+from ei_brian.report import H1_MARGIN, compare_to_baseline, mean_sd, tuned_settings
 
 __all__ = ["STUDIES", "SCALES", "FIGURES", "reproduce", "load_studies", "write_tables",
            "write_report", "repository_root"]
@@ -60,8 +65,7 @@ def load_studies(scale, studies_dir=None, data_dir=None):
 
     The spike-timing study takes SHD where its files are found, else the random-manifold task.
     """
-    import tomllib
-
+    # Brian2 through the sweep package (0.9 s) only when runs are collected or trained
     from ei_brian.sweep import SweepError, load_spec
     studies_dir = studies_dir or os.path.join(repository_root(), "studies")
     out = []
@@ -84,6 +88,7 @@ def load_studies(scale, studies_dir=None, data_dir=None):
 
 def spike_timing_dataset(data_dir=None):
     """``"shd"`` where the SHD files are found, else ``"shd-like"`` (the generated stand-in)."""
+    # the data sets' stack (urllib, ssl, encoding: +65 ms) only to look for the SHD files
     from ei_brian.shd import shd_available
     return "shd" if shd_available(data_dir) else "shd-like"
 
@@ -92,7 +97,7 @@ def spike_timing_dataset(data_dir=None):
 # tables
 
 def _read_csv(path):
-    import pandas as pd
+    import pandas as pd  # pandas (0.3 s) only when a table is read or built
     try:
         return pd.read_csv(path)
     except (OSError, ValueError):
@@ -107,10 +112,11 @@ def write_tables(out, studies):
     dict
         ``{name: path}`` of the tables written.
     """
+    # pandas (0.3 s), Brian2 through the sweep package (0.9 s) and the analysis package
+    # (quantities and Neo, +100 ms) only when the tables are written
     import pandas as pd
 
     from ei_brian.analysis.tables import ANALYSIS_FILE, NEURONS_FILE
-    from ei_brian.io import PROBE_SPIKES_FILES, load_probe_spikes
     from ei_brian.sweep import collect
     folder = os.path.join(out, "tables")
     os.makedirs(folder, exist_ok=True)
@@ -235,7 +241,6 @@ def provenance(scale, command, out=None):
 
 
 def _markdown_table(frame, percent=(), digits=3):
-    import numpy as np
     if frame is None or len(frame) == 0:
         return "(no data)\n"
     columns = list(frame.columns)
@@ -277,7 +282,6 @@ def full_scale(studies):
 
 def compute_verdicts(out, studies):
     """Every claim's :class:`ei_brian.report.Verdict` from the tables under ``out``."""
-    from ei_brian import report
     tables = study_tables(out, studies)
     return report.verdicts({key: tables.get(key) for key in
                             ("ratio", "ratio_full", "initial_rate", "update_noise",
@@ -322,7 +326,6 @@ def training_length(runs, epochs):
     """Whether the runs of a study levelled off: of the trained runs with validation, the share
     whose validation-chosen epoch lies before the last, and the mean gain of validation accuracy
     over the last quarter of the epochs (points). ``None`` without validation data."""
-    import numpy as np
     if runs is None or epochs is None or "val_epoch" not in runs or "val_acc" not in epochs:
         return None
     trained = runs[(runs["status"] == "finished") & (runs["outcome"] == "trained")
@@ -370,10 +373,8 @@ def recipe_choice(runs, epochs):
     chosen : dict or None
         ``learning_rate`` and ``lr_schedule`` of the recipe.
     """
-    import numpy as np
-    import pandas as pd
+    import pandas as pd  # pandas (0.3 s) only when a table is read or built
 
-    from ei_brian.report import mean_sd
     finished = runs[runs["status"] == "finished"]
     rows, squares, dof = [], 0.0, 0
     for (rate, schedule), part in finished.groupby(["learning_rate", "lr_schedule"], sort=True):
@@ -439,7 +440,7 @@ def _recipe_section(out, tables, studies):
 
 def write_report(out, studies, context, figures=None, failures=()):
     """Write ``OUT/REPORT.md`` (and ``OUT/tables/claims.csv``); return its path."""
-    import pandas as pd
+    import pandas as pd  # pandas (0.3 s) only when a table is read or built
     tables = study_tables(out, studies)
     verdicts = compute_verdicts(out, studies)
     figures = figures or {}
@@ -577,7 +578,6 @@ def _h1_subset_lines(tables):
     """Beside a verdict from the paper's scale: the ratio study's comparison at 10,000 samples
     (every ratio, the tuning grids) and whether the full-scale baseline ran at the cell the
     tuning chose."""
-    from ei_brian.report import compare_to_baseline, tuned_settings
     ratio, full = tables.get("ratio"), tables.get("ratio_full")
     if full is None or not len(full) or ratio is None or not len(ratio):
         return []
@@ -610,7 +610,6 @@ def _accuracy_column(runs):
 
 
 def _spike_timing_section(out, studies, figures, number):
-    from ei_brian.report import mean_sd
     runs = _read_csv(os.path.join(out, "spike_timing", "runs.csv"))
     spec = dict(studies).get("spike_timing")
     lines = ["## Spike timing: the ratio comparison on spike-timing data", ""]
@@ -647,7 +646,6 @@ def _spike_timing_section(out, studies, figures, number):
                      f"{part['rate_exc_final_hz'].mean():.3g} | "
                      f"{part['rate_inh_final_hz'].mean():.3g} |")
     lines.append("")
-    from ei_brian.report import H1_MARGIN, compare_to_baseline
     if (finished["network"] == "unbounded").any() and "outcome" in finished:
         table = compare_to_baseline(runs)
         keep = [column for column in ("network", "n", "accuracy", "difference to baseline",
@@ -690,6 +688,7 @@ def reproduce(scale="quick", out=None, workers=None, scheduler=None, client=None
     str or None
         The report's path (None for a dry run).
     """
+    # Brian2 through the sweep package (0.9 s) only when runs are collected or trained
     from ei_brian.sweep import SweepFailed, run_sweeps
     if scale not in SCALES:
         raise ValueError(f"scale {scale!r} is unknown; use one of {', '.join(SCALES)}")
@@ -732,6 +731,7 @@ def reproduce(scale="quick", out=None, workers=None, scheduler=None, client=None
     figures = run_figures(out)
     for name, (status, message) in figures.items():
         print(f"  {name}: {status}" + (f" ({message})" if status != "written" else ""))
+    # Brian2 through the sweep package (0.9 s) only when runs are collected or trained
     from ei_brian.sweep import collect
     rows = [row for spec, sweep_dir in sweeps for row in collect(spec, sweep_dir)[0]]
     finished = sum(row["status"] == "finished" for row in rows)
@@ -756,10 +756,10 @@ def full_scale_waits(sweeps):
     specs = {spec.name: (spec, sweep_dir) for spec, sweep_dir in sweeps}
     if "ratio_full" not in specs or "ratio" not in specs:
         return ""
+    # pandas (0.3 s) and Brian2 (0.9 s, also through the sweep package) only here
     import pandas as pd
     from brian2 import Hz
 
-    from ei_brian.report import tuned_settings
     from ei_brian.sweep import SweepError, collect
     ratio = pd.DataFrame(collect(*specs["ratio"])[0])
     if not (ratio["status"] == "finished").all():
@@ -783,6 +783,7 @@ def full_scale_waits(sweeps):
 
 
 def _count_finished(sweeps):
+    # Brian2 through the sweep package (0.9 s) only when runs are collected or trained
     from ei_brian.sweep import collect
     return sum(row["status"] == "finished" for spec, sweep_dir in sweeps
                for row in collect(spec, sweep_dir)[0])

@@ -205,7 +205,7 @@ def _layout_error(path, problem):
 
 
 def _dataset(handle, name, path):
-    import h5py
+    import h5py  # h5py (0.4 s) only when the SHD files are read
     if name not in handle or not isinstance(handle[name], h5py.Dataset):
         raise _layout_error(path, f"no dataset {name!r}")
     return handle[name]
@@ -279,7 +279,7 @@ def read_shd_file(path, dt=2e-3, n_steps=350):
         a negative or non-finite time, a channel outside 0 .. 699 or a label outside 0 .. 19. The
         message names the file and says what to do.
     """
-    import h5py
+    import h5py  # h5py (0.4 s) only when the SHD files are read
     path = pathlib.Path(path)
     if not path.is_file():
         raise DatasetError(f"{path}: file not found. To get it, {_how_to_get()}.")
@@ -445,7 +445,7 @@ def fetch_shd(dest=None, base_url=SHD_BASE_URL, progress=True):
     DatasetError
         If the list or a file cannot be downloaded, the list lacks a file, or a checksum is wrong.
     """
-    import pooch
+    import pooch  # pooch (0.1 s) only when the SHD files are downloaded
 
     dest = _folders.REPO_DATA_DIR / SHD if dest is None else pathlib.Path(dest).expanduser()
     try:

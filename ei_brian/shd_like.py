@@ -47,12 +47,14 @@ the shared word from ``(classes, 0)``, the speakers from ``(0, 1)``, the samples
 the words or the speakers.
 """
 import numbers
+import os
 
 import numpy as np
 
 from ei_brian.datasets.dataset import spike_dataset
 from ei_brian.datasets.registry import SHD_LIKE_DEFAULTS
 from ei_brian.randman import eval_manifold, manifold_parameters
+from ei_brian.shd import bin_spikes
 
 __all__ = ["DEFAULTS", "make_shd_like", "shd_like_spikes", "load_shd_like",
            "nearest_centroid_accuracy", "write_shd_files"]
@@ -207,7 +209,6 @@ def make_shd_like(n_classes=DEFAULTS["classes"], n_channels=DEFAULTS["channels"]
 
 def shd_like_spikes(times, units, dt, n_steps, n_channels):
     """The events on a time grid, as for SHD files (:func:`ei_brian.shd.bin_spikes`)."""
-    from ei_brian.shd import bin_spikes
     return bin_spikes(times, units, dt, n_steps, n_channels)
 
 
@@ -275,9 +276,7 @@ def write_shd_files(folder, **task):
     ``task`` takes the arguments of :func:`make_shd_like`; the test set is the one it draws, as in
     :func:`load_shd_like`. Returns the two paths.
     """
-    import os
-
-    import h5py
+    import h5py  # h5py (0.4 s) only when the files are written
     n_classes = task.get("n_classes", DEFAULTS["classes"])
     times, units, labels, who, test = make_shd_like(**task)
     os.makedirs(folder, exist_ok=True)

@@ -41,7 +41,7 @@ __all__ = ["SparseOperators", "backward_sparse", "torch_module"]
 def torch_module():
     """PyTorch, or an ImportError that says what needs it and how to install it."""
     try:
-        import torch
+        import torch  # PyTorch (1.5 s) only for sparse networks
     except ImportError:  # pragma: no cover - torch is in requirements.txt
         raise ImportError("sparse networks (connectivity < 1) compute their gradients with "
                           "PyTorch's sparse kernels: install it with 'pip install torch' (CPU "

@@ -34,6 +34,7 @@ from ei_brian.io import (
     load_structure,
     read_run_record,
 )
+from ei_brian.network import build_network
 
 __all__ = ["load_run", "TrainedRun", "spike_generator_arguments", "INITIAL_WEIGHTS_FILE",
            "TIME_CONSTANTS_FILE"]
@@ -124,7 +125,7 @@ class TrainedRun:
     """
 
     def __init__(self, run_dir, snapshot="final", data_dir=None):
-        import pandas as pd
+        import pandas as pd  # pandas (+0.1 s after Brian2) only when a run is loaded
         self.run_dir = os.fspath(run_dir)
         self.data_dir = data_dir
         self.net_config, self.train_config = _read_config(self.run_dir)
@@ -196,6 +197,7 @@ class TrainedRun:
     def trainer(self):
         """The run's data and encoders (:class:`ei_brian.training.Trainer`, nothing compiled)."""
         if self._trainer is None:
+            # the training stack (gradients, kernels: +65 ms) only to train on
             from ei_brian.training import Trainer
             self._trainer = Trainer(self.net_config, self.train_config, data_dir=self.data_dir,
                                     verbose=False, compile=False, structure=self.structure)
@@ -212,6 +214,7 @@ class TrainedRun:
         drive : numpy.ndarray (1, n_steps, n_hidden) or None
         label : int
         """
+        # the training stack (gradients, kernels: +65 ms) only to probe
         from ei_brian.training import EVALUATION_KEYS
         trainer = self.trainer
         probe = self.probe_spikes("final" if os.path.exists(os.path.join(
@@ -262,7 +265,6 @@ class TrainedRun:
             As :func:`ei_brian.network.build_network`; run it for ``n_samples *
             net_config.sample_duration``. ``parts["n_samples"]`` says how many samples it holds.
         """
-        from ei_brian.network import build_network
         given = [value is not None for value in (probe_sample, images, spike_input)]
         if sum(given) > 1:
             raise ValueError("give one of probe_sample, images and spike_input")
@@ -279,6 +281,7 @@ class TrainedRun:
             if images.ndim != 2 or images.shape[1] != self.net_config.n_inputs:
                 raise ValueError(f"images must have shape (n, {self.net_config.n_inputs}), not "
                                  f"{images.shape}")
+            # the training stack (gradients, kernels: +65 ms) only to build
             from ei_brian.training import EVALUATION_KEYS
             spike_input = self.trainer.encode(images, "test-poisson", EVALUATION_KEYS["test"], 0)
         n_samples = 1 if spike_input is None else spike_input.n_samples

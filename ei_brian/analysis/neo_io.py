@@ -7,6 +7,7 @@ The probe spike trains that ``ei-brian train`` saves (see :mod:`ei_brian.io`) be
 convert the same way (:func:`spiketrains_from_monitor`).
 """
 import os
+import tempfile
 
 import numpy as np
 import quantities as pq
@@ -31,6 +32,7 @@ def _as_seconds(value, name):
             raise TypeError(f"{name} must be a time, not {value!r}")
         return float(value.rescale(pq.s).magnitude)
     try:
+        # Brian2 (0.9 s) only for a Brian2 quantity (results are read without it)
         from brian2 import Quantity as BrianQuantity, second
     except ImportError:  # pragma: no cover - brian2 is a dependency
         BrianQuantity = None
@@ -177,7 +179,7 @@ class ProbeSpikeTrains:
         -------
         neo.Block
         """
-        import neo
+        import neo  # Neo (0.2 s) only when a Neo object is built
 
         if name is None:
             name = os.path.basename(os.path.normpath(self.source)) if self.source else "probe spikes"
@@ -216,7 +218,7 @@ class ProbeSpikeTrains:
 
 def _probe_spiketrains(data, path):
     """Neo spike trains and snapshot info from the dict of :func:`ei_brian.io.load_probe_spikes`."""
-    import neo
+    import neo  # Neo (0.2 s) only when a Neo object is built
 
     n_exc, n_inh = data["n_exc"], data["n_inh"]
     n_neurons = n_exc + n_inh
@@ -355,7 +357,7 @@ def spiketrains_from_monitor(spike_monitor, t_start=None, t_stop=None, populatio
         One train per neuron of the monitored group, in seconds, annotated with ``neuron`` (and
         ``neuron_in_population``, the same index), ``population`` and ``source`` (the group's name).
     """
-    import neo
+    import neo  # Neo (0.2 s) and Brian2 (0.9 s) only for a live monitor
     from brian2 import second
 
     t_start_s = _as_seconds(t_start, "t_start")
@@ -411,9 +413,7 @@ def export_nix(source, path, samples=None):
     and two snapshots (6,400 trains) takes minutes and some 250 MB; export a few ``samples`` where
     that is enough.
     """
-    import tempfile
-
-    import neo
+    import neo  # Neo (0.2 s) only when NIX is written
 
     if isinstance(source, neo.Block):
         if samples is not None:
@@ -458,7 +458,7 @@ def read_nix(path):
     neo.Block
         The block, with its segments, groups and spike trains and their annotations.
     """
-    import neo
+    import neo  # Neo (0.2 s) only when NIX is read
 
     path = os.fspath(path)
     if not os.path.exists(path):

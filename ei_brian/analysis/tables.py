@@ -16,6 +16,7 @@ import os
 
 import quantities as pq
 
+from ei_brian import plotting
 from ei_brian.analysis.measures import MEASURE_NAMES, Measures, compute_measures
 from ei_brian.analysis.neo_io import SNAPSHOTS, ProbeSpikeTrains, load_run_spiketrains
 from ei_brian.analysis.run_config import GROUPING_KEYS, read_run_config, run_parameters
@@ -194,8 +195,6 @@ def save_run_analysis(analysis, plots=False):
     atomic_write_text(path, analysis.neuron_table.to_csv(index=False))
     written.append(path)
     if plots:
-        from ei_brian import plotting
-
         figures = {
             "raster": plotting.probe_raster_figure(analysis.probe, sample=0, title=analysis.run),
             "rates": plotting.rate_histogram_figure(analysis.measures.neurons, title=analysis.run),

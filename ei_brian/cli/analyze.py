@@ -6,6 +6,7 @@ folder, optionally with figures, prints a summary of each run (its measures, and
 its training: :func:`ei_brian.analysis.tables.read_run_warnings`) and changes nothing else.
 Run-folder arguments may be glob patterns (:func:`expand_run_arguments`).
 """
+import argparse
 import glob
 import math
 import os
@@ -52,8 +53,6 @@ def expand_run_arguments(arguments):
 
 
 def _positive_float(text):
-    import argparse
-
     try:
         value = float(text)
     except ValueError:
@@ -96,7 +95,7 @@ def run_analyze_command(args):
     int
         0 if every folder was analysed, 1 otherwise.
     """
-    import pandas as pd
+    import pandas as pd  # pandas (0.3 s) and tqdm only when the analysis runs, not for --help
     from tqdm import tqdm
 
     run_dirs, problems = expand_run_arguments(args.runs)

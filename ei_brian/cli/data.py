@@ -1,6 +1,7 @@
 """``ei-brian data ACTION DATASET``: find, check or download a data set."""
 import sys
 
+from ei_brian import shd
 from ei_brian.cli import add_old_spelling
 from ei_brian.data import (
     DATA_ENVIRONMENT_VARIABLE,
@@ -88,7 +89,6 @@ def run_data_command(args):
 
 
 def _run_shd_command(args, progress):
-    from ei_brian import shd
     url = getattr(args, "url", None) or shd.SHD_BASE_URL
     if args.action == "fetch":
         print(shd.fetch_shd(args.data_dir, base_url=url, progress=progress))

@@ -39,7 +39,7 @@ def add_reproduce_arguments(parser):
 
 
 def run_reproduce_command(args):
-    from ei_brian.sweep import SweepError
+    from ei_brian.sweep import SweepError  # Brian2 via the sweep package (0.9 s), not for --help
     argv = ["ei-brian", "reproduce", f"--{args.scale}"]
     if args.out:
         argv += ["--out", args.out]

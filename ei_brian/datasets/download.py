@@ -12,7 +12,7 @@ import urllib.request
 def pooch_downloader(progress):
     """A :mod:`pooch` downloader (HTTP(S) and FTP as pooch does them) that also reads
     ``file://`` URLs, such as the tests' offline mirrors."""
-    import pooch
+    import pooch  # pooch (0.1 s) only when a file is downloaded
 
     http = pooch.HTTPDownloader(progressbar=progress)
 
@@ -36,7 +36,7 @@ def pooch_downloader(progress):
 
 def _download(url, target, progress):
     """Download ``url`` to the path ``target`` (which must not exist yet) with :mod:`pooch`."""
-    import pooch
+    import pooch  # pooch (0.1 s) only when a file is downloaded
     target = pathlib.Path(target)
     try:
         pooch.retrieve(url, known_hash=None, fname=target.name, path=target.parent,

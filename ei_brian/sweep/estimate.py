@@ -3,6 +3,7 @@ speed measured on the epochs so far (:func:`sweeps_speed`), the runs that fit in
 (:func:`fit_in_hours`) and the plan that ``--dry-run`` prints.
 """
 import csv
+import glob
 import os
 import sys
 
@@ -19,6 +20,7 @@ def _samples(run):
     config = run.train_config
     sizes = DATASET_SIZES.get(config.dataset)
     if config.dataset == "randman":
+        # local: both data sets name their split TEST_FRACTION
         from ei_brian.randman import TEST_FRACTION
         total = config.randman_classes * config.randman_samples
         n_test_all = int(round(total * TEST_FRACTION))
@@ -99,7 +101,6 @@ def sweeps_speed(sweeps):
 def _table_work(root):
     """Work and seconds of the epochs recorded in ``ROOT/*/*/epochs.csv`` with their
     ``runs.csv`` (sizes from its columns)."""
-    import glob
     passes = seconds = 0.0
     for runs_path in glob.glob(os.path.join(root, "*", "*", "runs.csv")):
         try:

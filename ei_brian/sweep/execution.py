@@ -8,11 +8,18 @@ import os
 import sys
 import time
 
+import threadpoolctl
+from tqdm import tqdm
+
 from ei_brian.config import ConfigError
+from ei_brian.data import DatasetError
+from ei_brian.io import LOG_FILE, PROBE_SPIKES_FILES, RESULT_FILE, RunFolderError
+from ei_brian.options import configs_from_args
 from ei_brian.sweep.estimate import _describe_plan, _run_cost, fit_in_hours, sweeps_speed
 from ei_brian.sweep.spec import SweepError, SweepSpec, _train_parser, load_spec
 from ei_brian.sweep.state import _read_json, run_state
 from ei_brian.sweep.tables import collect, is_recorded, recorded, write_tables
+from ei_brian.training import RunLog, train
 
 #: retries of a run whose worker died (Dask's allowed failures); the run resumes each time
 WORKER_DEATHS_ALLOWED = 3
@@ -21,12 +28,6 @@ WORKER_DEATHS_ALLOWED = 3
 def _run_one(options_argv, run_dir, threads, data_dir=None, analyze=False):
     """In a worker: train one run (resuming it if its folder holds a start) unless it has
     finished, then, with ``analyze``, write its spike-train analysis unless it is there."""
-    import threadpoolctl
-
-    from ei_brian.data import DatasetError
-    from ei_brian.io import RESULT_FILE, RunFolderError
-    from ei_brian.options import configs_from_args
-    from ei_brian.training import RunLog, train
     parser = _train_parser()
     args = parser.parse_args(options_argv)
     net_config, train_config = configs_from_args(args)
@@ -39,6 +40,7 @@ def _run_one(options_argv, run_dir, threads, data_dir=None, analyze=False):
                       data_dir=data_dir or args.data_dir, progress=False,
                       argv=["train", *options_argv, "--out", run_dir], threads=threads)
             if analyze and not analysis_done(run_dir):
+                # the analysis package (quantities and Neo, +50 ms) only when a sweep analyses
                 from ei_brian.analysis import analyze_run, save_run_analysis
                 save_run_analysis(analyze_run(run_dir))
     except (ConfigError, DatasetError, RunFolderError) as error:
@@ -53,8 +55,8 @@ def _run_one(options_argv, run_dir, threads, data_dir=None, analyze=False):
 
 def analysis_done(run_dir):
     """Whether the run folder holds an analysis newer than its final spike trains."""
+    # the analysis package (quantities and Neo: +50 ms) only when a sweep analyses its runs
     from ei_brian.analysis.tables import ANALYSIS_FILE
-    from ei_brian.io import PROBE_SPIKES_FILES
     try:
         return (os.path.getmtime(os.path.join(run_dir, ANALYSIS_FILE)) >=
                 os.path.getmtime(os.path.join(run_dir, PROBE_SPIKES_FILES["final"])))
@@ -68,7 +70,7 @@ def _task_key(spec, run, out):
 
 
 def _make_client(workers, scheduler):
-    import dask
+    import dask  # dask.distributed (0.5 s) only when a cluster is started
     from dask.distributed import Client, LocalCluster
     if scheduler:
         return Client(scheduler), None
@@ -123,7 +125,7 @@ def run_sweep(spec, out=None, scale=None, workers=None, scheduler=None, client=N
     SweepFailed
         Some runs failed for good (the others ran); ``.failures`` lists them.
     """
-    import pandas as pd
+    import pandas as pd  # pandas (0.3 s) only when a sweep runs
     if not isinstance(spec, SweepSpec):
         spec = load_spec(spec, scale=scale)
     out = out or spec.default_out()
@@ -225,9 +227,6 @@ class SweepFailed(RuntimeError):
 
 
 def _run_on_dask(todo, workers, scheduler, client, progress, threads, data_dir, analyze, states):
-    from tqdm import tqdm
-
-    from ei_brian.io import LOG_FILE
     own_client, cluster = (client, None) if client is not None else _make_client(workers, scheduler)
     try:
         if threads is None:

@@ -11,6 +11,7 @@ import os
 import tomllib
 
 from ei_brian.config import ConfigError
+from ei_brian.options import add_train_arguments, configs_from_args
 
 #: sweeps write under data/<name> (data/<scale>/<name> for a scale) unless told otherwise
 DEFAULT_ROOT = "data"
@@ -31,7 +32,6 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _train_parser():
-    from ei_brian.options import add_train_arguments
     parser = _Parser(prog="ei-brian train", add_help=False)
     add_train_arguments(parser)
     return parser
@@ -215,7 +215,6 @@ def load_spec(spec, scale=None):
     SweepError
         Unknown keys, impossible values (naming the key and the run), duplicate runs.
     """
-    from ei_brian.options import configs_from_args
     source = None
     if isinstance(spec, dict):
         raw = copy.deepcopy(spec)

@@ -5,6 +5,9 @@ import csv
 import json
 import os
 
+from ei_brian.config import NetworkConfig, TrainConfig
+from ei_brian.io import LOG_FILE, RESULT_FILE, _config_record, _filled
+
 
 def _read_json(path):
     try:
@@ -25,8 +28,6 @@ def _metrics_rows(run_dir):
 def run_state(run, run_dir):
     """``(status, epochs_done)`` of a run folder: ``new``, ``partial``, ``finished``, ``failed``
     or ``conflict`` (the folder holds a run of another configuration)."""
-    from ei_brian.config import NetworkConfig, TrainConfig
-    from ei_brian.io import LOG_FILE, RESULT_FILE, _config_record, _filled
     config = _read_json(os.path.join(run_dir, "config.json"))
     rows = _metrics_rows(run_dir)
     epochs_done = max((int(row["epoch"]) for row in rows), default=-1)

@@ -10,10 +10,11 @@ import shlex
 
 from brian2 import Hz
 
-from ei_brian.io import atomic_write_text
+from ei_brian.io import LOG_FILE, RESULT_FILE, atomic_write_text
 from ei_brian.outcome import DEFAULT_DT, run_warnings
 from ei_brian.sweep.estimate import _samples
 from ei_brian.sweep.state import _last_error, _metrics_rows, _read_json, run_state
+from ei_brian.training import summarize
 
 #: what made each run, written for every run whether the sweep varies it or not
 CONFIG_COLUMNS = ("init", "init_distribution", "init_scale_exc", "target_rate", "learning_rate",
@@ -36,8 +37,6 @@ def collect(spec, out):
     runs : list of dict
     epochs : list of dict
     """
-    from ei_brian.io import LOG_FILE, RESULT_FILE
-    from ei_brian.training import summarize
     runs, epochs = [], []
     recorded_runs, recorded_epochs = recorded(out)
     for run in spec.runs:
