@@ -4,7 +4,7 @@ Reads the tables of ``ei-brian sweep benchmarks/shd_like_defaults.toml --out DIR
 difficulty and network, the test accuracy after the last epoch and the peak over the epochs (mean
 +/- sd over the seeds), the seconds an epoch took (training and evaluation), and the
 nearest-centroid classifier's test accuracy on the same training subsets (spike counts binned by
-10 channels x 50 ms; :func:`ei_brian.shd_like.nearest_centroid_accuracy`)::
+10 channels x 50 ms; :func:`ei_brian.datasets.shd_like.nearest_centroid_accuracy`)::
 
     python benchmarks/shd_like_summary.py benchmarks/results/shd_like_defaults
 """
@@ -18,7 +18,7 @@ import pandas as pd
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
 from ei_brian.data import load_dataset  # noqa: E402
-from ei_brian.shd_like import nearest_centroid_accuracy  # noqa: E402
+from ei_brian.datasets.shd_like import nearest_centroid_accuracy  # noqa: E402
 
 
 def baseline(difficulty, train_samples, seeds):

@@ -31,7 +31,7 @@ RANDMAN_FIELDS = ("randman_classes", "randman_channels", "randman_samples", "ran
 _RANDMAN_FIELD_DEFAULTS = dict(zip(RANDMAN_FIELDS, (
     RANDMAN_DEFAULTS[key] for key in ("classes", "channels", "samples", "dim", "alpha",
                                       "data_seed"))))
-#: TrainConfig fields of the SHD-like task (ei_brian.shd_like)
+#: TrainConfig fields of the SHD-like task (ei_brian.datasets.shd_like)
 SHD_LIKE_FIELDS = ("shd_like_samples", "shd_like_speakers", "shd_like_difficulty",
                    "shd_like_seed")
 _SHD_LIKE_FIELD_DEFAULTS = dict(zip(SHD_LIKE_FIELDS, (
@@ -472,10 +472,10 @@ class TrainConfig(_Config):
         :data:`ei_brian.outcome.SATURATED_EVALUATIONS` evaluations in a row (recorded as
         stopped early, outcome ``saturated``); by default such a run trains on.
     randman_classes, randman_channels, randman_samples, randman_dim, randman_alpha, randman_seed
-        The random-manifold task (``dataset="randman"`` only; :mod:`ei_brian.randman`): classes,
-        input channels, samples per class (a sixth of them the test set), manifold dimension,
-        smoothness ``alpha`` and the task's own seed (the same task for every run seed). Left
-        out of :meth:`to_dict` for other data sets.
+        The random-manifold task (``dataset="randman"`` only; :mod:`ei_brian.datasets.randman`):
+        classes, input channels, samples per class (a sixth of them the test set), manifold
+        dimension, smoothness ``alpha`` and the task's own seed (the same task for every run
+        seed). Left out of :meth:`to_dict` for other data sets.
     """
 
     dataset: str = "fashion-mnist"
@@ -547,16 +547,16 @@ class TrainConfig(_Config):
 
     def dataset_options(self):
         """Keyword arguments of the generator of a generated data set (randman:
-        :func:`ei_brian.randman.load_randman`; shd-like: :func:`ei_brian.shd_like.load_shd_like`);
-        empty for the others."""
+        :func:`ei_brian.datasets.randman.load_randman`; shd-like:
+        :func:`ei_brian.datasets.shd_like.load_shd_like`); empty for the others."""
         if self.dataset == "shd-like":
             return {"samples": self.shd_like_samples, "speakers": self.shd_like_speakers,
                     "difficulty": self.shd_like_difficulty, "data_seed": self.shd_like_seed}
         return self.randman_options()
 
     def randman_options(self):
-        """Keyword arguments of :func:`ei_brian.randman.load_randman` (empty for other data
-        sets)."""
+        """Keyword arguments of :func:`ei_brian.datasets.randman.load_randman` (empty for other
+        data sets)."""
         if self.dataset != "randman":
             return {}
         return {"classes": self.randman_classes, "channels": self.randman_channels,

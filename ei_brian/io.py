@@ -47,7 +47,6 @@ import tempfile
 import numpy as np
 
 from ei_brian._version import __version__
-from ei_brian.structure import Structure, StructureError
 
 PROBE_SPIKES_FORMAT = "ei_brian.probe_spikes"
 PROBE_SPIKES_VERSION = 1
@@ -66,7 +65,8 @@ METRICS_COLUMNS = ("epoch", "train_loss", "train_acc", "test_acc", "rate_exc_hz"
 INITIAL_WEIGHTS_FILE = "weights_initial.npz"
 #: the per-neuron time constants of a run with time-constant diversity
 TIME_CONSTANTS_FILE = "time_constants.npz"
-#: the synapses of a sparse network (connectivity < 1), see ei_brian.structure
+#: the synapses of a sparse network (connectivity < 1), see ei_brian.structure (whose
+#: load_structure reads and checks it)
 STRUCTURE_FILE = "structure.npz"
 
 
@@ -135,25 +135,6 @@ def load_npz(path, what="file"):
             f"{what} {path!r} cannot be read ({error.__class__.__name__}: {error}); "
             "it is truncated or not an .npz file: delete it and rerun the step that writes it"
         ) from error
-
-
-def load_structure(run_dir, net_config):
-    """The saved :class:`ei_brian.structure.Structure` of a sparse run (None for a dense one).
-
-    Raises :class:`RunFolderError` if a sparse run's ``structure.npz`` is missing, unreadable or
-    does not fit its network.
-    """
-    if not net_config.sparse:
-        return None
-    path = os.path.join(run_dir, STRUCTURE_FILE)
-    if not os.path.exists(path):
-        raise RunFolderError(f"{run_dir!r} holds a sparse network (connectivity < 1) but no "
-                             f"{STRUCTURE_FILE}, which says which synapses it has; the run cannot "
-                             "be continued or rebuilt: start it again in another folder")
-    try:
-        return Structure.from_arrays(net_config, load_npz(path, what="the network's structure"))
-    except StructureError as error:
-        raise RunFolderError(f"{path!r} does not fit the run's network: {error}") from None
 
 
 def save_probe_spikes(path, *, snapshot, epoch, times, neurons, samples, sample_indices,

@@ -16,8 +16,8 @@ started again:
    and says how the numbers were made (scale, command, version, commit, cores, wall time).
 
 The spike-timing study runs on the Spiking Heidelberg Digits where their files are found
-(``ei-brian data where shd``) and on the generated SHD-like stand-in (:mod:`ei_brian.shd_like`)
-where they are not.
+(``ei-brian data where shd``) and on the generated SHD-like stand-in
+(:mod:`ei_brian.datasets.shd_like`) where they are not.
 """
 import datetime
 import json
@@ -89,7 +89,7 @@ def load_studies(scale, studies_dir=None, data_dir=None):
 def spike_timing_dataset(data_dir=None):
     """``"shd"`` where the SHD files are found, else ``"shd-like"`` (the generated stand-in)."""
     # the data sets' stack (urllib, ssl, encoding: +65 ms) only to look for the SHD files
-    from ei_brian.shd import shd_available
+    from ei_brian.datasets.shd import shd_available
     return "shd" if shd_available(data_dir) else "shd-like"
 
 

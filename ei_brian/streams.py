@@ -28,8 +28,8 @@ stream                      key    what it draws
 
 Not a run stream: the random-manifold *task* (``--dataset randman``) derives from its own data
 seed (``TrainConfig.randman_seed``, default 0), not from the run's seed, so that every seed of a
-study trains on the same task (:mod:`ei_brian.randman`); its subsets use ``train-subset`` and
-``test-subset`` as every data set's do.
+study trains on the same task (:mod:`ei_brian.datasets.randman`); its subsets use
+``train-subset`` and ``test-subset`` as every data set's do.
 """
 import numpy as np
 

@@ -14,12 +14,14 @@ that exist (``Synapses.connect(i=..., j=...)``), and the gradient code multiplie
 lists (:mod:`ei_brian.sparse_gradients`).
 """
 import functools
+import os
 
 import numpy as np
 
 from ei_brian import streams
+from ei_brian.io import STRUCTURE_FILE, RunFolderError, load_npz
 
-__all__ = ["Structure", "draw_structure", "StructureError"]
+__all__ = ["Structure", "draw_structure", "load_structure", "StructureError"]
 
 
 class StructureError(ValueError):
@@ -206,3 +208,23 @@ def draw_structure(config, seed):
             index[post] = np.sort(rng.choice(n_pre, size=k, replace=False))
         sources[name] = index
     return Structure(config, sources)
+
+
+def load_structure(run_dir, net_config):
+    """The saved :class:`Structure` of a sparse run (None for a dense one).
+
+    Raises :class:`ei_brian.io.RunFolderError` if a sparse run's ``structure.npz`` is missing,
+    unreadable or does not fit its network (the run folder's readers are :mod:`ei_brian.io`'s,
+    which knows nothing of the structure).
+    """
+    if not net_config.sparse:
+        return None
+    path = os.path.join(run_dir, STRUCTURE_FILE)
+    if not os.path.exists(path):
+        raise RunFolderError(f"{run_dir!r} holds a sparse network (connectivity < 1) but no "
+                             f"{STRUCTURE_FILE}, which says which synapses it has; the run cannot "
+                             "be continued or rebuilt: start it again in another folder")
+    try:
+        return Structure.from_arrays(net_config, load_npz(path, what="the network's structure"))
+    except StructureError as error:
+        raise RunFolderError(f"{path!r} does not fit the run's network: {error}") from None

@@ -31,10 +31,10 @@ from ei_brian.io import (
     RunFolderError,
     load_npz,
     load_probe_spikes,
-    load_structure,
     read_run_record,
 )
 from ei_brian.network import build_network
+from ei_brian.structure import load_structure
 
 __all__ = ["load_run", "TrainedRun", "spike_generator_arguments", "INITIAL_WEIGHTS_FILE",
            "TIME_CONSTANTS_FILE"]

@@ -50,13 +50,12 @@ from ei_brian.io import (
     atomic_write_json,
     atomic_write_text,
     load_npz,
-    load_structure,
     save_probe_spikes,
 )
 from ei_brian.network import membrane_noise_drive
 from ei_brian.optimizers import make_optimizer
 from ei_brian.runner import CompiledNetwork
-from ei_brian.structure import draw_structure
+from ei_brian.structure import draw_structure, load_structure
 
 #: the paper's full scale (docs/model.md): the whole data set, 30 epochs
 FULL_SCALE = {"train_samples": None, "test_samples": None, "epochs": 30}

@@ -1,4 +1,5 @@
-"""Tests of ei_brian.data: finding, reading, subsetting and downloading Fashion-MNIST.
+"""Tests of ei_brian.datasets.fashion_mnist and ei_brian.data: finding, reading, subsetting and
+downloading Fashion-MNIST, loading a data set by name.
 
 The real-file tests use whatever folder :func:`find_fashion_mnist` finds (on the reference machine
 the Debian package's ``/usr/share/datasets/fashion-mnist``) and are skipped only where there is
@@ -14,9 +15,15 @@ import pytest
 
 from ei_brian import data
 from ei_brian.cli import data as data_command
-from ei_brian.data import (FASHION_MNIST_FILES, DatasetError, fetch_fashion_mnist,
-                           find_fashion_mnist, load_dataset, load_fashion_mnist, read_idx)
-from ei_brian.datasets import folders
+from ei_brian.data import DatasetError, load_dataset
+from ei_brian.datasets import fashion_mnist, folders
+from ei_brian.datasets.fashion_mnist import (
+    FASHION_MNIST_FILES,
+    fetch_fashion_mnist,
+    find_fashion_mnist,
+    load_fashion_mnist,
+    read_idx,
+)
 
 # --------------------------------------------------------------------------------------------------
 # helpers: small fake data sets
@@ -59,10 +66,10 @@ def write_fake_dataset(folder, compress=True, arrays=None):
 @pytest.fixture
 def no_default_locations(monkeypatch, tmp_path):
     """Point the repository and system data folders at empty places and unset $EI_BRIAN_DATA."""
-    monkeypatch.delenv(data.DATA_ENVIRONMENT_VARIABLE, raising=False)
-    # the one place it is read from (ei_brian.data.REPO_DATA_DIR is only a copy of the name)
+    monkeypatch.delenv(folders.DATA_ENVIRONMENT_VARIABLE, raising=False)
+    # the one place it is read from (the command line's REPO_DATA_DIR is only a copy of the name)
     monkeypatch.setattr(folders, "REPO_DATA_DIR", tmp_path / "repo-data")
-    monkeypatch.setattr(data, "SYSTEM_DATA_DIR", tmp_path / "system-data")
+    monkeypatch.setattr(fashion_mnist, "SYSTEM_DATA_DIR", tmp_path / "system-data")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -80,12 +87,12 @@ def real_folder():
 
 @pytest.fixture(scope="module")
 def real_labels(real_folder):
-    paths = data.fashion_mnist_paths(real_folder)
+    paths = fashion_mnist.fashion_mnist_paths(real_folder)
     return read_idx(paths["train_labels"], "labels"), read_idx(paths["test_labels"], "labels")
 
 
 def test_real_files_full_test_set_and_checksums(real_folder):
-    data.verify_fashion_mnist(real_folder)
+    fashion_mnist.verify_fashion_mnist(real_folder)
     dataset = load_fashion_mnist(real_folder, train_samples=10, seed=0)
     assert dataset.x_test.shape == (10000, 784) and dataset.x_test.dtype == np.float64
     assert dataset.y_test.shape == (10000,) and dataset.y_test.dtype == np.int64
@@ -286,7 +293,7 @@ def test_plain_preferred_over_gz(tmp_path):
 def test_explicit_dir_only(tmp_path, monkeypatch):
     good = tmp_path / "good"
     write_fake_dataset(good)
-    monkeypatch.setenv(data.DATA_ENVIRONMENT_VARIABLE, str(good))
+    monkeypatch.setenv(folders.DATA_ENVIRONMENT_VARIABLE, str(good))
     assert find_fashion_mnist(good) == good
     empty = tmp_path / "empty"
     empty.mkdir()
@@ -298,15 +305,15 @@ def test_explicit_dir_only(tmp_path, monkeypatch):
 def test_environment_variable_folder_and_subfolder(tmp_path, monkeypatch, no_default_locations):
     root = tmp_path / "env"
     write_fake_dataset(root / "fashion-mnist")
-    monkeypatch.setenv(data.DATA_ENVIRONMENT_VARIABLE, str(root))
+    monkeypatch.setenv(folders.DATA_ENVIRONMENT_VARIABLE, str(root))
     assert find_fashion_mnist() == root / "fashion-mnist"
     write_fake_dataset(root)
     assert find_fashion_mnist() == root  # the folder itself comes first
 
 
 def test_repository_before_system(tmp_path, no_default_locations):
-    write_fake_dataset(data.SYSTEM_DATA_DIR / "fashion-mnist")
-    assert find_fashion_mnist() == data.SYSTEM_DATA_DIR / "fashion-mnist"
+    write_fake_dataset(fashion_mnist.SYSTEM_DATA_DIR / "fashion-mnist")
+    assert find_fashion_mnist() == fashion_mnist.SYSTEM_DATA_DIR / "fashion-mnist"
     write_fake_dataset(folders.REPO_DATA_DIR / "fashion-mnist", compress=False)
     assert find_fashion_mnist() == folders.REPO_DATA_DIR / "fashion-mnist"
 
@@ -315,12 +322,12 @@ def test_not_found_lists_all_places(tmp_path, monkeypatch, no_default_locations)
     env = tmp_path / "env"
     env.mkdir()
     (env / "train-images-idx3-ubyte.gz").write_bytes(b"")
-    monkeypatch.setenv(data.DATA_ENVIRONMENT_VARIABLE, str(env))
+    monkeypatch.setenv(folders.DATA_ENVIRONMENT_VARIABLE, str(env))
     with pytest.raises(DatasetError) as error:
         find_fashion_mnist()
     message = str(error.value)
     for folder in (env, env / "fashion-mnist", folders.REPO_DATA_DIR / "fashion-mnist",
-                   data.SYSTEM_DATA_DIR / "fashion-mnist"):
+                   fashion_mnist.SYSTEM_DATA_DIR / "fashion-mnist"):
         assert str(folder) in message
     assert "incomplete: missing train-labels-idx1-ubyte" in message
     assert "apt-get install dataset-fashion-mnist" in message
@@ -390,7 +397,7 @@ def test_fetch_replaces_corrupt_present_file(tmp_path, mirror):
     dest.mkdir()
     (dest / "t10k-labels-idx1-ubyte.gz").write_bytes(b"corrupt")
     fetch_fashion_mnist(dest, base_urls=[folder.as_uri()], progress=False, checksums=checksums)
-    data.verify_fashion_mnist(dest, checksums=checksums)
+    fashion_mnist.verify_fashion_mnist(dest, checksums=checksums)
 
 
 def test_fetch_accepts_recompressed_file_by_content_checksum(tmp_path):
@@ -408,17 +415,17 @@ def test_fetch_accepts_recompressed_file_by_content_checksum(tmp_path):
 def test_ensure_found_and_download(tmp_path, mirror, capsys):
     folder, checksums = mirror
     dest = tmp_path / "dest"
-    result = data.ensure_fashion_mnist(dest, base_urls=[folder.as_uri()], progress=False,
+    result = fashion_mnist.ensure_fashion_mnist(dest, base_urls=[folder.as_uri()], progress=False,
                                        checksums=checksums)
     assert result == dest and len(list(dest.iterdir())) == 4
-    assert data.ensure_fashion_mnist(dest, base_urls=[], checksums=checksums) == dest
+    assert fashion_mnist.ensure_fashion_mnist(dest, base_urls=[], checksums=checksums) == dest
     assert f"found in {dest}" in capsys.readouterr().out
 
 
 def test_known_checksums_cover_all_files():
     names = sorted(FASHION_MNIST_FILES.values())
-    assert sorted(data.FASHION_MNIST_SHA256) == [name + ".gz" for name in names]
-    assert sorted(data.FASHION_MNIST_RAW_SHA256) == names
+    assert sorted(fashion_mnist.FASHION_MNIST_SHA256) == [name + ".gz" for name in names]
+    assert sorted(fashion_mnist.FASHION_MNIST_RAW_SHA256) == names
 
 
 # --------------------------------------------------------------------------------------------------

@@ -27,6 +27,11 @@ KNOWN_CYCLES = set()
 #: top floor, importing the library and imported by none of it). Only shrinks, as KNOWN_CYCLES.
 KNOWN_CLI_IMPORTERS = set()
 
+#: The only modules of the package outside ``ei_brian/datasets/`` that a module of the data sets
+#: may import: light ones that import nothing of ``ei_brian`` themselves (the subsets' random
+#: streams, and the spike samples the spike data sets come as).
+DATASETS_MAY_IMPORT = {"ei_brian.streams", "ei_brian.encoding"}
+
 
 def module_files():
     """Module name -> file, for every module of the package (a package is its ``__init__.py``)."""
@@ -104,7 +109,8 @@ def _describe(found):
 def test_the_graph_sees_imports_at_module_level_in_functions_and_relative():
     graph = import_graph()
     assert "ei_brian.gradient_common" in graph["ei_brian.sparse_gradients"]  # module level
-    assert "ei_brian.shd" in graph["ei_brian.data"]  # ``from ei_brian import ..., shd, ...``
+    # ``from ei_brian.datasets import randman, shd, shd_like``
+    assert "ei_brian.datasets.shd" in graph["ei_brian.data"]
     assert "ei_brian.streams" in graph["ei_brian.config"]  # in NetworkConfig.time_constants
     assert "ei_brian.trained" in graph["ei_brian"]  # in the package root's __getattr__
     assert "ei_brian.analysis.run_config" in graph["ei_brian.analysis.neo_io"]
@@ -138,21 +144,33 @@ def test_only_the_known_modules_outside_the_command_line_import_it():
 
 def test_the_ground_floor_imports_nothing_above_it():
     """The registry of the data sets imports nothing of ``ei_brian``; the configuration, of the
-    package, only the registry (and the streams, for the time constants); the data set helpers
-    under ``ei_brian/datasets/`` only each other and the streams."""
+    package, only the registry (and the streams, for the time constants); the modules under
+    ``ei_brian/datasets/`` (the data sets and their helpers) only each other and
+    :data:`DATASETS_MAY_IMPORT`, never :mod:`ei_brian.data` above them; the run folder's readers
+    (:mod:`ei_brian.io`) not the sparse structure (a run's ``structure.npz`` is read and checked
+    by :func:`ei_brian.structure.load_structure`, which imports them, not the other way round)."""
     graph = import_graph()
     assert graph["ei_brian.datasets.registry"] == set()
     assert graph["ei_brian.config"] <= {"ei_brian.datasets", "ei_brian.datasets.registry",
                                         "ei_brian.streams"}
-    helpers = {module for module in graph if module.startswith("ei_brian.datasets")}
-    for module in helpers:
-        assert graph[module] <= helpers | {"ei_brian.streams"}, module
-    assert graph["ei_brian.streams"] == set()
+    datasets = {module for module in graph
+                if module == "ei_brian.datasets" or module.startswith("ei_brian.datasets.")}
+    assert {"ei_brian.datasets.fashion_mnist", "ei_brian.datasets.shd",
+            "ei_brian.datasets.randman", "ei_brian.datasets.shd_like"} <= datasets
+    for module in sorted(datasets):
+        outside = graph[module] - datasets - DATASETS_MAY_IMPORT
+        assert not outside, (f"{module} imports {sorted(outside)}, outside ei_brian/datasets/; "
+                             f"it may import only {sorted(DATASETS_MAY_IMPORT)} of the rest")
+    for module in DATASETS_MAY_IMPORT:
+        assert graph[module] == set(), module
+    assert "ei_brian.structure" not in graph["ei_brian.io"]
+    # no leftovers at the data sets' old places
+    assert not {"ei_brian.shd", "ei_brian.randman", "ei_brian.shd_like"} & set(graph)
 
 
 def test_the_old_names_are_the_registry_s():
-    from ei_brian import config, data, randman, shd, shd_like
-    from ei_brian.datasets import registry
+    from ei_brian import config, data
+    from ei_brian.datasets import randman, registry, shd, shd_like
     assert config.DATASET_NAMES == tuple(data.DATASETS) == registry.DATASET_NAMES
     assert config.SPIKE_DATASET_NAMES == data.SPIKE_DATASETS == registry.SPIKE_DATASETS
     assert data.DEFAULT_TIME_GRID_MS is registry.DEFAULT_TIME_GRID_MS

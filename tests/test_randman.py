@@ -6,10 +6,10 @@ import os
 import numpy as np
 import pytest
 
-from ei_brian import randman
 from ei_brian.cli import main
 from ei_brian.config import ConfigError, NetworkConfig, TrainConfig
 from ei_brian.data import load_dataset
+from ei_brian.datasets import randman
 
 
 def reference_manifold(params, alpha, x):

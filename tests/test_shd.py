@@ -13,12 +13,11 @@ import h5py
 import numpy as np
 import pytest
 
-from ei_brian import data
 from ei_brian.cli import main
 from ei_brian.data import DatasetError, load_dataset
 from ei_brian.datasets import folders
+from ei_brian.datasets.shd import bin_spikes, fetch_shd, find_shd, read_shd_file
 from ei_brian.io import load_probe_spikes
-from ei_brian.shd import bin_spikes, fetch_shd, find_shd, read_shd_file
 
 ADVICE = "ei-brian data fetch shd"
 
@@ -79,7 +78,7 @@ def write_folder(folder, n_train=120, n_test=40, compress=False, **kwargs):
 
 @pytest.fixture
 def no_default_locations(monkeypatch, tmp_path):
-    monkeypatch.delenv(data.DATA_ENVIRONMENT_VARIABLE, raising=False)
+    monkeypatch.delenv(folders.DATA_ENVIRONMENT_VARIABLE, raising=False)
     monkeypatch.setattr(folders, "REPO_DATA_DIR", tmp_path / "repo-data")
 
 
@@ -126,7 +125,7 @@ def test_load_gz_files_subsets_and_search_order(tmp_path, monkeypatch, no_defaul
     with pytest.raises(DatasetError, match="not found") as error:
         find_shd()
     assert ADVICE in str(error.value)
-    monkeypatch.setenv(data.DATA_ENVIRONMENT_VARIABLE, str(tmp_path / "env"))
+    monkeypatch.setenv(folders.DATA_ENVIRONMENT_VARIABLE, str(tmp_path / "env"))
     assert find_shd() == folder
     full = load_dataset("shd", dt=2e-3, n_steps=25)
     assert (folder / "shd_train.h5").is_file()  # the .gz was decompressed beside it, once

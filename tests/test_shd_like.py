@@ -7,11 +7,11 @@ import os
 import numpy as np
 import pytest
 
-from ei_brian import shd_like
 from ei_brian.cli import main
 from ei_brian.config import ConfigError, NetworkConfig, TrainConfig
 from ei_brian.data import load_dataset
-from ei_brian.shd import load_shd
+from ei_brian.datasets import shd_like
+from ei_brian.datasets.shd import load_shd
 
 
 def test_same_seed_same_task_other_seed_other_task():

@@ -1,22 +1,21 @@
 """``ei-brian data ACTION DATASET``: find, check or download a data set."""
 import sys
 
-from ei_brian import shd
 from ei_brian.cli import add_old_spelling
 from ei_brian.data import (
-    DATA_ENVIRONMENT_VARIABLE,
     DATASETS,
     FASHION_MNIST,
     RANDMAN,
-    REPO_DATA_DIR,
     SHD,
     SHD_LIKE,
-    SYSTEM_DATA_DIR,
     DatasetError,
     ensure_fashion_mnist,
     fetch_fashion_mnist,
     find_fashion_mnist,
 )
+from ei_brian.datasets import shd
+from ei_brian.datasets.fashion_mnist import SYSTEM_DATA_DIR
+from ei_brian.datasets.folders import DATA_ENVIRONMENT_VARIABLE, REPO_DATA_DIR
 
 __all__ = ["add_data_arguments", "run_data_command"]
 
@@ -64,10 +63,10 @@ def run_data_command(args):
     try:
         if args.dataset in (RANDMAN, SHD_LIKE):
             module = "randman" if args.dataset == RANDMAN else "shd_like"
-            print(f"{args.dataset} is generated from its seed by ei_brian.{module} when a run "
-                  "starts; there is nothing to download"
-                  + ("" if args.dataset == RANDMAN else " (ei_brian.shd_like.write_shd_files "
-                     "writes it as SHD-format files)"))
+            print(f"{args.dataset} is generated from its seed by ei_brian.datasets.{module} when "
+                  "a run starts; there is nothing to download"
+                  + ("" if args.dataset == RANDMAN else " (ei_brian.datasets.shd_like."
+                     "write_shd_files writes it as SHD-format files)"))
             return 0
         if args.dataset == SHD:
             return _run_shd_command(args, progress)

@@ -1,6 +1,6 @@
 """A data set held in memory (:class:`Dataset`), its reproducible class-balanced subsets, and the
-:class:`Dataset` of a spike data set (:func:`spike_dataset`, which :mod:`ei_brian.shd`,
-:mod:`ei_brian.randman` and :mod:`ei_brian.shd_like` build theirs with)."""
+:class:`Dataset` of a spike data set (:func:`spike_dataset`, which :mod:`ei_brian.datasets.shd`,
+:mod:`ei_brian.datasets.randman` and :mod:`ei_brian.datasets.shd_like` build theirs with)."""
 import dataclasses
 
 import numpy as np
@@ -162,7 +162,8 @@ def balanced_subset(labels, n_samples, rng, n_classes=N_CLASSES):
 
 def subset_seeds(seed):
     """Seeds of the training and the test subset: the run's ``train-subset`` and ``test-subset``
-    streams for an int, two spawned children for a SeedSequence (as :func:`load_fashion_mnist`)."""
+    streams for an int, two spawned children for a SeedSequence (as
+    :func:`~ei_brian.datasets.fashion_mnist.load_fashion_mnist`)."""
     seed_sequence = _check_seed(seed)
     if isinstance(seed, np.random.SeedSequence):
         return tuple(seed_sequence.spawn(2))

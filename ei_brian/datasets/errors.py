@@ -1,5 +1,5 @@
-"""The errors of the data sets (:mod:`ei_brian.data`, :mod:`ei_brian.shd` and the generated
-tasks share them)."""
+"""The errors of the data sets (:mod:`ei_brian.datasets.fashion_mnist`,
+:mod:`ei_brian.datasets.shd` and the generated tasks share them)."""
 
 
 class DatasetError(RuntimeError):

@@ -5,13 +5,13 @@ The one definition of the data sets :func:`ei_brian.data.load_dataset`, the conf
 it. This module imports nothing of ``ei_brian``, so that anything may read it.
 """
 
-#: Name of Fashion-MNIST (images, :mod:`ei_brian.data`).
+#: Name of Fashion-MNIST (images, :mod:`ei_brian.datasets.fashion_mnist`).
 FASHION_MNIST = "fashion-mnist"
-#: Name of the Spiking Heidelberg Digits (:mod:`ei_brian.shd`).
+#: Name of the Spiking Heidelberg Digits (:mod:`ei_brian.datasets.shd`).
 SHD = "shd"
-#: Name of the random-manifold task (:mod:`ei_brian.randman`).
+#: Name of the random-manifold task (:mod:`ei_brian.datasets.randman`).
 RANDMAN = "randman"
-#: Name of the SHD-like generated task (:mod:`ei_brian.shd_like`).
+#: Name of the SHD-like generated task (:mod:`ei_brian.datasets.shd_like`).
 SHD_LIKE = "shd-like"
 
 #: The data sets, in the order the command line lists them.
@@ -31,7 +31,7 @@ FASHION_MNIST_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
 SHD_N_CHANNELS = 700
 SHD_N_CLASSES = 20
 
-#: Defaults of the random-manifold task (:func:`ei_brian.randman.load_randman`,
+#: Defaults of the random-manifold task (:func:`ei_brian.datasets.randman.load_randman`,
 #: ``TrainConfig.randman_*``, ``--randman-*``).
 RANDMAN_DEFAULTS = {"classes": 20, "channels": 700, "samples": 600, "dim": 1, "alpha": 2.0,
                     "data_seed": 0}
@@ -43,8 +43,8 @@ SHD_LIKE_DEFAULTS = {"classes": 20, "channels": 700, "samples": 500, "speakers":
 #: Default time grid of each data set: (time step, duration of a sample), in ms. Fashion-MNIST:
 #: the latency code of docs/model.md; SHD: 2 ms bins over the first 700 ms (the samples last up to
 #: about 1 s; most of a spoken digit lies within 700 ms); randman: SHD's 2 ms steps, 100 ms with
-#: the spikes in the first 50 ms (:data:`ei_brian.randman.WINDOW`); SHD-like: 2 ms over 1 s, the
-#: longest sample (:data:`ei_brian.shd_like.DURATION_RANGE`).
+#: the spikes in the first 50 ms (:data:`ei_brian.datasets.randman.WINDOW`); SHD-like: 2 ms over
+#: 1 s, the longest sample (:data:`ei_brian.datasets.shd_like.DURATION_RANGE`).
 DEFAULT_TIME_GRID_MS = {FASHION_MNIST: (1.0, 100.0), SHD: (2.0, 700.0), RANDMAN: (2.0, 100.0),
                         SHD_LIKE: (2.0, 1000.0)}
 

@@ -21,12 +21,12 @@ def _samples(run):
     sizes = DATASET_SIZES.get(config.dataset)
     if config.dataset == "randman":
         # local: both data sets name their split TEST_FRACTION
-        from ei_brian.randman import TEST_FRACTION
+        from ei_brian.datasets.randman import TEST_FRACTION
         total = config.randman_classes * config.randman_samples
         n_test_all = int(round(total * TEST_FRACTION))
         sizes = (total - n_test_all, n_test_all)
     if config.dataset == "shd-like":
-        from ei_brian.shd_like import DEFAULTS, TEST_FRACTION
+        from ei_brian.datasets.shd_like import DEFAULTS, TEST_FRACTION
         per_word = config.shd_like_samples
         n_test_word = min(per_word - 1, max(1, int(round(per_word * TEST_FRACTION))))
         sizes = (DEFAULTS["classes"] * (per_word - n_test_word),

@@ -1,18 +1,19 @@
 """An SHD-like task: long, sparse spike samples of spoken-word shape, generated from a seed.
 
-The Spiking Heidelberg Digits (:mod:`ei_brian.shd`) are 700 cochlear channels, 20 classes, a few
-thousand spikes per sample spread over half a second to a second, spoken by a dozen speakers. This
-module generates a task of that shape offline, so that the tests and the study's spike-timing arm
-train on samples as long and as sparse as SHD's without downloading anything. It is a stand-in,
-not a model of speech: its accuracies say nothing about SHD's (see docs/model.md, "Spike data").
+The Spiking Heidelberg Digits (:mod:`ei_brian.datasets.shd`) are 700 cochlear channels, 20
+classes, a few thousand spikes per sample spread over half a second to a second, spoken by a dozen
+speakers. This module generates a task of that shape offline, so that the tests and the study's
+spike-timing arm train on samples as long and as sparse as SHD's without downloading anything. It
+is a stand-in, not a model of speech: its accuracies say nothing about SHD's (see docs/model.md,
+"Spike data").
 
 The task
 --------
 A *word* (class ``k``) is three *formant tracks*: smooth random paths through the channels over
 the word's normalized time ``u`` in ``[0, 1)``, track ``f`` within its own band of channels
 (:data:`BANDS`: low, middle, high, as the formants of a vowel). Each path is a random function of
-the random-manifold task (:func:`ei_brian.randman.eval_manifold`, smoothness :data:`ALPHA`),
-standardized to ``[0, 1]``.
+the random-manifold task (:func:`ei_brian.datasets.randman.eval_manifold`, smoothness
+:data:`ALPHA`), standardized to ``[0, 1]``.
 
 A *sample* of word ``k`` spoken by speaker ``s``:
 
@@ -52,9 +53,9 @@ import os
 import numpy as np
 
 from ei_brian.datasets.dataset import spike_dataset
+from ei_brian.datasets.randman import eval_manifold, manifold_parameters
 from ei_brian.datasets.registry import SHD_LIKE_DEFAULTS
-from ei_brian.randman import eval_manifold, manifold_parameters
-from ei_brian.shd import bin_spikes
+from ei_brian.datasets.shd import bin_spikes
 
 __all__ = ["DEFAULTS", "make_shd_like", "shd_like_spikes", "load_shd_like",
            "nearest_centroid_accuracy", "write_shd_files"]
@@ -208,7 +209,7 @@ def make_shd_like(n_classes=DEFAULTS["classes"], n_channels=DEFAULTS["channels"]
 
 
 def shd_like_spikes(times, units, dt, n_steps, n_channels):
-    """The events on a time grid, as for SHD files (:func:`ei_brian.shd.bin_spikes`)."""
+    """The events on a time grid, as for SHD files (:func:`ei_brian.datasets.shd.bin_spikes`)."""
     return bin_spikes(times, units, dt, n_steps, n_channels)
 
 
@@ -216,7 +217,7 @@ def load_shd_like(train_samples=None, test_samples=None, seed=0, dt=2e-3, n_step
                   classes=DEFAULTS["classes"], channels=DEFAULTS["channels"],
                   samples=DEFAULTS["samples"], speakers=DEFAULTS["speakers"],
                   difficulty=DEFAULTS["difficulty"], data_seed=DEFAULTS["data_seed"]):
-    """The SHD-like task as a :class:`ei_brian.data.Dataset`.
+    """The SHD-like task as a :class:`ei_brian.datasets.dataset.Dataset`.
 
     ``samples`` samples per word are generated; a sixth of each word's (at least one) form the
     test set, some of them spoken by speakers the training set never hears. Subsets of ``train_samples`` and ``test_samples`` are drawn from the run's

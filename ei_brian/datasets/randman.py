@@ -208,7 +208,8 @@ def load_randman(train_samples=None, test_samples=None, seed=0, dt=2e-3, n_steps
                  classes=DEFAULTS["classes"], channels=DEFAULTS["channels"],
                  samples=DEFAULTS["samples"], dim=DEFAULTS["dim"], alpha=DEFAULTS["alpha"],
                  data_seed=DEFAULTS["data_seed"]):
-    """The random-manifold task as a :class:`ei_brian.data.Dataset` (see the module docstring).
+    """The random-manifold task as a :class:`~ei_brian.datasets.dataset.Dataset` (see the module
+    docstring).
 
     ``samples`` samples are generated per class (:func:`make_randman` with ``data_seed``); of
     each class the last ``round(samples * TEST_FRACTION)`` (at least one) form the test set, the
