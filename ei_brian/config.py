@@ -215,6 +215,11 @@ class NetworkConfig(_Config):
         all to all.
     input_connectivity : float
         The same for the input projections (``xe, xi``). The readout (``eo``) stays all to all.
+    neuron_model : str
+        The hidden neurons' model: ``"lif"`` (the default, described by the fields above),
+        another built-in (``"alif"``, ``"qif"``) or a model file's text
+        (:mod:`ei_brian.neuron_model`); models other than ``lif`` bring their own parameters and
+        are trained by the engine derived from their equations (:mod:`ei_brian.derived`).
     """
 
     ratio: str = "80:20"
@@ -238,6 +243,15 @@ class NetworkConfig(_Config):
     membrane_noise: float = 0.0
     connectivity: float = 1.0
     input_connectivity: float = 1.0
+    neuron_model: str = "lif"
+
+    def to_dict(self):
+        """The fields as JSON values; ``neuron_model`` only when it is not the default ``lif``
+        (a record without it, as every run's before the field existed, is a LIF network)."""
+        values = super().to_dict()
+        if values["neuron_model"] == "lif":
+            del values["neuron_model"]
+        return values
 
     def __post_init__(self):
         for name in ("n_inputs", "n_outputs", "n_steps"):
@@ -248,6 +262,9 @@ class NetworkConfig(_Config):
             value = getattr(self, name)
             if not isinstance(value, Quantity) or not value.has_same_dimensions(second) or value <= 0:
                 raise ConfigError(f"{name} must be a positive time such as 20*ms, not {value!r}")
+        if not isinstance(self.neuron_model, str) or not self.neuron_model.strip():
+            raise ConfigError("neuron_model must be a built-in model's name or a model file's "
+                              f"text, not {self.neuron_model!r}")
         if self.v_reset >= self.v_threshold:
             raise ConfigError("v_reset must lie below v_threshold")
         if min(self.tau_spread_exc, self.tau_spread_inh, self.membrane_noise) < 0:

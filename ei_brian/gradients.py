@@ -384,6 +384,9 @@ class GradientEngine:
         Precision of the sparse backward pass (the dense one is always float64).
     """
 
+    #: the loss and gradients of one part (:mod:`ei_brian.derived` puts its own)
+    part_function = staticmethod(_part_loss_and_gradients)
+
     def __init__(self, config, n_threads=None, n_parts=None, structure=None, precision="float32"):
         self.config = config
         self.structure = structure if config.sparse else None
@@ -426,10 +429,11 @@ class GradientEngine:
         # one BLAS thread per part, however many parts run at once: the same sums every time
         try:
             with threadpoolctl.threadpool_limits(1, user_api="blas"):
+                part = self.part_function
                 if self.pool is None or n_parts == 1:
-                    results = [_part_loss_and_gradients(*job) for job in jobs]
+                    results = [part(*job) for job in jobs]
                 else:
-                    results = list(self.pool.map(lambda job: _part_loss_and_gradients(*job), jobs))
+                    results = list(self.pool.map(lambda job: part(*job), jobs))
         finally:
             if operators is not None:
                 torch.set_num_threads(torch_threads)

@@ -20,7 +20,7 @@ from filelock import FileLock
 
 from ei_brian.cache import cache_root
 
-__all__ = ["kernels"]
+__all__ = ["kernels", "load_generated"]
 
 SOURCE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_kernels.pyx")
 _module = None
@@ -57,38 +57,64 @@ def _load():
     return module
 
 
-def _find(folder):
+_generated = {}
+
+
+def load_generated(name, source):
+    """A generated Cython module (e.g. a neuron model's derived loops, :mod:`ei_brian.derived`):
+    built once into ``<cache>/generated/<name>`` under a file lock, then imported; ``name`` must
+    change with ``source`` (the callers put the source's digest in it)."""
+    with _loading:
+        if name not in _generated:
+            folder = os.path.join(cache_root(), "generated", name)
+            os.makedirs(os.path.dirname(folder), exist_ok=True)
+            with FileLock(folder + ".lock"):
+                built = _find(folder, name)
+                if built is None:
+                    built = _build(folder, name, source.encode(), "the neuron model's loops")
+            spec = importlib.util.spec_from_file_location(name, built)
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
+            _generated[name] = module
+    return _generated[name]
+
+
+def _find(folder, module="_kernels"):
     if not os.path.isdir(folder):
         return None
     for name in os.listdir(folder):
-        if name.startswith("_kernels") and name.endswith((".so", ".pyd")):
+        if name.startswith(module) and name.endswith((".so", ".pyd")):
             return os.path.join(folder, name)
     return None
 
 
-def _build(folder):
+def _build(folder, module="_kernels", source_text=None, what="ei_brian's gradient loops"):
     # Cython.Build (0.1 s) and setuptools (0.07 s) only when compiling
     from Cython.Build import cythonize
     from setuptools import Distribution, Extension
     staging = folder + ".building"
     shutil.rmtree(staging, ignore_errors=True)
     os.makedirs(staging)
-    source = os.path.join(staging, "_kernels.pyx")
-    shutil.copyfile(SOURCE, source)
-    print("compiling ei_brian's gradient loops (once) into " + folder, file=sys.stderr, flush=True)
+    source = os.path.join(staging, module + ".pyx")
+    if source_text is None:
+        shutil.copyfile(SOURCE, source)
+    else:
+        with open(source, "wb") as f:
+            f.write(source_text)
+    print(f"compiling {what} (once) into {folder}", file=sys.stderr, flush=True)
     log = io.StringIO()
     try:
         with contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
-            extensions = cythonize([Extension("_kernels", [source])], quiet=True)
+            extensions = cythonize([Extension(module, [source])], quiet=True)
             build = Distribution({"ext_modules": extensions}).get_command_obj("build_ext")
             build.build_lib = staging
             build.build_temp = os.path.join(staging, "build")
             build.ensure_finalized()
             build.run()
-        built = build.get_ext_fullpath("_kernels")
+        built = build.get_ext_fullpath(module)
     except BaseException as error:
         shutil.rmtree(staging, ignore_errors=True)
-        raise KernelBuildError(f"building ei_brian's compiled loops ({SOURCE}) with Cython "
+        raise KernelBuildError(f"building {what} ({source if source_text else SOURCE}) with Cython "
                                f"failed: {error}; a C compiler is needed (as for Brian2's "
                                f"standalone mode). Build output:\n{log.getvalue()[-3000:]}"
                                ) from error

@@ -50,6 +50,7 @@ from brian2 import (
 
 from ei_brian.brian2_warnings import quiet_brian2_warnings
 from ei_brian.config import NetworkConfig
+from ei_brian.neuron_model import DEFAULT_MODEL, load_model, model_info
 
 HIDDEN_EQUATIONS = """
 dv/dt = (I_exc - I_inh - v) / tau_mem : 1         # membrane potential (threshold v_threshold)
@@ -256,6 +257,32 @@ def build_network(config=None, weights=None, input_indices=(), input_times=None,
                               structure, name)
 
 
+def _lif_hidden(config, n_exc, n_inh, n_samples, dt, clock, time_constants, membrane_noise,
+                name):
+    """The hidden NeuronGroup of the default LIF model (its options: time-constant diversity,
+    membrane noise), and the noise TimedArray or None."""
+    namespace = {"v_threshold": config.v_threshold, "v_reset": config.v_reset}
+    noise = None
+    if config.membrane_noise > 0:
+        values = np.zeros((n_samples * config.n_steps, n_exc + n_inh))
+        if membrane_noise is not None:
+            values[:] = np.asarray(membrane_noise).reshape(-1, n_exc + n_inh)
+        noise = namespace["membrane_noise_drive"] = TimedArray(values, dt=dt,
+                                                               name=f"{name}_membrane_noise")
+    hidden = NeuronGroup(n_exc + n_inh, hidden_equations(config), threshold="v > v_threshold",
+                         reset="v = v_reset", method="exponential_euler", clock=clock,
+                         namespace=namespace, name=f"{name}_hidden")
+    if config.heterogeneous:
+        values = time_constants or config.time_constants(0)
+        for variable in ("tau_mem", "tau_exc", "tau_inh"):
+            setattr(hidden, variable, np.asarray(values[variable]) * second)
+    else:
+        hidden.tau_mem = config.tau_mem
+        hidden.tau_exc = config.tau_exc
+        hidden.tau_inh = config.tau_inh
+    return hidden, noise
+
+
 def _build_network(config, weights, input_indices, input_times, n_samples, record_potentials,
                    spike_capacity, time_constants, membrane_noise, structure, name):
     config = config or NetworkConfig()
@@ -282,25 +309,22 @@ def _build_network(config, weights, input_indices, input_times, n_samples, recor
         for variable in ("neuron_index", "_timebins"):
             inputs.variables[variable].read_only = False
 
-    namespace = {"v_threshold": config.v_threshold, "v_reset": config.v_reset}
-    noise = None
-    if config.membrane_noise > 0:
-        values = np.zeros((n_samples * config.n_steps, n_exc + n_inh))
-        if membrane_noise is not None:
-            values[:] = np.asarray(membrane_noise).reshape(-1, n_exc + n_inh)
-        noise = namespace["membrane_noise_drive"] = TimedArray(values, dt=dt,
-                                                               name=f"{name}_membrane_noise")
-    hidden = NeuronGroup(n_exc + n_inh, hidden_equations(config), threshold="v > v_threshold",
-                         reset="v = v_reset", method="exponential_euler", clock=clock,
-                         namespace=namespace, name=f"{name}_hidden")
-    if config.heterogeneous:
-        values = time_constants or config.time_constants(0)
-        for variable in ("tau_mem", "tau_exc", "tau_inh"):
-            setattr(hidden, variable, np.asarray(values[variable]) * second)
+    if config.neuron_model != DEFAULT_MODEL:  # a model of its own (ei_brian.neuron_model)
+        model = load_model(config.neuron_model)
+        info = model_info(model, where=f"neuron model {model.name}")
+        hidden = NeuronGroup(n_exc + n_inh, model.equations, threshold=model.threshold,
+                             reset=model.reset, method=model.method, clock=clock,
+                             namespace={name: item["quantity"]
+                                        for name, item in info["parameters"].items()},
+                             name=f"{name}_hidden")
+        state_variables = tuple(info["state"])
+        targets = {"I_exc": model.excitatory_target, "I_inh": model.inhibitory_target}
+        noise = None
     else:
-        hidden.tau_mem = config.tau_mem
-        hidden.tau_exc = config.tau_exc
-        hidden.tau_inh = config.tau_inh
+        hidden, noise = _lif_hidden(config, n_exc, n_inh, n_samples, dt, clock, time_constants,
+                                    membrane_noise, name)
+        state_variables = ("v", "I_exc", "I_inh")
+        targets = {"I_exc": "I_exc", "I_inh": "I_inh"}
     exc = hidden[:n_exc]
     inh = hidden[n_exc:] if n_inh else None
     readout = NeuronGroup(config.n_outputs, READOUT_EQUATIONS, method="exponential_euler",
@@ -308,14 +332,14 @@ def _build_network(config, weights, input_indices, input_times, n_samples, recor
                           namespace={"tau_out_mem": config.tau_out_mem,
                                      "tau_out_syn": config.tau_out_syn},
                           name=f"{name}_readout")
-    for group, variables in ((hidden, ("v", "I_exc", "I_inh")), (readout, ("v", "I_syn"))):
+    for group, variables in ((hidden, state_variables), (readout, ("v", "I_syn"))):
         group.run_regularly("\n".join(f"{var} = 0" for var in variables), clock=sample_clock,
                             when="start", order=-1, name=f"{group.name}_sample_reset")
 
     sources = {"x_to_hidden": inputs, "e_to_hidden": exc, "i_to_hidden": inh,
                "e_to_readout": exc}
-    targets = {"x_to_hidden": hidden, "e_to_hidden": hidden, "i_to_hidden": hidden,
-               "e_to_readout": readout}
+    post_groups = {"x_to_hidden": hidden, "e_to_hidden": hidden, "i_to_hidden": hidden,
+                   "e_to_readout": readout}
     if weights is not None:
         check_weights(config, weights)
         flat_weights = synapse_weights(config, weights, structure)
@@ -323,9 +347,10 @@ def _build_network(config, weights, input_indices, input_times, n_samples, recor
     for synapse_name, projections in SYNAPSE_PROJECTIONS.items():
         if projections[0] not in config.projections:
             continue  # no I neurons
-        pre, post = sources[synapse_name], targets[synapse_name]
+        pre, post = sources[synapse_name], post_groups[synapse_name]
+        target = PROJECTION_TARGETS[projections[0]]
         synapse = Synapses(pre, post, "w : 1  # weight (a magnitude under Dale's law)",
-                           on_pre=f"{PROJECTION_TARGETS[projections[0]]}_post += w",
+                           on_pre=f"{targets.get(target, target)}_post += w",
                            clock=clock, name=f"{name}_{synapse_name}")
         _connect(synapse, len(pre), len(post),
                  None if structure is None else structure.block(projections))
@@ -340,7 +365,8 @@ def _build_network(config, weights, input_indices, input_times, n_samples, recor
     potential_monitor = None
     objects = [inputs, hidden, readout, *synapses.values(), spikes, readout_monitor]
     if record_potentials:
-        potential_monitor = StateMonitor(hidden, "v", record=True, when="before_thresholds",
+        potential_monitor = StateMonitor(hidden, state_variables[0], record=True,
+                                         when="before_thresholds",
                                          clock=clock,
                                          name=f"{name}_hidden_v")
         objects.append(potential_monitor)

@@ -13,6 +13,7 @@ from brian2 import Hz, ms
 from ei_brian import initialization, noise
 from ei_brian.config import LR_SCHEDULES, ConfigError, NetworkConfig, TrainConfig, dataset_default
 from ei_brian.datasets.registry import DATASET_NAMES, SPIKE_DATASETS
+from ei_brian.neuron_model import check_network_options, model_spec
 from ei_brian.outcome import SATURATED_EVALUATIONS, SATURATED_HZ, SATURATED_SHARE
 from ei_brian.training import FULL_SCALE
 
@@ -29,6 +30,7 @@ OPTION_FIELDS = {
     "--regularizer": "TrainConfig.regularizer_strength",
     "--init-scale": "TrainConfig.init_scale_exc and TrainConfig.init_scale_inh",
     "--full": "TrainConfig.train_samples, test_samples and epochs (the paper's scale)",
+    "--neuron-model": "NetworkConfig.neuron_model (a built-in's name, or a model file's text)",
 }
 #: options of ``ei-brian train`` that are not part of the configuration a run records
 RUN_OPTIONS = ("--data-dir", "--out", "--resume", "--quiet", "--threads")
@@ -89,6 +91,13 @@ def add_train_arguments(parser):
                         "total (default %(default)s)")
     parser.add_argument("--unbounded", action="store_true",
                         help="the sign-free baseline: one population, weights free in sign")
+    parser.add_argument("--neuron-model", default=net_config.neuron_model,
+                        metavar="lif|alif|qif|FILE.toml",
+                        help="the hidden neurons' model: a built-in (lif: leaky integrate-and-fire, "
+                        "alif: with an adaptive threshold, qif: quadratic integrate-and-fire) or a "
+                        "model file of Brian2 equations, trained by gradients derived from them "
+                        "(default %(default)s; the --tau-*, --membrane-noise and connectivity "
+                        "options belong to lif)")
     parser.add_argument("--tau-spread-exc", type=float, default=net_config.tau_spread_exc,
                         help="log-normal spread of E neurons' time constants, per neuron "
                         "(default %(default)s: none)")
@@ -265,7 +274,9 @@ def configs_from_args(args):
         unbounded=args.unbounded, tau_spread_exc=args.tau_spread_exc,
         tau_spread_inh=args.tau_spread_inh, inh_tau_factor=args.inh_tau_factor,
         membrane_noise=args.membrane_noise, connectivity=args.connectivity,
-        input_connectivity=args.input_connectivity)
+        input_connectivity=args.input_connectivity,
+        neuron_model=model_spec(args.neuron_model))
+    check_network_options(net_config)
     if train_config.init == "target-rate":
         highest = 1.0 / float(net_config.dt)  # one spike per time step
         for name, target in (("--target-rate", train_config.target_rate_exc),

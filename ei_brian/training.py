@@ -23,6 +23,7 @@ from (seed, epoch, minibatch), so a resumed run draws what an uninterrupted one 
 import dataclasses
 import json
 import os
+import re
 import sys
 import time
 import traceback
@@ -53,6 +54,7 @@ from ei_brian.io import (
     save_probe_spikes,
 )
 from ei_brian.network import membrane_noise_drive
+from ei_brian.neuron_model import DEFAULT_MODEL, load_model
 from ei_brian.optimizers import make_optimizer
 from ei_brian.runner import CompiledNetwork
 from ei_brian.structure import draw_structure, load_structure
@@ -134,10 +136,23 @@ def _update_synapses(config, weights, optimizer, grads, entries):
             np.maximum(weights[name], 0.0, out=weights[name])
 
 
+def engine_for(net_config, n_threads=None, structure=None):
+    """The gradient engine of a network: the hand-written one for the default LIF model
+    (:mod:`ei_brian.gradients`), the one derived from the equations for any other
+    (:mod:`ei_brian.derived`; it compiles the model's loops on first use)."""
+    if net_config.neuron_model == DEFAULT_MODEL:
+        return gradients.GradientEngine(net_config, n_threads=n_threads, structure=structure)
+    # SymPy's expressions of the model and its generated, compiled loops: only for such models
+    from ei_brian.derived import DerivedEngine
+    return DerivedEngine(net_config, n_threads=n_threads)
+
+
 def default_run_name(net_config, train_config):
     """A folder name that says what made the run: data set, ratio, scale, seed, content hash."""
     full = train_config.train_samples is None and train_config.epochs >= 30
     ratio = "unbounded" if net_config.unbounded else net_config.ratio.replace(":", "-")
+    if net_config.neuron_model != DEFAULT_MODEL:
+        ratio += "_" + re.sub(r"[^A-Za-z0-9-]+", "-", load_model(net_config.neuron_model).name)
     digest = TrainConfig.digest(train_config)[:4] + net_config.digest()[:4]
     return (f"{train_config.dataset}_{ratio}_h{net_config.n_hidden}_{'full' if full else 'quick'}"
             f"_s{train_config.seed}_{digest}")
@@ -182,8 +197,7 @@ class Trainer:
                                            spike_capacity=self.spike_capacity(),
                                            cache_dir=cache_dir, verbose=verbose,
                                            structure=self.structure, processes=threads)
-            self.engine = gradients.GradientEngine(net_config, n_threads=threads,
-                                                   structure=self.structure)
+            self.engine = engine_for(net_config, n_threads=threads, structure=self.structure)
         # per-neuron time constants (diversity) are drawn once from the run's seed
         self.time_constants = (net_config.time_constants(train_config.seed)
                                if net_config.heterogeneous else None)
