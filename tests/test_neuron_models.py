@@ -9,12 +9,11 @@ import sys
 import numpy as np
 import pytest
 from brian2 import Hz, ms
-
 from conftest import active_weights, random_input, small_config
+
 from ei_brian import derived, gradients
 from ei_brian.config import ConfigError
-from ei_brian.neuron_model import (BUILTIN_MODELS, ModelError, NeuronModel, load_model,
-                                   model_spec)
+from ei_brian.neuron_model import BUILTIN_MODELS, ModelError, NeuronModel, load_model, model_spec
 
 MODELS_DIR = os.path.join(os.path.dirname(__file__), "..", "ei_brian", "models")
 LIF_TEXT = open(os.path.join(MODELS_DIR, "lif.toml")).read()

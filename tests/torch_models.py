@@ -10,7 +10,6 @@ and I populations, Dale's-law magnitudes, the readout, the loss) is that of
 import math
 
 import torch
-
 from torch_reference import SuperSpike
 
 __all__ = ["MODELS", "TorchModelNetwork"]
