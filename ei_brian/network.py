@@ -250,6 +250,9 @@ def build_network(config=None, weights=None, input_indices=(), input_times=None,
         ``spikes`` (SpikeMonitor of ``hidden``), ``readout_monitor`` (StateMonitor of the readout
         ``v``), ``potential_monitor`` (StateMonitor of hidden ``v`` or None).
     """
+    # in front of the filters other libraries put since ei_brian was imported (Elephant shows
+    # every UserWarning), for the statements Brian2 parses when the network runs
+    quiet_brian2_warnings()
     with warnings.catch_warnings():
         quiet_brian2_warnings()
         return _build_network(config, weights, input_indices, input_times, n_samples,

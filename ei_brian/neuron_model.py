@@ -220,10 +220,14 @@ def model_info(model, where="the model"):
     if model.method not in STATE_UPDATERS:
         raise ModelError(f"{where}: unknown state updater method {model.method!r}; "
                          f"one of {', '.join(STATE_UPDATERS)}")
+    taken = {"w": "the synapses' weight"}  # names of the network around the neurons
+    for name in sorted(set(equations.names) & set(taken)):
+        raise ModelError(f"{where}: the variable {name} has the name of {taken[name]}; rename it "
+                         f"(e.g. {name}_{'adapt' if name == 'w' else 'model'})")
     state = list(equations.diff_eq_names)
     state.sort(key=lambda name: list(equations.keys()).index(name))
     subexpressions = list(equations.subexpr_names)
-    reserved = {"t", "dt", "xi", "i", "N", "lastspike", "not_refractory"}
+    reserved = {"t", "dt", "xi", "i", "N", "lastspike", "not_refractory", "w"}
     parameters = {}
     for name, expression in model.parameters:
         if not name.isidentifier() or name in reserved:

@@ -22,4 +22,6 @@ def test_explore_trained_network_notebook(tmp_path, monkeypatch):
     outputs = "".join(output.get("text", "") for cell in notebook.cells
                       if cell.cell_type == "code" for output in cell.get("outputs", []))
     assert "spikes in Brian2" in outputs and "mean Van Rossum distance per neuron" in outputs
+    assert "spikes of the adapting network in Brian2" in outputs  # a model of the notebook's own
     assert (tmp_path / "run" / "result.json").exists()
+    assert (tmp_path / "run-adaptation" / "result.json").exists()

@@ -147,6 +147,9 @@ BAD_MODELS = {
                 "has no inhibitory_target"),
     "reset": (LIF_TEXT.replace('reset = "v = 0"', 'reset = "w = 0"'),
               "the reset assigns w"),
+    "weight": (LIF_TEXT.replace("I_inh - v) / tau_mem : 1", "I_inh - w - v) / tau_mem : 1\n"
+                                "dw/dt = -w / tau_mem : 1"),
+               "the variable w has the name of the synapses' weight"),
     "method": (LIF_TEXT.replace('method = "exponential_euler"', 'method = "magic"'),
                "unknown state updater"),
     "parameter": (LIF_TEXT.replace('tau_mem = "20*ms"', 'tau_mem = "20*mss"'),
