@@ -353,6 +353,8 @@ def model_spec(value):
 #: network options that describe the built-in LIF model (a model of its own brings its own)
 LIF_OPTIONS = ("tau_mem", "tau_exc", "tau_inh", "v_threshold", "v_reset", "tau_spread_exc",
                "tau_spread_inh", "inh_tau_factor", "membrane_noise")
+#: those of them that are options of ``ei-brian train`` (the others are NetworkConfig fields)
+LIF_COMMAND_LINE = ("tau_spread_exc", "tau_spread_inh", "inh_tau_factor", "membrane_noise")
 
 
 def check_network_options(config):
@@ -365,7 +367,8 @@ def check_network_options(config):
     lif_only = [option for option in LIF_OPTIONS
                 if getattr(config, option) != getattr(defaults, option)]
     if lif_only:
-        options = ", ".join("--" + option.replace("_", "-") for option in lif_only)
+        options = ", ".join("--" + option.replace("_", "-") if option in LIF_COMMAND_LINE
+                            else f"NetworkConfig.{option}" for option in lif_only)
         raise ModelError(f"{options} set(s) the built-in LIF model; with --neuron-model {name} "
                          "give the model's parameters in its file instead")
     if config.sparse:

@@ -177,8 +177,10 @@ def test_a_nonlinear_model_that_exponential_euler_cannot_integrate_is_refused():
 
 def test_lif_options_and_sparse_networks_are_refused_with_another_model():
     from ei_brian.neuron_model import check_network_options
-    with pytest.raises(ModelError, match="--tau-mem"):
+    with pytest.raises(ModelError, match="NetworkConfig.tau_mem"):
         check_network_options(model_config("alif", tau_mem=30 * ms))
+    with pytest.raises(ModelError, match="--membrane-noise"):
+        check_network_options(model_config("alif", membrane_noise=0.2))
     with pytest.raises(ModelError, match="connectivity"):
         check_network_options(model_config("alif", connectivity=0.5))
 
