@@ -603,6 +603,48 @@ def compare_to_baseline(runs, failures=False, margin=H1_MARGIN):
     return pd.DataFrame(rows)
 
 
+def neuron_models_column(runs):
+    """Each row's neuron model (``lif`` where the table has no ``neuron_model`` column or the
+    cell is empty: every run before the option existed was a LIF network)."""
+    if "neuron_model" not in runs:
+        return np.array(["lif"] * len(runs), dtype=object)
+    return runs["neuron_model"].fillna("lif").astype(str).to_numpy()
+
+
+def compare_models(runs, other, reference="lif"):
+    """Each network's runs of neuron model ``other`` against its runs of ``reference`` (the
+    spike-timing study's adaptive arm): trained runs' accuracy (validation-chosen where there
+    is a validation set), the difference ``other - reference`` with its Welch 95 % interval and
+    p, and per model the counts of trained, silent and saturated runs and the mean final E rate.
+    A network lacking either model is left out.
+    """
+    import pandas as pd  # pandas (0.3 s) only when a table is read or built
+    column, _ = accuracy_measure(runs)
+    finished = _finished(runs)
+    models = neuron_models_column(finished)
+    rows = []
+    for network in _order(sorted(set(finished["network"]))):
+        parts = {name: finished[(finished["network"] == network) & (models == name)]
+                 for name in (reference, other)}
+        if any(part.empty for part in parts.values()):
+            continue
+        trained = {name: _keep(part, False)[column].to_numpy(float)
+                   for name, part in parts.items()}
+        result = welch(trained[other], trained[reference])
+        row = {"network": network}
+        for name, part in parts.items():
+            outcome = part["outcome"] if "outcome" in part else pd.Series([""] * len(part))
+            row.update({f"{name} n": len(trained[name]),
+                        f"{name} accuracy": mean_sd(trained[name])[0],
+                        f"{name} silent": int((outcome == "silent").sum()),
+                        f"{name} saturated": int((outcome == "saturated").sum()),
+                        f"{name} final E rate (Hz)": float(part["rate_exc_final_hz"].mean())})
+        row.update({"difference": result["diff"], "95 % low": result["low"],
+                    "95 % high": result["high"], "Welch p": result["p"]})
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
 def _h1_decide(table, full_scale):
     """``(verdict, reason, key)`` of H1 from :func:`compare_to_baseline`'s table."""
     rows = table.set_index("network")

@@ -627,40 +627,95 @@ def _spike_timing_section(out, studies, figures, number):
         number += 1
         lines += _figure_lines(out, "fig5_spike_timing", figures, number)
     column, words = _accuracy_column(runs)
+    models = report.neuron_models_column(runs)
+    names = ["lif"] + sorted(set(models) - {"lif"})
     lines += [f"| network | {words} (mean +/- sd, n trained) | peak test accuracy | silent | "
               "saturated | initial E rate (Hz) | final E rate (Hz) | final I rate (Hz) |",
               "|---|---|---|---|---|---|---|---|"]
-    finished = runs[runs["status"] == "finished"]
-    for network, part in finished.groupby("network", sort=False):
-        trained = part[part["outcome"] == "trained"] if "outcome" in part else part
-        mean, sd, n = mean_sd(trained[column])
-        peak, _, _ = mean_sd(trained["peak_test_acc"])
-        def count(kind):
-            # called in this iteration only, so the late-bound loop variable `part` is right
-            return int((part["outcome"] == kind).sum()) if "outcome" in part else 0  # noqa: B023
-        lines.append(f"| {network} | " + (f"{100 * mean:.1f}" if n else "-")
-                     + (f" +/- {100 * sd:.1f}" if n > 1 else "") + (" %" if n else "")
-                     + f" (n = {n}) | "
-                     + (f"{100 * peak:.1f} %" if n else "-") + f" | {count('silent')} | "
-                     f"{count('saturated')} | {part['rate_exc_initial_hz'].mean():.3g} | "
-                     f"{part['rate_exc_final_hz'].mean():.3g} | "
-                     f"{part['rate_inh_final_hz'].mean():.3g} |")
+    for name in names:
+        finished = runs[(runs["status"] == "finished") & (models == name)]
+        for network, part in finished.groupby("network", sort=False):
+            trained = part[part["outcome"] == "trained"] if "outcome" in part else part
+            mean, sd, n = mean_sd(trained[column])
+            peak, _, _ = mean_sd(trained["peak_test_acc"])
+            def count(kind):
+                # called in this iteration only, so the late-bound loop variable is right
+                return int((part["outcome"] == kind).sum()) if "outcome" in part else 0  # noqa: B023
+            label = network if name == "lif" else f"{network} ({name})"
+            lines.append(f"| {label} | " + (f"{100 * mean:.1f}" if n else "-")
+                         + (f" +/- {100 * sd:.1f}" if n > 1 else "") + (" %" if n else "")
+                         + f" (n = {n}) | "
+                         + (f"{100 * peak:.1f} %" if n else "-") + f" | {count('silent')} | "
+                         f"{count('saturated')} | {part['rate_exc_initial_hz'].mean():.3g} | "
+                         f"{part['rate_exc_final_hz'].mean():.3g} | "
+                         f"{part['rate_inh_final_hz'].mean():.3g} |")
     lines.append("")
-    if (finished["network"] == "unbounded").any() and "outcome" in finished:
-        table = compare_to_baseline(runs)
+    for name in names:
+        own = runs[models == name]
+        finished = own[own["status"] == "finished"]
+        if not ((finished["network"] == "unbounded").any() and "outcome" in finished):
+            continue
+        table = compare_to_baseline(own)
         keep = [column for column in ("network", "n", "accuracy", "difference to baseline",
                                       "difference 90 % low", "difference 90 % high", "TOST p",
                                       "p worse by > margin") if column in table]
-        lines += [f"By H1's rule (two one-sided Welch tests, margin +/- {100 * H1_MARGIN:g} "
-                  "points; difference = network - unbounded baseline, trained runs, 90 % "
-                  "interval):", "", _markdown_table(table[keep], percent={
+        lead = "" if name == "lif" else f"With {name} neurons, each network against the {name} " \
+            "baseline: "
+        lines += [f"{lead}{'by' if lead else 'By'} H1's rule (two one-sided Welch tests, margin +/- "
+                  f"{100 * H1_MARGIN:g} points; difference = network - unbounded baseline, "
+                  "trained runs, 90 % interval):", "", _markdown_table(table[keep], percent={
                       "accuracy", "difference to baseline", "difference 90 % low",
                       "difference 90 % high"})]
     lines += ["Why the gap can be large: a Dale's-law network's readout listens to its E neurons "
               "only (128 of 160 at 80:20), the unbounded network's to all 160, with weights of "
               "either sign; and on this task the E neurons of the Dale's-law networks may end "
               "training at rates far from the baseline's (the final rates above).", ""]
+    for name in names[1:]:
+        lines += _model_arm_lines(runs, name)
     return lines, number
+
+
+def _model_arm_lines(runs, name):
+    """The paragraph on the arm of another neuron model (e.g. alif) beside the LIF runs."""
+    table = report.compare_models(runs, name)
+    lines = [f"### Adaptive neurons ({name}) beside LIF" if name == "alif" else
+             f"### {name} neurons beside LIF", ""]
+    if table.empty:
+        return lines + ["No network has finished runs of both models yet.", ""]
+    lines += [f"The same networks, recipe, seeds and calibrated start with `--neuron-model {name}`"
+              + (" (each spike raises the threshold by 0.2; the raise decays with 200 ms)"
+                 if name == "alif" else "")
+              + f"; difference = {name} - lif over trained runs, Welch 95 % interval:", ""]
+    columns = ["network", "lif n", f"{name} n", "lif accuracy", f"{name} accuracy",
+               "difference", "95 % low", "95 % high", "Welch p", "lif saturated",
+               f"{name} saturated", "lif final E rate (Hz)", f"{name} final E rate (Hz)"]
+    lines += [_markdown_table(table[columns], percent={
+        "lif accuracy", f"{name} accuracy", "difference", "95 % low", "95 % high"}), ""]
+    readings = []
+    for row in table.itertuples(index=False):
+        values = dict(zip(table.columns, row))
+        network = values["network"]
+        if min(values["lif n"], values[f"{name} n"]) < 2:
+            readings.append(f"{network}: too few trained runs to compare ({values['lif n']} lif, "
+                            f"{values[f'{name} n']} {name})")
+        elif values["95 % low"] > 0:
+            readings.append(f"{network}: {name} better by {100 * values['difference']:.1f} points "
+                            f"(95 % interval {100 * values['95 % low']:.1f} to "
+                            f"{100 * values['95 % high']:.1f})")
+        elif values["95 % high"] < 0:
+            readings.append(f"{network}: {name} worse by {-100 * values['difference']:.1f} points "
+                            f"(95 % interval {100 * values['95 % low']:.1f} to "
+                            f"{100 * values['95 % high']:.1f})")
+        else:
+            readings.append(f"{network}: no difference shown ({100 * values['difference']:+.1f} "
+                            f"points, 95 % interval {100 * values['95 % low']:.1f} to "
+                            f"{100 * values['95 % high']:.1f})")
+        saturated = (values["lif saturated"], values[f"{name} saturated"])
+        if saturated[0] != saturated[1]:
+            readings[-1] += (f"; saturated runs: {saturated[0]} lif, {saturated[1]} {name}")
+    lines += ["Reading: " + "; ".join(readings) + ". Silent and saturated runs are counted "
+              "apart and left out of the means; the seeds are the same for both models.", ""]
+    return lines
 
 
 def _duration(seconds):

@@ -418,3 +418,53 @@ def test_the_counts_give_the_runs_with_each_warning_and_the_verdicts_ignore_them
     assert (after.verdict, after.reason, after.sensitivity) == (before.verdict, before.reason,
                                                                  before.sensitivity)
     assert after.table.equals(before.table) and "warnings" in after.counts
+
+
+# ---------------------------------------------------------------------------------------------
+# the spike-timing study's arm of another neuron model (alif beside lif)
+
+def _model_runs(differences, seeds=5, saturated_alif=0):
+    """Spike-timing rows of lif and alif per network; alif's accuracy is lif's plus the
+    network's difference (NaN: no alif run finished), with seed noise of about 1 point that
+    averages to 0 over the five seeds."""
+    rng = np.random.default_rng(4)
+    offsets = [0.01, -0.01, 0.005, -0.005, 0.0]
+    rows = []
+    for network, difference in differences.items():
+        for seed in range(seeds):
+            base = 0.6 + rng.normal(0, 0.01)
+            rows.append({**cases.run(network, seed, base, study="spike_timing",
+                                     dataset="shd-like", n_classes=20),
+                         "neuron_model": "lif"})
+            outcome = "saturated" if seed < saturated_alif else "trained"
+            if not math.isnan(difference):
+                rows.append({**cases.run(network, seed, base + difference + offsets[seed % 5],
+                                         study="spike_timing", dataset="shd-like", n_classes=20,
+                                         outcome=outcome, tag="_alif"),
+                             "neuron_model": "alif"})
+    return pd.DataFrame(rows)
+
+
+def test_the_model_arm_reads_better_worse_no_difference_and_too_few():
+    from ei_brian.reproduce import _model_arm_lines
+    runs = _model_runs({"80:20": 0.08, "95:5": -0.08, "50:50": 0.0, "100:0": 0.0},
+                       saturated_alif=0)
+    runs.loc[(runs["network"] == "100:0") & (runs["neuron_model"] == "alif") & (runs["seed"] > 0),
+             "outcome"] = "saturated"
+    table = report.compare_models(runs, "alif")
+    assert list(table["network"]) == ["100:0", "95:5", "80:20", "50:50"]
+    row = table.set_index("network")
+    assert row.loc["80:20", "95 % low"] > 0 and row.loc["95:5", "95 % high"] < 0
+    assert row.loc["50:50", "95 % low"] < 0 < row.loc["50:50", "95 % high"]
+    assert row.loc["100:0", "alif n"] == 1 and row.loc["100:0", "alif saturated"] == 4
+    text = "\n".join(_model_arm_lines(runs, "alif"))
+    assert "80:20: alif better by 8." in text and "95:5: alif worse by 8." in text
+    assert "50:50: no difference shown" in text
+    assert "100:0: too few trained runs to compare (5 lif, 1 alif); saturated runs: 0 lif, 4 alif" \
+        in text
+
+
+def test_a_table_without_the_neuron_model_column_is_all_lif():
+    runs = _model_runs({"80:20": 0.05}).drop(columns="neuron_model")
+    assert set(report.neuron_models_column(runs)) == {"lif"}
+    assert report.compare_models(runs, "alif").empty

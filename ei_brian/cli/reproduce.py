@@ -12,7 +12,7 @@ def add_reproduce_arguments(parser):
                        ("quick", "a preview of the whole design with fewer seeds and samples, "
                         "about an hour on 2 cores; it cannot decide the claims (default)"),
                        ("standard", "the scale that decides the claims on one machine (H1 on all "
-                        "of Fashion-MNIST, the others on 10,000-sample subsets; about 39 "
+                        "of Fashion-MNIST, the others on 10,000-sample subsets; about 44 "
                         "core-hours: run it in pieces with --hours)"),
                        ("full", "the paper's size for every study: for a cluster; see "
                         "--dry-run")):
