@@ -12,7 +12,9 @@ each side importing its own ``ei_brian``, and compares what the run folders hold
 Arms: the default network (Fashion-MNIST, latency code), target-rate initialization (the
 studies' equal starts), noise (weight-update noise, membrane noise and input-spike deletion),
 the unbounded baseline, time-constant spread, a sparse network, and spike data (the SHD-like
-task, 2 ms steps); the baseline and the spike data start at 5 Hz, as in the studies. Exit status 1 if any arm differs.
+task, 2 ms steps), and the spike data with adaptive neurons (``--neuron-model alif``, the
+spike-timing study's adaptive arm; a baseline from before the option has no such arm); the
+baseline and the spike data start at 5 Hz, as in the studies. Exit status 1 if any arm differs.
 """
 import argparse
 import csv
@@ -38,6 +40,9 @@ ARMS = {
     "spike-data": ["--dataset", "shd-like", "--shd-like-samples", "30", "--shd-like-difficulty",
                    "0.5", "--batch-size", "64", "--train-samples", "300", "--test-samples", "100",
                    "--init", "target-rate", "--target-rate", "5"],
+    "alif": ["--dataset", "shd-like", "--shd-like-samples", "30", "--shd-like-difficulty",
+             "0.5", "--batch-size", "64", "--train-samples", "300", "--test-samples", "100",
+             "--init", "target-rate", "--target-rate", "5", "--neuron-model", "alif"],
 }
 ARRAY_FILES = ("weights.npz", "initial_weights.npz", "spikes_initial.npz", "spikes_final.npz")
 

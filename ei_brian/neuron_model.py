@@ -52,6 +52,7 @@ DEFAULT_MODEL = "lif"
 STATE_UPDATERS = ("exponential_euler", "euler", "rk2", "rk4", "heun", "milstein", "exact",
                   "linear")
 _KEYS = {"equations", "threshold", "reset", "method", "excitatory_target", "inhibitory_target",
+         "reset_gradient",
          "parameters", "name", "description"}
 _RESET_STATEMENT = re.compile(r"^\s*([A-Za-z_]\w*)\s*(=|\+=|-=|\*=|/=)\s*(\S.*?)\s*$")
 
@@ -75,7 +76,8 @@ class NeuronModel:
     reset : str
         Statements separated by ``;`` or new lines (``=``, ``+=``, ``-=``, ``*=``, ``/=``), run for
         each neuron that spiked. As in the LIF engine, no gradient flows through the spike into the
-        reset; the reset's own dependence on the state is differentiated.
+        reset (unless ``reset_gradient``); the reset's own dependence on the state is
+        differentiated.
     method : str
         Brian2 state updater (``exponential_euler`` for equations linear in their own variable,
         ``euler``, ``rk2``, ``rk4``, ...).
@@ -85,6 +87,9 @@ class NeuronModel:
         Parameter names and Brian2 expressions with units (``("tau_mem", "20*ms")``).
     name : str
         A short name (a built-in's name, or the file's stem).
+    reset_gradient : bool
+        Let the gradient flow through the spike into the reset too (``X = X'' + s (R(X'') -
+        X'')``, the surrogate standing in for ``ds``); off by default, as in the LIF engine.
     """
 
     equations: str
@@ -95,6 +100,7 @@ class NeuronModel:
     method: str = "exponential_euler"
     parameters: tuple = ()
     name: str = "custom"
+    reset_gradient: bool = False
 
     @property
     def parameter_dict(self):
@@ -117,6 +123,8 @@ class NeuronModel:
                     "method"):
             if key in values and not isinstance(values[key], str):
                 raise ModelError(f"{where}: [model] {key} must be a string")
+        if not isinstance(values.get("reset_gradient", False), bool):
+            raise ModelError(f"{where}: [model] reset_gradient must be true or false")
         parameters = values.get("parameters", {})
         if not isinstance(parameters, dict):
             raise ModelError(f"{where}: [model.parameters] must be a table of name = \"value\"")
@@ -133,7 +141,8 @@ class NeuronModel:
                                                                      "exponential_euler").strip(),
                     excitatory_target=values["excitatory_target"].strip(),
                     inhibitory_target=values["inhibitory_target"].strip(),
-                    parameters=tuple(pairs), name=str(values.get("name", name)))
+                    parameters=tuple(pairs), name=str(values.get("name", name)),
+                    reset_gradient=values.get("reset_gradient", False))
         model.validate(where)
         return model
 
@@ -167,6 +176,8 @@ class NeuronModel:
                  'equations = """\n' + self.equations.strip() + '\n"""']
         for key in ("threshold", "reset", "method", "excitatory_target", "inhibitory_target"):
             lines.append(f"{key} = {json.dumps(getattr(self, key))}")
+        if self.reset_gradient:
+            lines.append("reset_gradient = true")
         lines += ["", "[model.parameters]"]
         lines += [f"{key} = {json.dumps(value)}" for key, value in self.parameters]
         return "\n".join(lines) + "\n"

@@ -53,10 +53,10 @@ def test_the_derived_engine_equals_the_hand_written_one_for_lif(unbounded, stren
             assert error < 1e-12, (name, error)
 
 
-def torch_gradients(model, config, weights, spike_input, labels):
+def torch_gradients(model, config, weights, spike_input, labels, reset_gradient=False):
     torch = pytest.importorskip("torch")
     from torch_models import TorchModelNetwork
-    network = TorchModelNetwork(model, config, weights)
+    network = TorchModelNetwork(model, config, weights, reset_gradient=reset_gradient)
     inputs = torch.as_tensor(spike_input.dense(), dtype=torch.float64)
     loss, _, spikes = network.loss(inputs, labels)
     loss.backward()
@@ -85,6 +85,29 @@ def test_derived_gradients_equal_pytorch_autograd(model, unbounded):
         assert np.abs(ref).max() > 0, name
         error = np.abs(grads[name] - ref).max() / np.abs(ref).max()
         assert error < 1e-10, (model, name, error)
+
+
+@pytest.mark.parametrize("model", ["lif", "alif"])
+def test_a_gradient_through_the_reset_equals_pytorch_autograd_without_detaching_it(model):
+    """``reset_gradient = true``: X = X'' + s (R(X'') - X''), the surrogate standing in for ds."""
+    text = open(os.path.join(MODELS_DIR, model + ".toml")).read().replace(
+        'method = ', 'reset_gradient = true\nmethod = ')
+    config = small_config(neuron_model=text)
+    assert load_model(text).reset_gradient
+    weights = active_weights(config)
+    spike_input = random_input(config, 5)
+    labels = np.array([0, 1, 2, 1, 0])
+    loss, grads, info = derived.loss_and_gradients(config, weights, spike_input, labels)
+    ref_loss, ref_grads, ref_spikes = torch_gradients(model, config, weights, spike_input, labels,
+                                                      reset_gradient=True)
+    _, detached, _ = derived.loss_and_gradients(small_config(neuron_model=text.replace(
+        "reset_gradient = true\n", "")), weights, spike_input, labels)
+    assert np.array_equal(info["spikes"], ref_spikes)
+    assert loss == pytest.approx(ref_loss, rel=1e-12)
+    for name, ref in ref_grads.items():
+        error = np.abs(grads[name] - ref).max() / np.abs(ref).max()
+        assert error < 1e-10, (model, name, error)
+    assert not np.allclose(grads["w_ee"], detached["w_ee"])  # the option changes the gradients
 
 
 def test_the_adaptation_changes_the_dynamics_and_the_gradients():

@@ -74,8 +74,9 @@ MODELS = {
 class TorchModelNetwork(torch.nn.Module):
     """The E/I network of ``config`` with hidden neurons of a model of :data:`MODELS`."""
 
-    def __init__(self, model, config, weights, dtype=torch.float64):
+    def __init__(self, model, config, weights, dtype=torch.float64, reset_gradient=False):
         super().__init__()
+        self.reset_gradient = reset_gradient
         make, parameters, self.exc, self.inh, self.n_state = MODELS[model]
         self.update, self.margin, self.reset = make(float(config.dt), parameters)
         self.config = config
@@ -107,7 +108,8 @@ class TorchModelNetwork(torch.nn.Module):
             else:
                 to_exc = x @ w["xe"] + s_e @ w["ee"]
             after[self.exc] = after[self.exc] + to_exc
-            state = list(self.reset(after, s.detach()))  # no gradient through s into the reset
+            # no gradient through s into the reset, unless the model asks for it
+            state = list(self.reset(after, s if self.reset_gradient else s.detach()))
             v_o = syn_o + (v_o - syn_o) * self.a_out_mem
             syn_o = self.a_out_syn * syn_o + s_e @ w["eo"]
             readout.append(v_o)
