@@ -247,6 +247,52 @@ def scratch_root():
     return None
 
 
+#: the scratch folders' names: prefix, host, process id, tempfile's random part
+SCRATCH_PREFIX = "ei_brian_run_"
+
+
+def scratch_folder():
+    """A new scratch folder in :func:`scratch_root`, named after this host and process, after
+    removing the folders that processes of this host left there when they were killed (a
+    killed run cannot close its network; in ``/dev/shm`` its files would hold memory until the
+    machine restarts)."""
+    root = scratch_root()
+    remove_orphaned_scratch(root)
+    return tempfile.mkdtemp(prefix=f"{SCRATCH_PREFIX}{socket.gethostname()}-{os.getpid()}-",
+                            dir=root)
+
+
+def remove_orphaned_scratch(root=None):
+    """Remove the scratch folders in ``root`` (default: the system's temporary folder) whose
+    process, on this host, has ended; returns their names. Folders of other hosts (a shared
+    ``$EI_BRIAN_SCRATCH``), of running processes and of other names are left alone."""
+    root = root or tempfile.gettempdir()
+    pattern = re.compile(rf"^{SCRATCH_PREFIX}(.*)-(\d+)-[A-Za-z0-9_]+$")
+    host = socket.gethostname()
+    removed = []
+    try:
+        names = os.listdir(root)
+    except OSError:
+        return removed
+    for name in names:
+        match = pattern.match(name)
+        if match is None or match.group(1) != host or _alive(int(match.group(2))):
+            continue
+        shutil.rmtree(os.path.join(root, name), ignore_errors=True)
+        removed.append(name)
+    return removed
+
+
+def _alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):
+        return True  # another user's process (or not a pid we can ask about): keep its folder
+    return True
+
+
 class RunResult:
     """What one compiled run recorded, per sample of the minibatch.
 
@@ -400,7 +446,7 @@ class CompiledNetwork:
         self._timebins = inputs.variables["_timebins"].get_addressable_value_with_unit(
             "_timebins", inputs)
         self._neuron_index = inputs.neuron_index
-        self.scratch = tempfile.mkdtemp(prefix="ei_brian_run_", dir=scratch_root())
+        self.scratch = scratch_folder()
         CompiledNetwork._active = self
         self._closed = False
         return time.perf_counter() - start

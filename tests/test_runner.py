@@ -320,3 +320,25 @@ def test_the_files_of_runs_go_where_the_user_says_or_into_memory(tmp_path, monke
     monkeypatch.setattr(runner, "SHARED_MEMORY", str(tmp_path))
     expected = str(tmp_path) if shutil.disk_usage(tmp_path).free >= 1 << 30 else None
     assert runner.scratch_root() == expected
+
+
+def test_scratch_folders_of_ended_processes_are_removed_and_others_kept(tmp_path):
+    """A killed run cannot close its network; the next network removes what it left in the
+    scratch folder (in /dev/shm it would hold memory until the machine restarts)."""
+    import socket
+
+    from ei_brian.runner import SCRATCH_PREFIX, remove_orphaned_scratch
+    ended = subprocess.Popen([sys.executable, "-c", "pass"])
+    ended.wait()
+    host = socket.gethostname()
+    names = {"ended": f"{SCRATCH_PREFIX}{host}-{ended.pid}-abc_123x",
+             "alive": f"{SCRATCH_PREFIX}{host}-{os.getpid()}-abc_123x",
+             "other host": f"{SCRATCH_PREFIX}elsewhere-{ended.pid}-abc_123x",
+             "older name": f"{SCRATCH_PREFIX}abc_123x",
+             "not ours": "something_else"}
+    for name in names.values():
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "weights.bin").write_bytes(b"\0" * 16)
+    assert remove_orphaned_scratch(str(tmp_path)) == [names["ended"]]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        name for key, name in names.items() if key != "ended")
