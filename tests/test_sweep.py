@@ -323,3 +323,26 @@ def test_the_runs_table_names_each_runs_warnings_also_from_tables_without_them(t
     shutil.rmtree(os.path.join(out, loaded.runs[0].folder))
     write_tables(loaded, out)
     assert read_csv(os.path.join(out, "runs.csv"))[0] == table[0]
+
+
+def test_a_spec_varies_the_neuron_model_with_a_file_beside_it(tmp_path, monkeypatch):
+    """``neuron_model`` is a sweep key like any option; a model file is found beside the spec,
+    and each run's configuration holds the whole model (config.json will record it)."""
+    models = os.path.join(os.path.dirname(__file__), "..", "ei_brian", "models")
+    (tmp_path / "models").mkdir()
+    with open(os.path.join(models, "alif.toml")) as f:
+        (tmp_path / "models" / "slow_alif.toml").write_text(
+            f.read().replace('tau_a = "200*ms"', 'tau_a = "500*ms"'))
+    path = tmp_path / "study.toml"
+    path.write_text('[base]\nepochs = 1\n[grid]\nneuron_model = ["lif", "alif", '
+                    '"models/slow_alif.toml"]\n')
+    monkeypatch.chdir(os.path.dirname(__file__))  # not the spec's folder
+    loaded = load_spec(str(path))
+    labels = [run.label for run in loaded.runs]
+    assert labels == ["neuron-model-lif", "neuron-model-alif",
+                      "neuron-model-models-slow_alif.toml"]
+    models_of_runs = [run.net_config.neuron_model for run in loaded.runs]
+    assert models_of_runs[:2] == ["lif", "alif"] and 'tau_a = "500*ms"' in models_of_runs[2]
+    path.write_text('[grid]\nneuron_model = ["lif", "nonsense"]\n')
+    with pytest.raises(SweepError, match="unknown neuron model 'nonsense'"):
+        load_spec(str(path))

@@ -103,6 +103,18 @@ def _label_part(key, value):
     return f"{name}-{text}"
 
 
+def _beside_spec(options, source):
+    """A model file named relative to the spec (``neuron_model = "models/adapt.toml"``) is read
+    from the spec's folder where it is there, else from the working folder."""
+    value = options.get("neuron_model")
+    if (source and isinstance(value, str) and value.endswith(".toml")
+            and not os.path.isabs(value)):
+        beside = os.path.join(os.path.dirname(os.path.abspath(source)), value)
+        if os.path.exists(beside):
+            return {**options, "neuron_model": beside}
+    return options
+
+
 def _option_argv(options, actions, where):
     """``ei-brian train`` arguments for ``options`` ({dest: value})."""
     argv = []
@@ -276,7 +288,7 @@ def load_spec(spec, scale=None):
         label = "_".join(_label_part(key, own[key]) for key in varied if key in own) or "base"
         run_name = f"{label}/seed-{seed}"
         where_run = f"{where}, run {run_name}"
-        argv = _option_argv(options, actions, where_run)
+        argv = _option_argv(_beside_spec(options, source), actions, where_run)
         try:
             args = parser.parse_args(argv)
             net_config, train_config = configs_from_args(args)
