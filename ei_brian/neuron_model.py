@@ -330,8 +330,10 @@ def load_model(spec):
                          f"file, not {spec!r}")
     if spec in BUILTIN_MODELS:
         return _builtin(spec)
-    if "[model]" in spec:
-        return NeuronModel.from_toml(spec)
+    if "[model]" in spec:  # a model's text (config.json's): parsed and checked once a process
+        if spec not in _texts:
+            _texts[spec] = NeuronModel.from_toml(spec)
+        return _texts[spec]
     if spec.endswith(".toml") or os.path.sep in spec:
         if not os.path.exists(spec):
             raise ModelError(f"neuron model file {spec} does not exist")
@@ -341,6 +343,7 @@ def load_model(spec):
 
 
 _builtins = {}
+_texts = {}
 
 
 def _builtin(name):
