@@ -687,8 +687,9 @@ def _model_arm_lines(runs, name):
                  if name == "alif" else "")
               + f"; difference = {name} - lif over trained runs, Welch 95 % interval:", ""]
     columns = ["network", "lif n", f"{name} n", "lif accuracy", f"{name} accuracy",
-               "difference", "95 % low", "95 % high", "Welch p", "lif saturated",
-               f"{name} saturated", "lif final E rate (Hz)", f"{name} final E rate (Hz)"]
+               "difference", "95 % low", "95 % high", "Welch p", "lif silent", f"{name} silent",
+               "lif saturated", f"{name} saturated", "lif final E rate (Hz)",
+               f"{name} final E rate (Hz)"]
     lines += [_markdown_table(table[columns], percent={
         "lif accuracy", f"{name} accuracy", "difference", "95 % low", "95 % high"}), ""]
     readings = []
@@ -710,9 +711,10 @@ def _model_arm_lines(runs, name):
             readings.append(f"{network}: no difference shown ({100 * values['difference']:+.1f} "
                             f"points, 95 % interval {100 * values['95 % low']:.1f} to "
                             f"{100 * values['95 % high']:.1f})")
-        saturated = (values["lif saturated"], values[f"{name} saturated"])
-        if saturated[0] != saturated[1]:
-            readings[-1] += (f"; saturated runs: {saturated[0]} lif, {saturated[1]} {name}")
+        for kind in ("silent", "saturated"):
+            counts = (values[f"lif {kind}"], values[f"{name} {kind}"])
+            if counts[0] != counts[1]:
+                readings[-1] += f"; {kind} runs: {counts[0]} lif, {counts[1]} {name}"
     lines += ["Reading: " + "; ".join(readings) + ". Silent and saturated runs are counted "
               "apart and left out of the means; the seeds are the same for both models.", ""]
     return lines

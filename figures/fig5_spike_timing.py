@@ -91,8 +91,9 @@ def draw(runs, epochs):
                       markersize=4, label=n) for n in order]
     handles += [Line2D([], [], ls="", marker="o", markersize=6.5, color="0.3",
                        label="(a) mean of trained seeds, 95 % t-interval")]
+    shown = set(runs["outcome"]) | (set(everything["outcome"]) if others else set())
     handles += plotting.outcome_handles(outcomes=[o for o in plotting.OUTCOMES
-                                                  if o in set(runs["outcome"]) or o == "trained"],
+                                                  if o in shown or o == "trained"],
                                         prefix="(a) run: ")
     handles += [Line2D([], [], ls="", marker="o", markersize=5, color="0.3",
                        markerfacecolor="white", label="(b) initial E rate"),

@@ -462,6 +462,7 @@ def test_the_model_arm_reads_better_worse_no_difference_and_too_few():
     assert "50:50: no difference shown" in text
     assert "100:0: too few trained runs to compare (5 lif, 1 alif); saturated runs: 0 lif, 4 alif" \
         in text
+    assert "| lif silent | alif silent |" in text
 
 
 def test_a_table_without_the_neuron_model_column_is_all_lif():
