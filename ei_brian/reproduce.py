@@ -149,6 +149,7 @@ def write_tables(out, studies):
                 continue
             keys = {"study": name, "label": run.label, "network": row["network"], "seed": run.seed,
                     "dataset": run.train_config.dataset,
+                    "neuron_model": row.get("neuron_model", "lif"),
                     "update_noise": run.train_config.update_noise, "init": run.train_config.init,
                     "target_rate": row["target_rate"], "learning_rate": row["learning_rate"],
                     "outcome": row["outcome"], "peak_test_acc": row["peak_test_acc"],

@@ -9,7 +9,8 @@ that appears in two studies (same ``command``) is counted once. (a, b) E and I d
 (open) and after (filled) training per network, ratio study at each network's tuned cell, mean of
 the trained seeds with a 95 % t-interval. (c) I diversity after training against accuracy,
 noise-free runs, one panel per data set. (d) I diversity after training against the
-chance-corrected retention of the noisy runs of the update-noise study.
+chance-corrected retention of the noisy runs of the update-noise study. LIF networks only: the
+spike-timing study's adaptive arm (``neuron_model`` other than lif) is left out, as in H5.
 
     python figures/fig4_van_rossum.py [--data data/quick] [--out DIR]
 """
@@ -216,6 +217,8 @@ def main(argv=None):
     table = plotting.read_table(args.data, os.path.join("tables", "vanrossum.csv"))
     if table is None:
         return plotting.skip(NAME, os.path.join(args.data, "tables", "vanrossum.csv"))
+    if "neuron_model" in table:  # LIF networks only, as H5 (the adaptive arm has its own panel)
+        table = table[table["neuron_model"].fillna("lif") == "lif"]
     ratio_runs = plotting.read_table(args.data, os.path.join("ratio", "runs.csv"))
     noise_runs = plotting.read_table(args.data, os.path.join("update_noise", "runs.csv"))
     figure, caption = draw(table, ratio_runs, noise_runs)
