@@ -536,7 +536,12 @@ def _part_loss_and_gradients(config, weights, spike_input, labels, hidden_spikes
 
 class DerivedEngine(GradientEngine):
     """:class:`ei_brian.gradients.GradientEngine` for any neuron model: the same minibatch parts
-    and threads, with the replay and backward pass derived from the model's equations."""
+    and threads, with the replay and backward pass derived from the model's equations.
+
+    A sparse network (``structure``) is computed with its dense weight arrays (0 where no synapse
+    is) and its gradients are kept only where synapses exist: exact, but at the dense cost, not
+    the synapse lists' of the LIF engine (:mod:`ei_brian.sparse_gradients`).
+    """
 
     part_function = staticmethod(_part_loss_and_gradients)
 
@@ -544,15 +549,29 @@ class DerivedEngine(GradientEngine):
         check_network_options(config)
         super().__init__(config, n_threads=n_threads, n_parts=n_parts, structure=None)
         self.module = derivation(config.neuron_model, config.dt).module  # built now, not in a thread
+        if structure is not None and config.sparse:
+            masks = {"w_" + name: mask for name, mask in structure.masks.items()
+                     if not mask.all()}
+
+            def masked(*job):
+                result = _part_loss_and_gradients(*job)
+                for key, mask in masks.items():
+                    result[2][key] *= mask
+                return result
+            self.part_function = masked
 
 
 def loss_and_gradients(config, weights, spike_input, labels, hidden_spikes=None, readout=None,
-                       regularizer_strength=0.0, regularizer_rate=None):
+                       regularizer_strength=0.0, regularizer_rate=None, structure=None):
     """Loss, gradients and predictions of one minibatch with the derived engine (one thread);
-    same result layout as :func:`ei_brian.gradients.loss_and_gradients`."""
+    same result layout as :func:`ei_brian.gradients.loss_and_gradients`. With a sparse
+    network's ``structure`` the gradients are kept only where synapses exist."""
     cross_entropy, penalty, grads, predictions, spikes = _part_loss_and_gradients(
         config, weights, spike_input, np.asarray(labels), hidden_spikes, readout,
         regularizer_strength, regularizer_rate, 1.0, None)
+    if structure is not None and config.sparse:
+        for name, mask in structure.masks.items():
+            grads["w_" + name] *= mask
     return cross_entropy + penalty, grads, {"predictions": predictions,
                                             "cross_entropy": cross_entropy, "penalty": penalty,
                                             "spikes": spikes}

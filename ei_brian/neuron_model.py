@@ -373,7 +373,7 @@ LIF_COMMAND_LINE = ("tau_spread_exc", "tau_spread_inh", "inh_tau_factor", "membr
 
 def check_network_options(config):
     """Raise :class:`ModelError` (one line) when a network of a model other than ``lif`` sets
-    options that belong to ``lif`` or that the derived engine does not take (sparse networks)."""
+    options that belong to ``lif``."""
     if config.neuron_model == DEFAULT_MODEL:
         return
     defaults = type(config)()
@@ -385,6 +385,3 @@ def check_network_options(config):
                             else f"NetworkConfig.{option}" for option in lif_only)
         raise ModelError(f"{options} set(s) the built-in LIF model; with --neuron-model {name} "
                          "give the model's parameters in its file instead")
-    if config.sparse:
-        raise ModelError(f"--connectivity and --input-connectivity below 1 work with the lif "
-                         f"model only so far, not with --neuron-model {name}")

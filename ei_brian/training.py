@@ -144,7 +144,7 @@ def engine_for(net_config, n_threads=None, structure=None):
         return gradients.GradientEngine(net_config, n_threads=n_threads, structure=structure)
     # SymPy's expressions of the model and its generated, compiled loops: only for such models
     from ei_brian.derived import DerivedEngine
-    return DerivedEngine(net_config, n_threads=n_threads)
+    return DerivedEngine(net_config, n_threads=n_threads, structure=structure)
 
 
 def default_run_name(net_config, train_config):

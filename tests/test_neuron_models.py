@@ -142,6 +142,37 @@ def test_the_compiled_brian2_run_equals_the_derived_replay_spike_for_spike(model
     assert np.abs(replay.u - result.potentials).max() < 1e-9
 
 
+def test_a_sparse_network_of_another_model_equals_autograd_on_the_masked_dense_one():
+    """The derived engine computes a sparse network densely (weights 0 off the structure) and
+    keeps the gradients where synapses exist."""
+    torch = pytest.importorskip("torch")
+    from torch_models import TorchModelNetwork
+
+    from ei_brian.structure import draw_structure
+    config = model_config("alif", connectivity=0.5, input_connectivity=0.6)
+    structure = draw_structure(config, 3)
+    weights = {key: value * structure.masks[key[2:]]
+               for key, value in active_weights(config).items()}
+    spike_input = random_input(config, 5)
+    labels = np.array([0, 1, 2, 1, 0])
+    loss, grads, info = derived.loss_and_gradients(config, weights, spike_input, labels,
+                                                   structure=structure)
+    network = TorchModelNetwork("alif", config, weights, masks=structure.masks)
+    ref_loss, _, ref_spikes = network.loss(
+        torch.as_tensor(spike_input.dense(), dtype=torch.float64), labels)
+    ref_loss.backward()
+    assert info["spikes"][..., :config.n_exc].sum() > 20
+    assert np.array_equal(info["spikes"], ref_spikes.detach().numpy().astype(bool))
+    assert loss == pytest.approx(float(ref_loss), rel=1e-12)
+    for name, parameter in network.weights.items():
+        ref = parameter.grad.numpy()
+        mask = structure.masks[name]
+        assert not mask.all() or name == "eo"
+        assert np.all(grads["w_" + name][~mask] == 0)
+        error = np.abs(grads["w_" + name] - ref).max() / np.abs(ref).max()
+        assert error < 1e-10, (name, error)
+
+
 def test_builtin_models_load_and_round_trip_through_their_text():
     for name in BUILTIN_MODELS:
         model = load_model(name)
@@ -204,8 +235,7 @@ def test_lif_options_and_sparse_networks_are_refused_with_another_model():
         check_network_options(model_config("alif", tau_mem=30 * ms))
     with pytest.raises(ModelError, match="--membrane-noise"):
         check_network_options(model_config("alif", membrane_noise=0.2))
-    with pytest.raises(ModelError, match="connectivity"):
-        check_network_options(model_config("alif", connectivity=0.5))
+    check_network_options(model_config("alif", connectivity=0.5))  # sparse: taken, see below
 
 
 def run_cli(*args, cwd):

@@ -74,8 +74,11 @@ MODELS = {
 class TorchModelNetwork(torch.nn.Module):
     """The E/I network of ``config`` with hidden neurons of a model of :data:`MODELS`."""
 
-    def __init__(self, model, config, weights, dtype=torch.float64, reset_gradient=False):
+    def __init__(self, model, config, weights, dtype=torch.float64, reset_gradient=False,
+                 masks=None):
         super().__init__()
+        self.masks = {name: torch.as_tensor(mask, dtype=dtype)
+                      for name, mask in (masks or {}).items()}
         self.reset_gradient = reset_gradient
         make, parameters, self.exc, self.inh, self.n_state = MODELS[model]
         self.update, self.margin, self.reset = make(float(config.dt), parameters)
@@ -88,7 +91,9 @@ class TorchModelNetwork(torch.nn.Module):
         self.dtype = dtype
 
     def forward(self, inputs):
-        config, w = self.config, self.weights
+        config = self.config
+        w = {name: value * self.masks[name] if name in self.masks else value
+             for name, value in self.weights.items()}
         n_exc, n_inh = config.n_exc, config.n_inh
         batch, n_steps, _ = inputs.shape
         state = [torch.zeros(batch, n_exc + n_inh, dtype=self.dtype)
