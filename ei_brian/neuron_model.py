@@ -222,9 +222,15 @@ def model_info(model, where="the model"):
         raise ModelError(f"{where}: stochastic term(s) {sorted(equations.stochastic_variables)} "
                          "in the equations: ei_brian cannot differentiate noise inside the model")
     for eq in equations.values():
-        if "unless refractory" in getattr(eq, "flags", ()):
+        flags = tuple(getattr(eq, "flags", ()))
+        if "unless refractory" in flags:
             raise ModelError(f"{where}: the flag '(unless refractory)' on {eq.varname}: "
                              "refractoriness is not supported by the derived engine")
+        if flags and eq.type != "parameter":
+            # e.g. (constant over dt): Brian2 then evaluates it once per step, before the update,
+            # which the one-step map of the derived engine does not model
+            raise ModelError(f"{where}: the flag(s) ({', '.join(flags)}) on {eq.varname} are not "
+                             "supported by the derived engine; remove them")
         if eq.type == "parameter":
             raise ModelError(f"{where}: '{eq.varname}' is declared as a variable without an "
                              "equation; give its value in [model.parameters] instead")
@@ -240,9 +246,16 @@ def model_info(model, where="the model"):
     subexpressions = list(equations.subexpr_names)
     reserved = {"t", "dt", "xi", "i", "N", "lastspike", "not_refractory", "w"}
     parameters = {}
+    from brian2.core.namespace import DEFAULT_CONSTANTS, DEFAULT_FUNCTIONS, DEFAULT_UNITS
     for name, expression in model.parameters:
         if not name.isidentifier() or name in reserved:
             raise ModelError(f"{where}: {name!r} cannot be a parameter name")
+        if name in DEFAULT_UNITS or name in DEFAULT_CONSTANTS or name in DEFAULT_FUNCTIONS:
+            # Brian2 would take its unit, constant or function over the model's parameter
+            kind = ("unit" if name in DEFAULT_UNITS else
+                    "constant" if name in DEFAULT_CONSTANTS else "function")
+            raise ModelError(f"{where}: parameter {name} has the name of a Brian2 {kind}, which "
+                             "Brian2 would use instead; rename it")
         if name in state or name in subexpressions:
             raise ModelError(f"{where}: parameter {name} is also a variable of the equations")
         try:
@@ -269,6 +282,10 @@ def model_info(model, where="the model"):
         if unknown:
             raise ModelError(f"{where}: unknown name(s) {unknown} in the equation of "
                              f"{eq.varname}; add them to [model.parameters]")
+    if model.excitatory_target == model.inhibitory_target:
+        raise ModelError(f"{where}: excitatory_target and inhibitory_target are both "
+                         f"{model.excitatory_target}: inhibitory synapses would excite; give "
+                         "inhibition a variable of its own (subtracted in the equations)")
     for label, target in (("excitatory_target", model.excitatory_target),
                           ("inhibitory_target", model.inhibitory_target)):
         if target not in state:
@@ -308,8 +325,7 @@ def model_info(model, where="the model"):
 
 #: functions a model may call (Brian2's defaults that the derived engine differentiates)
 _FUNCTIONS = ("exp", "log", "log10", "sqrt", "sin", "cos", "tan", "sinh", "cosh", "tanh", "abs",
-              "arcsin", "arccos", "arctan", "clip", "sign", "floor", "ceil", "int", "True",
-              "False")
+              "arcsin", "arccos", "arctan")
 
 
 def _unit_namespace(brian2):
@@ -337,7 +353,10 @@ def load_model(spec):
     if spec.endswith(".toml") or os.path.sep in spec:
         if not os.path.exists(spec):
             raise ModelError(f"neuron model file {spec} does not exist")
-        return NeuronModel.from_file(spec)
+        key = (os.path.abspath(spec), os.stat(spec).st_mtime_ns)  # read again when it changes
+        if key not in _texts:
+            _texts[key] = NeuronModel.from_file(spec)
+        return _texts[key]
     raise ModelError(f"unknown neuron model {spec!r}: one of {', '.join(BUILTIN_MODELS)}, or the "
                      "path of a .toml model file")
 

@@ -96,8 +96,8 @@ def add_train_arguments(parser):
                         help="the hidden neurons' model: a built-in (lif: leaky integrate-and-fire, "
                         "alif: with an adaptive threshold, qif: quadratic integrate-and-fire) or a "
                         "model file of Brian2 equations, trained by gradients derived from them "
-                        "(default %(default)s; the --tau-*, --membrane-noise and connectivity "
-                        "options belong to lif)")
+                        "(default %(default)s; --tau-spread-*, --inh-tau-factor and "
+                        "--membrane-noise belong to lif)")
     parser.add_argument("--tau-spread-exc", type=float, default=net_config.tau_spread_exc,
                         help="log-normal spread of E neurons' time constants, per neuron "
                         "(default %(default)s: none)")
@@ -277,6 +277,11 @@ def configs_from_args(args):
         input_connectivity=args.input_connectivity,
         neuron_model=model_spec(args.neuron_model))
     check_network_options(net_config)
+    if net_config.neuron_model != "lif":
+        # SymPy's derivation of the model (no compilation): what it cannot differentiate is
+        # refused here, before a run folder or a sweep exists
+        from ei_brian.derived import derivation
+        derivation(net_config.neuron_model, net_config.dt)
     if train_config.init == "target-rate":
         highest = 1.0 / float(net_config.dt)  # one spike per time step
         for name, target in (("--target-rate", train_config.target_rate_exc),

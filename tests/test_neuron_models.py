@@ -204,6 +204,13 @@ BAD_MODELS = {
     "weight": (LIF_TEXT.replace("I_inh - v) / tau_mem : 1", "I_inh - w - v) / tau_mem : 1\n"
                                 "dw/dt = -w / tau_mem : 1"),
                "the variable w has the name of the synapses' weight"),
+    "unit": (LIF_TEXT.replace('tau_mem = "20*ms"', 'tau_mem = "20*ms"\nus = "3"').replace(
+        "I_inh - v) / tau_mem", "I_inh - v * us) / tau_mem"), "parameter us has the name of a Brian2 unit"),
+    "flag": (LIF_TEXT.replace("dI_inh/dt = -I_inh / tau_inh : 1",
+                              "dI_inh/dt = -I_inh / tau_inh : 1\ny = 2 * v : 1 (constant over dt)"),
+             "(constant over dt) on y"),
+    "same targets": (LIF_TEXT.replace('inhibitory_target = "I_inh"', 'inhibitory_target = "I_exc"'),
+                     "inhibitory synapses would excite"),
     "method": (LIF_TEXT.replace('method = "exponential_euler"', 'method = "magic"'),
                "unknown state updater"),
     "parameter": (LIF_TEXT.replace('tau_mem = "20*ms"', 'tau_mem = "20*mss"'),
@@ -221,6 +228,27 @@ def test_a_bad_model_is_refused_with_one_line_naming_the_problem(case):
     assert isinstance(caught.value, ConfigError)  # the command line prints it as one line
 
 
+def test_a_function_without_a_useful_gradient_is_refused_when_the_model_is_derived():
+    text = LIF_TEXT.replace('threshold = "v > 1"', 'threshold = "v + 0.1 * sign(I_exc) > 1"')
+    with pytest.raises(ModelError, match="unknown name"):  # sign is not among the functions
+        NeuronModel.from_toml(text)
+
+
+@pytest.mark.compiled
+def test_a_fractional_power_of_a_negative_potential_gives_nan_as_brian2_does():
+    """cpow: Brian2's C++ pow gives NaN for (-1)**1.5; the generated code must too, not fall into
+    Cython's complex arithmetic (which ignored an exception and left the outputs unwritten)."""
+    text = (LIF_TEXT.replace('method = "exponential_euler"', 'method = "euler"')
+            .replace("(I_exc - I_inh - v)", "(I_exc - I_inh - v + 0.01 * v ** 1.5)"))
+    module = derived.Derivation(NeuronModel.from_toml(text), 0.001).module
+    state = np.array([[-1.0, 0.0, 0.0], [0.5, 0.0, 0.0]])
+    xp = np.full_like(state, 7.0)
+    spikes = np.zeros(2, dtype=np.uint8)
+    module.threshold_step(state, xp, spikes)
+    assert np.isnan(xp[0, 0]) and np.all(xp[0, 1:] == 0)  # every output written
+    assert xp[1, 0] == pytest.approx(0.5 + 0.001 * (-0.5 + 0.01 * 0.5 ** 1.5) / 0.02)
+
+
 def test_a_nonlinear_model_that_exponential_euler_cannot_integrate_is_refused():
     text = open(os.path.join(MODELS_DIR, "qif.toml")).read().replace('"euler"',
                                                                         '"exponential_euler"')
@@ -229,7 +257,7 @@ def test_a_nonlinear_model_that_exponential_euler_cannot_integrate_is_refused():
         derived.Derivation(model, 0.001)
 
 
-def test_lif_options_and_sparse_networks_are_refused_with_another_model():
+def test_lif_options_are_refused_with_another_model_and_sparse_networks_taken():
     from ei_brian.neuron_model import check_network_options
     with pytest.raises(ModelError, match="NetworkConfig.tau_mem"):
         check_network_options(model_config("alif", tau_mem=30 * ms))
