@@ -43,8 +43,9 @@ from ei_brian.gradients import (
     input_matrix,
     loss_and_output_gradient,
     rate_penalty,
+    weight_gradients,
 )
-from ei_brian.kernels import kernels, load_generated
+from ei_brian.kernels import load_generated
 from ei_brian.neuron_model import ModelError, check_network_options, load_model, model_info
 
 __all__ = ["Derivation", "derivation", "DerivedEngine", "forward", "backward",
@@ -503,22 +504,7 @@ def backward(config, weights, state, output_gradient, argmax_step, spike_gradien
                              state.drive_exc[before],
                              None if drive_inh is None else drive_inh[before],
                              spikes[before], config.surrogate_beta, step > 0, reset_term)
-    product = kernels().transposed_product
-
-    def spikes_t(matrix, adjoints):
-        return product(matrix.indptr.astype(np.int32, copy=False),
-                       matrix.indices.astype(np.int32, copy=False),
-                       matrix.data.astype(np.float64, copy=False), matrix.shape[1], adjoints)
-    flat_from_exc = grad_from_exc.reshape(-1, n_hidden + n_out)
-    d_x = spikes_t(state.x, flat_from_exc)
-    d_from_exc = spikes_t(state.s_exc, flat_from_exc)
-    grads = {"w_xe": d_x[:, :n_exc], "w_ee": d_from_exc[:, :n_exc],
-             "w_eo": d_from_exc[:, n_hidden:]}
-    if config.n_inh:
-        d_i = spikes_t(state.s_inh, grad_inh.reshape(-1, n_hidden))
-        grads.update(w_xi=d_x[:, n_exc:n_hidden], w_ei=d_from_exc[:, n_exc:n_hidden],
-                     w_ie=d_i[:, :n_exc], w_ii=d_i[:, n_exc:])
-    return {key: np.ascontiguousarray(value) for key, value in grads.items()}
+    return weight_gradients(config, state.x, state.s_exc, state.s_inh, grad_from_exc, grad_inh)
 
 
 def _part_loss_and_gradients(config, weights, spike_input, labels, hidden_spikes, readout,

@@ -299,19 +299,31 @@ def backward(config, weights, state, output_gradient, argmax_step, spike_gradien
         #       + (g_s + spike_gradient) / (beta |u - threshold| + 1)^2; then step - 1 begins
         step_loop(g_s, state.u_tm[step], spikes_tm[step], extra, g_u, g_exc, g_inh, a_mem, a_exc,
                   a_inh, beta, threshold, step > 0)
-    flat_from_exc = grad_from_exc.reshape(-1, n_hidden + n_out)
     s_exc, s_inh = state.s_exc, state.s_inh
     if s_exc is None:
         s_exc, s_inh = _sparse_split(spikes_tm, n_exc)
-    # with the readout columns too (dropped below): each column's sums are the same either way.
-    # S.T @ adjoints for the 0/1 spike matrices S, in a compiled loop with SciPy's numbers
-    product = compiled.transposed_product
+    return weight_gradients(config, state.x, s_exc, s_inh, grad_from_exc, grad_inh)
+
+
+def weight_gradients(config, x, s_exc, s_inh, grad_from_exc, grad_inh):
+    """The weight gradients from the stored adjoints: ``S.T @ adjoints`` for the 0/1 input and
+    spike matrices (CSR, time-major rows), in a compiled loop with SciPy's order of sums.
+
+    ``grad_from_exc`` (n_steps, n_samples, n_hidden + n_out) holds the adjoints of the targets of
+    E neurons (hidden currents, then the readout current), ``grad_inh`` (n_steps, n_samples,
+    n_hidden) those of I neurons' targets. Shared by this module's :func:`backward` and the
+    derived engine's (:mod:`ei_brian.derived`).
+    """
+    n_exc, n_hidden = config.n_exc, config.n_exc + config.n_inh
+    product = kernels().transposed_product
 
     def spikes_t(matrix, adjoints):
         return product(matrix.indptr.astype(np.int32, copy=False),
                        matrix.indices.astype(np.int32, copy=False),
                        matrix.data.astype(np.float64, copy=False), matrix.shape[1], adjoints)
-    d_x = spikes_t(state.x, flat_from_exc)
+    # with the readout columns too (dropped below): each column's sums are the same either way
+    flat_from_exc = grad_from_exc.reshape(-1, grad_from_exc.shape[-1])
+    d_x = spikes_t(x, flat_from_exc)
     d_from_exc = spikes_t(s_exc, flat_from_exc)
     grads = {"w_xe": d_x[:, :n_exc], "w_ee": d_from_exc[:, :n_exc],
              "w_eo": d_from_exc[:, n_hidden:]}
