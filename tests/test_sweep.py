@@ -245,6 +245,28 @@ def test_fit_in_hours_gives_the_longest_runs_first_to_the_least_loaded_worker():
     assert (len(chosen), len(left)) == (0, 3)
 
 
+def test_the_speed_is_measured_on_a_sweeps_own_tables_with_its_runs_sizes(tmp_path):
+    from ei_brian.sweep import sweeps_speed
+    from ei_brian.sweep.estimate import EVALUATION_SHARE
+    # runs of 200 steps (--duration twice the default): an epoch is twice the work per sample
+    loaded = load_spec(spec({"seed": [0, 1]}, duration=200.0))
+    assert loaded.runs[0].net_config.n_steps == 200
+    out = tmp_path / "data" / "standard" / "study"
+    out.mkdir(parents=True)
+    with open(out / "runs.csv", "w") as f:
+        f.write("label,seed,run_dir,train_samples,validation_samples,test_samples\n")
+        for run in loaded.runs:
+            f.write(f"{run.label},{run.seed},{run.folder},300,0,100\n")
+    with open(out / "epochs.csv", "w") as f:
+        f.write("label,seed,epoch,seconds\n")
+        for run in loaded.runs:
+            f.write(f"{run.label},{run.seed},0,9.0\n"  # the start: no training epoch
+                    f"{run.label},{run.seed},1,2.0\n{run.label},{run.seed},2,2.0\n")
+    speed, how = sweeps_speed([(loaded, str(out))])
+    assert how == "measured on these runs' epochs"
+    assert speed == pytest.approx(2 * (300 + EVALUATION_SHARE * 100) / 2.0)
+
+
 @pytest.mark.compiled
 @pytest.mark.slow
 def test_runs_in_pieces_and_from_the_tables_alone(tmp_path, capsys):
@@ -272,9 +294,14 @@ def test_runs_in_pieces_and_from_the_tables_alone(tmp_path, capsys):
         assert row["val_epoch"] == "1" and row["val_test_acc"] == row["peak_test_acc"]
         assert row["learning_rate"] == "0.005" and row["lr_schedule"] == "cosine"
         assert row["n_classes"] == "10" and row["validation_samples"] == "50"
-    # a fresh clone holds the tables, not the run folders: the finished runs stay finished
+    # a fresh clone holds the tables, not the run folders: the finished runs stay finished,
+    # and the speed they were trained at is still measured, on the tables
+    measured, how = sweeps_speed([(loaded, out)])
+    assert how == "measured on these runs' epochs"
     for row in done:
         shutil.rmtree(os.path.join(out, row["run_dir"]))
+    again_speed, again_how = sweeps_speed([(loaded, out)])
+    assert again_how == how and again_speed == pytest.approx(measured)
     table = run_sweep(sweep, out=out, workers=1, progress=False)
     assert sorted(table["status"]) == ["finished"] * 3
     again = {row["run_dir"]: row for row in read_csv(os.path.join(out, "runs.csv"))}

@@ -62,14 +62,44 @@ def _run_cost(run, epochs_done):
     return passes * _size(run)
 
 
+def _table_rows(out):
+    """The epochs recorded in ``OUT/epochs.csv``, by run folder (through ``OUT/runs.csv``), for
+    runs whose folders are gone (a clone holds the tables, not the run folders)."""
+    try:
+        with open(os.path.join(out, "runs.csv"), newline="") as f:
+            folders = {(row["label"], row["seed"]): row["run_dir"] for row in csv.DictReader(f)}
+        with open(os.path.join(out, "epochs.csv"), newline="") as f:
+            epochs = list(csv.DictReader(f))
+    except (OSError, KeyError):
+        return {}
+    rows = {}
+    for row in epochs:
+        folder = folders.get((row.get("label"), row.get("seed")))
+        if folder is not None:
+            rows.setdefault(folder, []).append(row)
+    return rows
+
+
 def _measured_work(spec, out):
+    """Work and seconds of the epochs run so far: from each run's folder, else from the sweep's
+    tables (the work of each epoch from the run's own sizes: samples, steps, neurons)."""
     passes, seconds = 0.0, 0.0
+    tables = None
     for run in spec.runs:
         n_train, n_test = _samples(run)
         work = _epoch_work(n_train, run.train_config.validation_samples, n_test) * _size(run)
-        for row in _metrics_rows(os.path.join(out, run.folder))[1:]:
-            passes += work
-            seconds += float(row["seconds"])
+        rows = _metrics_rows(os.path.join(out, run.folder))
+        if not rows:
+            if tables is None:
+                tables = _table_rows(out)
+            rows = tables.get(run.folder, [])
+        for row in rows:
+            try:
+                if int(row["epoch"]) < 1:
+                    continue
+                passes, seconds = passes + work, seconds + float(row["seconds"])
+            except (KeyError, ValueError):
+                continue
     return passes, seconds
 
 
@@ -81,8 +111,9 @@ def measured_speed(spec, out):
 
 def sweeps_speed(sweeps):
     """``(samples per core-second, how it was found)`` for estimates: measured on the epochs of
-    these sweeps' run folders, else on the committed tables beside them (``epochs.csv`` of any
-    scale under the same root), else :data:`ASSUMED_SAMPLES_PER_CORE_SECOND`."""
+    these sweeps' runs (their folders, or their tables where the folders are gone), else on the
+    committed tables of other scales under the same root (sizes from the tables' columns), else
+    :data:`ASSUMED_SAMPLES_PER_CORE_SECOND`."""
     passes = seconds = 0.0
     for spec, out in sweeps:
         p, s = _measured_work(spec, out)
