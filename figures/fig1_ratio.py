@@ -139,7 +139,7 @@ def draw(runs):
                       label="mean of the trained seeds, 95 % t-interval")]
     handles += plotting.outcome_handles(outcomes=[o for o in plotting.OUTCOMES
                                                   if o in set(tuned["outcome"]) or o == "trained"])
-    base_text = "no unbounded baseline"
+    base_text = "No unbounded baseline has finished yet."
     if len(baseline):
         cell = _cell_text(baseline["learning_rate"].fillna(-1).iloc[0],
                           baseline["target_rate"].fillna(-1).iloc[0])
