@@ -8,6 +8,14 @@ each side importing its own ``ei_brian``, and compares what the run folders hold
 ``initial_weights.npz`` and the probe spike trains, bit for bit.
 
     python benchmarks/same_results.py --baseline d79c9ae [--arms default,sparse]
+    python benchmarks/same_results.py --baseline f130599,bfeb2e0 --record data/standard/same_results.csv
+
+Several baselines (comma-separated) are each compared with this tree, which trains each arm once.
+``--record CSV`` appends one row per baseline and arm (this tree's commit, the baseline's, the
+arm, ``same``/``different``/``n/a``) to the file that ``ei-brian reproduce`` reads to show, in its
+report, that the commits which trained a reproduction's runs give the same results (this tree's
+``ei_brian`` must be committed). An arm that a baseline cannot run (an option it did not have
+yet) is ``n/a``.
 
 Arms: the default network (Fashion-MNIST, latency code), target-rate initialization (the
 studies' equal starts), noise (weight-update noise, membrane noise and input-spike deletion),
@@ -47,13 +55,17 @@ ARMS = {
 ARRAY_FILES = ("weights.npz", "initial_weights.npz", "spikes_initial.npz", "spikes_final.npz")
 
 
-def train(tree, arm, out_dir):
+def train(tree, arm, out_dir, check=True):
     environment = dict(os.environ, PYTHONPATH=tree, OMP_NUM_THREADS="1",
                        OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1",
                        EI_BRIAN_CACHE=os.environ.get("EI_BRIAN_CACHE",
                                                      os.path.join(ROOT, ".cache", "brian2")))
     command = [sys.executable, "-m", "ei_brian.cli", "train", *COMMON, *ARMS[arm], "--out", out_dir]
-    subprocess.run(command, env=environment, check=True, cwd=tree, stdout=subprocess.DEVNULL)
+    done = subprocess.run(command, env=environment, cwd=tree, stdout=subprocess.DEVNULL,
+                          stderr=None if check else subprocess.PIPE, text=True)
+    if check and done.returncode:
+        raise subprocess.CalledProcessError(done.returncode, command)
+    return done.returncode == 0, (done.stderr or "").strip().splitlines()[-1:]
 
 
 def contents(run):
@@ -86,44 +98,104 @@ def differences(one, other):
     return found
 
 
+def git(*args):
+    return subprocess.run(["git", "-C", ROOT, *args], check=True, capture_output=True,
+                          text=True).stdout.strip()
+
+
+RECORD_COLUMNS = ["date", "checked_at", "baseline", "arm", "result", "differs", "settings"]
+
+
+def append_record(path, rows):
+    """Append rows to the record CSV (written whole to a temporary file, then renamed)."""
+    old = []
+    if os.path.exists(path):
+        with open(path, newline="") as f:
+            old = list(csv.DictReader(f))
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
+    with os.fdopen(fd, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=RECORD_COLUMNS)
+        writer.writeheader()
+        writer.writerows({key: row.get(key, "") for key in RECORD_COLUMNS} for row in old + rows)
+    os.replace(tmp, path)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--baseline", help="commit to compare with (a temporary worktree)")
+    parser.add_argument("--baseline", help="commit(s) to compare with, comma-separated (each in "
+                        "a temporary worktree)")
     parser.add_argument("--baseline-tree", help="an existing checkout to compare with")
     parser.add_argument("--arms", default=",".join(ARMS), help="comma-separated, from: "
                         + ", ".join(ARMS))
+    parser.add_argument("--record", metavar="CSV", help="append the results to this file "
+                        "(e.g. data/standard/same_results.csv, shown in that scale's report)")
     args = parser.parse_args(argv)
     if bool(args.baseline) == bool(args.baseline_tree):
-        parser.error("name one of --baseline COMMIT or --baseline-tree DIR")
+        parser.error("name one of --baseline COMMIT[,COMMIT...] or --baseline-tree DIR")
     arms = args.arms.split(",")
     unknown = [arm for arm in arms if arm not in ARMS]
     if unknown:
         parser.error(f"unknown arm(s) {unknown}; choose from {', '.join(ARMS)}")
-    work = tempfile.mkdtemp(prefix="same_results_")
-    baseline_tree = args.baseline_tree
-    failed = False
+    baselines = [b.strip() for b in (args.baseline or "").split(",") if b.strip()]
+    checked_at = None
+    if args.record:
+        if not args.baseline:
+            parser.error("--record needs --baseline COMMIT (a record names the commits compared)")
+        if git("status", "--porcelain", "--", "ei_brian"):
+            parser.error("--record: this tree's ei_brian/ has uncommitted changes; commit them "
+                         "first (a record names the commit it checked)")
+        checked_at = git("rev-parse", "HEAD")
     try:
-        if args.baseline:
-            baseline_tree = os.path.join(work, "baseline")
-            subprocess.run(["git", "-C", ROOT, "worktree", "add", "--detach", "-q", baseline_tree,
-                            args.baseline], check=True)
+        resolved = {name: git("rev-parse", "--verify", f"{name}^{{commit}}") for name in baselines}
+    except subprocess.CalledProcessError:
+        parser.error(f"--baseline: not a commit of this repository: {args.baseline}")
+    work = tempfile.mkdtemp(prefix="same_results_")
+    trees = {}
+    failed = False
+    records = []
+    date = __import__("datetime").date.today().isoformat()
+    try:
+        if args.baseline_tree:
+            trees[args.baseline_tree] = args.baseline_tree
+        for name in baselines:
+            trees[name] = os.path.join(work, f"baseline-{name}")
+            subprocess.run(["git", "-C", ROOT, "worktree", "add", "--detach", "-q", trees[name],
+                            resolved[name]], check=True)
         for arm in arms:
-            runs = {}
-            for side, tree in (("baseline", baseline_tree), ("this", ROOT)):
-                runs[side] = os.path.join(work, f"{arm}-{side}")
-                train(tree, arm, runs[side])
-            found = differences(contents(runs["baseline"]), contents(runs["this"]))
-            with open(os.path.join(runs["this"], "metrics.csv")) as f:
+            this = os.path.join(work, f"{arm}-this")
+            train(ROOT, arm, this)
+            with open(os.path.join(this, "metrics.csv")) as f:
                 last = list(csv.DictReader(f))[-1]
-            print(f"{arm:12s} {'same' if not found else 'DIFFERENT: ' + ', '.join(found)}  "
-                  f"(test accuracy {float(last['test_acc']):.4f}, E {float(last['rate_exc_hz']):.1f}"
-                  f" Hz after epoch {last['epoch']}; {' '.join(ARMS[arm]) or 'defaults'})",
-                  flush=True)
-            failed |= bool(found)
+            for name, tree in trees.items():
+                other = os.path.join(work, f"{arm}-{len(records)}-baseline")
+                ok, why = train(tree, arm, other, check=False)
+                if not ok:
+                    result, found = "n/a", ["the baseline cannot run this arm: " + " ".join(why)]
+                else:
+                    found = differences(contents(other), contents(this))
+                    result = "same" if not found else "different"
+                    failed |= bool(found)
+                    shutil.rmtree(other, ignore_errors=True)
+                label = f"{name[:12]:12s} " if len(trees) > 1 else ""
+                text = {"same": "same", "different": "DIFFERENT: " + ", ".join(found),
+                        "n/a": "n/a (" + "; ".join(found) + ")"}[result]
+                print(f"{label}{arm:12s} {text}  (test accuracy {float(last['test_acc']):.4f}, "
+                      f"E {float(last['rate_exc_hz']):.1f} Hz after epoch {last['epoch']}; "
+                      f"{' '.join(ARMS[arm]) or 'defaults'})", flush=True)
+                records.append({"date": date, "checked_at": checked_at,
+                                "baseline": resolved.get(name, name), "arm": arm,
+                                "result": result, "differs": " ".join(found)[:200],
+                                "settings": " ".join(ARMS[arm]) or "defaults"})
+            shutil.rmtree(this, ignore_errors=True)
     finally:
-        if args.baseline:
-            subprocess.run(["git", "-C", ROOT, "worktree", "remove", "--force", baseline_tree])
+        for name in baselines:
+            subprocess.run(["git", "-C", ROOT, "worktree", "remove", "--force", trees[name]])
         shutil.rmtree(work, ignore_errors=True)
+        if args.record and records:
+            append_record(args.record, records)
+            print(f"recorded {len(records)} comparisons in {args.record}")
     return 1 if failed else 0
 
 

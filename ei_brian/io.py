@@ -222,6 +222,33 @@ def _metrics_text(rows):
     return buffer.getvalue()
 
 
+_CODE_COMMIT = []
+
+
+def code_commit():
+    """The git commit of the ``ei_brian`` code that runs, ``+uncommitted`` appended when its
+    files differ from it; ``""`` outside a git checkout (an installed package). A run's
+    ``result.json`` records it (``git_commit``), and a study's runs table (``trained_at``), so
+    that a report can show which code trained each run."""
+    if not _CODE_COMMIT:
+        import subprocess
+        package = os.path.dirname(os.path.abspath(__file__))
+        root = os.path.dirname(package)
+        commit = ""
+        if os.path.exists(os.path.join(root, ".git")):
+            try:
+                def git(*args):
+                    return subprocess.run(["git", *args], cwd=root, capture_output=True,
+                                          text=True, timeout=20, check=True).stdout.strip()
+                commit = git("rev-parse", "HEAD")
+                if git("status", "--porcelain", "--untracked-files=no", "--", package):
+                    commit += "+uncommitted"
+            except (OSError, subprocess.SubprocessError):
+                commit = ""
+        _CODE_COMMIT.append(commit)
+    return _CODE_COMMIT[0]
+
+
 def _config_record(net_config, train_config, argv=None):
     """The ``config.json`` record of a run: format, version, the two configurations, the command."""
     return {"format": RUN_FORMAT, "format_version": RUN_FORMAT_VERSION,

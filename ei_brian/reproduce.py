@@ -439,6 +439,168 @@ def _recipe_section(out, tables, studies):
     return lines
 
 
+#: the record of ``benchmarks/same_results.py --record`` in a reproduction's folder
+SAME_RESULTS_FILE = "same_results.csv"
+
+
+def training_code_check(invocations, records, run_commits=(), commit_time=None):
+    """Whether the commits that trained a reproduction's runs give the same results.
+
+    ``invocations``: ``reproduce.json``'s list (commit and runs finished of each invocation);
+    ``records``: rows of ``same_results.csv`` (``checked_at``, ``baseline``, ``arm``,
+    ``result``); ``run_commits``: the ``trained_at`` of each finished run (``""`` where a run
+    did not record it; the invocations then count its commit); ``commit_time``: commit -> time,
+    to order the commits (default: the order of the invocations). Two commits give the same
+    results when a record compares them with no arm ``different`` and at least one ``same``; the
+    relation is followed through other commits (a check of A against B and of B against C
+    covers A against C). Returns None without runs, else a dict: ``trained`` (commit -> runs,
+    oldest first), ``newest``, ``covered`` (commit -> True when it is shown to give the newest
+    commit's results), ``rows`` (one dict a training commit, for the table) and ``different``
+    (pairs of commits that a record found different).
+    """
+    by_invocation = {}
+    for item in invocations:
+        if item.get("runs_finished"):
+            commit = str(item.get("git_commit", ""))
+            by_invocation[commit] = by_invocation.get(commit, 0) + int(item["runs_finished"])
+    recorded = [str(c) for c in run_commits if isinstance(c, str) and c]
+    by_run = {}
+    for commit in recorded:
+        by_run[commit] = by_run.get(commit, 0) + 1
+    if recorded and len(recorded) == len(list(run_commits)):
+        trained = by_run  # every run names its commit: the invocations' counts are not needed
+    else:
+        trained = {**by_invocation, **by_run}
+    if not trained:
+        return None
+    order = list(by_invocation) + [c for c in by_run if c not in by_invocation]
+    if commit_time is not None:
+        times = {commit: commit_time(commit) for commit in trained}
+        order.sort(key=lambda c: (times.get(c) is None, times.get(c) or 0))
+    trained = {commit: trained[commit] for commit in order if commit in trained}
+    newest = list(trained)[-1]
+    results = {}
+    for record in records:
+        pair = (str(record.get("checked_at", "")), str(record.get("baseline", "")))
+        if all(pair):
+            results.setdefault(frozenset(pair), []).append(
+                (str(record.get("arm", "")), str(record.get("result", ""))))
+    parent = {}
+
+    def find(node):
+        parent.setdefault(node, node)
+        while parent[node] != node:
+            parent[node] = parent[parent[node]]
+            node = parent[node]
+        return node
+
+    different = []
+    for pair, found in results.items():
+        outcomes = {result for _, result in found}
+        if len(pair) == 2 and "different" in outcomes:
+            different.append(tuple(sorted(pair)))
+        elif len(pair) == 2 and "same" in outcomes:
+            a, b = tuple(pair)
+            parent[find(a)] = find(b)
+    covered = {commit: find(commit) == find(newest) for commit in trained}
+    rows = []
+    for commit, runs in trained.items():
+        mine = [(other, found) for pair, found in results.items() if commit in pair
+                for other in pair if other != commit]
+        arms = {}
+        for _, found in mine:
+            for arm, result in found:
+                # an arm counts once, at its worst comparison
+                rank = ("different", "same", "n/a")
+                result = result if result in rank else "n/a"
+                if arm not in arms or rank.index(result) < rank.index(arms[arm]):
+                    arms[arm] = result
+        if commit == newest:
+            status = "the newest"
+        elif any(commit in pair for pair in different):
+            status = "different"
+        else:
+            status = "same results" if covered[commit] else "not checked"
+        rows.append({"commit": _short(commit), "runs trained": runs,
+                     "compared with": ", ".join(sorted(_short(other) for other, _ in mine))
+                     or "-",
+                     "arms the same": ", ".join(a for a, r in arms.items() if r == "same") or "-",
+                     "arms different": ", ".join(a for a, r in arms.items() if r == "different")
+                     or "-",
+                     "gives the newest commit's results": status})
+    return {"trained": trained, "newest": newest, "covered": covered, "rows": rows,
+            "different": different}
+
+
+def _short(commit):
+    return commit[:7] + ("+uncommitted" if commit.endswith("+uncommitted") else "")
+
+
+def _commit_time(commit):
+    found = _git("log", "-1", "--format=%ct", commit.split("+")[0])
+    return int(found) if found.isdigit() else None
+
+
+def _run_commits(tables):
+    """The ``trained_at`` of every finished run in the studies' tables (``""`` where missing)."""
+    commits = []
+    for name, table in tables.items():
+        if "/" in name or table is None or "status" not in table:
+            continue
+        finished = table[table["status"] == "finished"]
+        column = finished["trained_at"] if "trained_at" in finished else [""] * len(finished)
+        commits += [c if isinstance(c, str) else "" for c in column]
+    return commits
+
+
+def _read_records(out):
+    import csv
+    try:
+        with open(os.path.join(out, SAME_RESULTS_FILE), newline="") as f:
+            return list(csv.DictReader(f))
+    except OSError:
+        return []
+
+
+def _training_code_summary(check):
+    """One sentence for the report's header and its section."""
+    if check is None:
+        return "no run recorded"
+    trained, newest = check["trained"], check["newest"]
+    if len(trained) == 1:
+        return f"all runs were trained at one commit, `{_short(newest)}`"
+    missing = [commit for commit, ok in check["covered"].items() if not ok]
+    if not missing:
+        return (f"the {len(trained)} commits that trained runs give the same results bit for bit "
+                f"(checked with `benchmarks/same_results.py`): the runs are what `{_short(newest)}`, "
+                "the newest of them, trains")
+    runs = sum(trained[commit] for commit in missing)
+    different = {c for pair in check["different"] for c in pair} & set(missing)
+    text = (f"{runs} run{'s' if runs != 1 else ''}, trained at "
+            f"{', '.join(f'`{_short(c)}`' for c in missing)}, {'are' if runs != 1 else 'is'} not "
+            f"shown to be what `{_short(newest)}`, the newest commit that trained runs, gives")
+    if different:
+        text += (f"; {', '.join(f'`{_short(c)}`' for c in sorted(different))} gave different "
+                 "results in a check: those runs must be trained again")
+    return text
+
+
+def _training_code_lines(out, check):
+    if check is None or len(check["trained"]) < 2:
+        return []
+    import pandas as pd
+    return ["## The code that trained the runs", "",
+            f"The runs were trained in pieces, at {len(check['trained'])} commits. "
+            "`benchmarks/same_results.py` trains each study arm's settings (the default "
+            "network, the target-rate start, the noise, the unbounded baseline, time-constant "
+            "spread, a sparse network, the SHD-like data, the adaptive neurons) for two short "
+            "epochs at two commits and compares every metric, weight and probe spike bit for "
+            f"bit; `{out}/{SAME_RESULTS_FILE}` records each comparison (an arm is n/a where a "
+            "commit did not have its option yet). In short: "
+            f"{_training_code_summary(check)}.", "",
+            _markdown_table(pd.DataFrame(check["rows"])), ""]
+
+
 def write_report(out, studies, context, figures=None, failures=()):
     """Write ``OUT/REPORT.md`` (and ``OUT/tables/claims.csv``); return its path."""
     import pandas as pd  # pandas (0.3 s) only when a table is read or built
@@ -458,9 +620,9 @@ def write_report(out, studies, context, figures=None, failures=()):
                   "its test sets too small to decide the claims. `ei-brian reproduce --standard` "
                   "is the scale that decides them.", ""]
     wall = context.get("wall_seconds_total")
-    trained_by = sorted({str(item.get("git_commit", ""))[:7]
-                         for item in context.get("invocation_list", [])
-                         if item.get("runs_finished")})
+    code_check = training_code_check(context.get("invocation_list", []), _read_records(out),
+                                     _run_commits(tables), _commit_time)
+    trained_by = [_short(commit) for commit in code_check["trained"]] if code_check else []
     lines += ["| | |", "|---|---|",
               f"| scale | {scale} |",
               f"| command | `{context['command']}` |",
@@ -470,6 +632,7 @@ def write_report(out, studies, context, figures=None, failures=()):
               + " |",
               "| runs trained at commit(s) | "
               + (", ".join(f"`{commit}`" for commit in trained_by) or "none recorded") + " |",
+              f"| one training code | {_training_code_summary(code_check)} |",
               f"| rules (ei_brian/report.py, ei_brian/outcome.py) last changed at | "
               f"`{context.get('rules_commit', 'unknown')}` |",
               f"| machine | {context['cores']} cores, {context['machine']}, Python "
@@ -550,6 +713,7 @@ def write_report(out, studies, context, figures=None, failures=()):
             lines += ["## " + {"fig6_activity": "Activity of the trained networks"}.get(
                 name, name), ""]
             lines += _figure_lines(out, name, figures, number)
+    lines += _training_code_lines(out, code_check)
     lines += ["## Figures", ""]
     for name in FIGURES:
         status, message = figures.get(name, ("not made", ""))

@@ -50,6 +50,7 @@ from ei_brian.io import (
     atomic_savez,
     atomic_write_json,
     atomic_write_text,
+    code_commit,
     load_npz,
     save_probe_spikes,
 )
@@ -644,7 +645,8 @@ def _train_loop(trainer, out_dir, checkpoint_path, resuming, progress, say, sess
     result = summarize(rows, trainer.data.n_classes, dt)
     result.update({"finished": True, "epochs": train_config.epochs,
                    "stopped_early": bool(stopped), "stop_reason": stopped,
-                   "warnings": outcome.run_warnings(rows, dt), "wall_seconds": wall()})
+                   "warnings": outcome.run_warnings(rows, dt), "wall_seconds": wall(),
+                   "git_commit": code_commit()})
     atomic_write_json(os.path.join(out_dir, RESULT_FILE), _jsonable(result))
     say(f"peak test accuracy {result['peak_test_acc']:.4f} at epoch {result['peak_epoch']}"
         + (f"; validation chose epoch {result['val_epoch']} (test accuracy "

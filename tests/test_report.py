@@ -469,3 +469,82 @@ def test_a_table_without_the_neuron_model_column_is_all_lif():
     runs = _model_runs({"80:20": 0.05}).drop(columns="neuron_model")
     assert set(report.neuron_models_column(runs)) == {"lif"}
     assert report.compare_models(runs, "alif").empty
+
+
+# ---------------------------------------------------------------------------------------------
+# the code that trained a reproduction's runs (reproduce.json and same_results.csv)
+
+def _invocations(*pairs):
+    return [{"git_commit": commit, "runs_finished": runs} for commit, runs in pairs]
+
+
+def _record(checked_at, baseline, arm, result):
+    return {"checked_at": checked_at, "baseline": baseline, "arm": arm, "result": result}
+
+
+A, B, C, X = ("a" * 40, "b" * 40, "c" * 40, "e" * 40)
+
+
+def test_runs_of_one_commit_need_no_check():
+    from ei_brian.reproduce import _training_code_summary, training_code_check
+    check = training_code_check(_invocations((A, 3), (A, 0), (A, 2)), [])
+    assert check["trained"] == {A: 5} and check["covered"] == {A: True}
+    assert _training_code_summary(check) == "all runs were trained at one commit, `aaaaaaa`"
+    assert training_code_check(_invocations((A, 0)), []) is None
+
+
+def test_checks_through_another_commit_cover_every_training_commit():
+    from ei_brian.reproduce import _training_code_summary, training_code_check
+    records = [_record(X, commit, arm, "same") for commit in (A, B, C)
+               for arm in ("default", "noise")]
+    records.append(_record(X, A, "alif", "n/a"))  # A had no such option: no evidence either way
+    check = training_code_check(_invocations((A, 30), (B, 6), (A, 4), (C, 11)), records)
+    assert check["newest"] == C and all(check["covered"].values())
+    assert "give the same results bit for bit" in _training_code_summary(check)
+    rows = {row["commit"]: row for row in check["rows"]}
+    assert rows["aaaaaaa"]["runs trained"] == 34 and rows["aaaaaaa"]["compared with"] == "eeeeeee"
+    assert rows["aaaaaaa"]["arms the same"] == "default, noise"
+    assert rows["bbbbbbb"]["gives the newest commit's results"] == "same results"
+    assert rows["ccccccc"]["gives the newest commit's results"] == "the newest"
+
+
+def test_an_unchecked_or_different_commit_is_named_with_its_runs():
+    from ei_brian.reproduce import _training_code_summary, training_code_check
+    invocations = _invocations((A, 30), (B, 6), (C, 11))
+    # B is not compared with anything; only n/a between A and C is no evidence
+    check = training_code_check(invocations, [_record(A, C, "alif", "n/a")])
+    assert check["covered"] == {A: False, B: False, C: True}
+    assert _training_code_summary(check).startswith("36 runs, trained at `aaaaaaa`, `bbbbbbb`")
+    # A and C the same, B different on one arm (same on another): B's runs must be retrained
+    records = [_record(A, C, "default", "same"), _record(B, C, "default", "same"),
+               _record(B, C, "noise", "different")]
+    check = training_code_check(invocations, records)
+    assert check["covered"] == {A: True, B: False, C: True}
+    summary = _training_code_summary(check)
+    assert summary.startswith("6 runs, trained at `bbbbbbb`") and "must be trained again" in summary
+    rows = {row["commit"]: row for row in check["rows"]}
+    assert rows["bbbbbbb"]["gives the newest commit's results"] == "different"
+    assert rows["bbbbbbb"]["arms different"] == "noise"
+
+
+def test_the_runs_own_commits_count_and_the_commit_times_order():
+    from ei_brian.reproduce import _training_code_summary, training_code_check
+    times = {A: 3, B: 1, C: 2}
+    # every run names its commit: an invocation that miscounted (A, 9) does not count; B trained
+    # in an invocation that was killed (not recorded) and is found through its runs
+    check = training_code_check(_invocations((A, 9), (C, 1)), [], [C, A, B, B],
+                                commit_time=times.get)
+    assert list(check["trained"].items()) == [(B, 2), (C, 1), (A, 1)]
+    assert check["newest"] == A
+    # a run without a record: the invocations count the commits of such runs
+    check = training_code_check(_invocations((A, 9), (C, 1)), [], [C, ""])
+    assert check["trained"] == {A: 9, C: 1}
+    # code with uncommitted changes is named so and cannot be covered by a check
+    dirty = B + "+uncommitted"
+    records = [_record(X, A, "default", "same"), _record(X, dirty, "default", "same")]
+    check = training_code_check([], records, [dirty, A])
+    summary = _training_code_summary(check)
+    assert check["covered"][dirty] is True  # a record says so; same_results refuses to write it
+    check = training_code_check([], records[:1], [dirty, A])
+    assert _training_code_summary(check).startswith("1 run, trained at `bbbbbbb+uncommitted`, is not")
+    assert summary.startswith("the 2 commits")

@@ -24,7 +24,7 @@ RUNS_COLUMNS_AFTER = ("label", "run_dir", "status", "outcome", "stopped_early", 
                       "epochs_done", "epochs", "peak_test_acc", "peak_epoch", "final_test_acc",
                       "val_acc", "val_epoch", "val_test_acc", "rate_exc_initial_hz",
                       "rate_inh_initial_hz", "rate_exc_final_hz", "rate_inh_final_hz",
-                      "rate_exc_max_hz", "wall_seconds", "command", "error")
+                      "rate_exc_max_hz", "wall_seconds", "trained_at", "command", "error")
 EPOCHS_COLUMNS = ("epoch", "train_loss", "train_acc", "val_acc", "test_acc", "rate_exc_hz",
                   "rate_inh_hz", "silent_frac", "seconds")
 
@@ -79,6 +79,7 @@ def collect(spec, out):
                "rate_inh_final_hz": _number(summary.get("final_rate_inh_hz")),
                "rate_exc_max_hz": _number(summary.get("max_rate_exc_hz")),
                "wall_seconds": result.get("wall_seconds", math.nan),
+               "trained_at": result.get("git_commit", "") if finished else "",
                "command": train_command(run),
                "error": _last_error(os.path.join(run_dir, LOG_FILE)) if status == "failed" else ""}
         for key in ("peak_epoch", "val_epoch"):
