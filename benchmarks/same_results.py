@@ -22,7 +22,10 @@ studies' equal starts), noise (weight-update noise, membrane noise and input-spi
 the unbounded baseline, time-constant spread, a sparse network, and spike data (the SHD-like
 task, 2 ms steps), and the spike data with adaptive neurons (``--neuron-model alif``, the
 spike-timing study's adaptive arm; a baseline from before the option has no such arm); the
-baseline and the spike data start at 5 Hz, as in the studies. Exit status 1 if any arm differs.
+baseline and the spike data start at 5 Hz, as in the studies. The ``study-*`` arms add the
+studies' own recipe (a validation split, Adam at 5e-3 with the cosine schedule, saturated runs
+stopped) to the target-rate start, the unbounded baseline, the scaled initial weights, the
+update noise, the spike data and the adaptive neurons. Exit status 1 if any arm differs.
 """
 import argparse
 import csv
@@ -52,6 +55,22 @@ ARMS = {
              "0.5", "--batch-size", "64", "--train-samples", "300", "--test-samples", "100",
              "--init", "target-rate", "--target-rate", "5", "--neuron-model", "alif"],
 }
+#: the studies' own recipe (studies/*.toml): a validation split, the cosine schedule, saturated
+#: runs stopped; added to each arm below as a study-<arm> arm
+STUDY_RECIPE = ["--lr", "0.005", "--lr-schedule", "cosine", "--stop-saturated"]
+ARMS.update({
+    "study": ["--init", "target-rate", "--target-rate", "5", "--validation-samples", "200",
+              *STUDY_RECIPE],
+    "study-unbounded": ["--unbounded", "--init", "target-rate", "--target-rate", "5",
+                        "--validation-samples", "200", *STUDY_RECIPE],
+    "study-scale-init": ["--init", "scale", "--init-distribution", "log-normal",
+                         "--init-scale-exc", "0.4", "--validation-samples", "200", *STUDY_RECIPE],
+    "study-update-noise": ["--init", "target-rate", "--target-rate", "5", "--update-noise", "3",
+                           "--update-noise-kind", "relative", "--validation-samples", "200",
+                           *STUDY_RECIPE],
+    "study-spike-data": ARMS["spike-data"] + ["--validation-samples", "60", *STUDY_RECIPE],
+    "study-alif": ARMS["alif"] + ["--validation-samples", "60", *STUDY_RECIPE],
+})
 ARRAY_FILES = ("weights.npz", "initial_weights.npz", "spikes_initial.npz", "spikes_final.npz")
 
 
@@ -159,10 +178,17 @@ def main(argv=None):
     try:
         if args.baseline_tree:
             trees[args.baseline_tree] = args.baseline_tree
+        code = {name: git("rev-parse", f"{resolved[name]}:ei_brian") for name in baselines}
+        first = {}  # baselines with the same ei_brian code train once
         for name in baselines:
+            first.setdefault(code[name], name)
+            if first[code[name]] != name:
+                continue
             trees[name] = os.path.join(work, f"baseline-{name}")
             subprocess.run(["git", "-C", ROOT, "worktree", "add", "--detach", "-q", trees[name],
                             resolved[name]], check=True)
+        twins = {name: [other for other in baselines if other != name and
+                        code[other] == code[name]] for name in trees if name in code}
         for arm in arms:
             this = os.path.join(work, f"{arm}-this")
             train(ROOT, arm, this)
@@ -178,20 +204,24 @@ def main(argv=None):
                     result = "same" if not found else "different"
                     failed |= bool(found)
                     shutil.rmtree(other, ignore_errors=True)
-                label = f"{name[:12]:12s} " if len(trees) > 1 else ""
+                label = (f"{name[:12]:12s} " if len(trees) > 1 or twins.get(name) else "") + "".join(
+                    f"(and {other[:12]}, the same code) " for other in twins.get(name, []))
+                width = max(len(a) for a in arms)
                 text = {"same": "same", "different": "DIFFERENT: " + ", ".join(found),
                         "n/a": "n/a (" + "; ".join(found) + ")"}[result]
-                print(f"{label}{arm:12s} {text}  (test accuracy {float(last['test_acc']):.4f}, "
+                print(f"{label}{arm:{width}s} {text}  (test accuracy {float(last['test_acc']):.4f}, "
                       f"E {float(last['rate_exc_hz']):.1f} Hz after epoch {last['epoch']}; "
                       f"{' '.join(ARMS[arm]) or 'defaults'})", flush=True)
-                records.append({"date": date, "checked_at": checked_at,
-                                "baseline": resolved.get(name, name), "arm": arm,
-                                "result": result, "differs": " ".join(found)[:200],
-                                "settings": " ".join(ARMS[arm]) or "defaults"})
+                for same_code in [name] + twins.get(name, []):
+                    records.append({"date": date, "checked_at": checked_at,
+                                    "baseline": resolved.get(same_code, same_code), "arm": arm,
+                                    "result": result, "differs": " ".join(found)[:200],
+                                    "settings": " ".join(ARMS[arm]) or "defaults"})
             shutil.rmtree(this, ignore_errors=True)
     finally:
         for name in baselines:
-            subprocess.run(["git", "-C", ROOT, "worktree", "remove", "--force", trees[name]])
+            if name in trees:
+                subprocess.run(["git", "-C", ROOT, "worktree", "remove", "--force", trees[name]])
         shutil.rmtree(work, ignore_errors=True)
         if args.record and records:
             append_record(args.record, records)
