@@ -503,6 +503,14 @@ def training_code_check(invocations, records, run_commits=(), commit_time=None):
             a, b = tuple(pair)
             parent[find(a)] = find(b)
     covered = {commit: find(commit) == find(newest) for commit in trained}
+    # the latest commit shown to give the same results (a later one that checked them)
+    latest = newest
+    if commit_time is not None:
+        same = [node for node in parent if find(node) == find(newest) and node != newest]
+        later = [(commit_time(node), node) for node in same]
+        later = [(t, node) for t, node in later if t is not None and t > (commit_time(newest) or 0)]
+        if later:
+            latest = max(later)[1]
     rows = []
     for commit, runs in trained.items():
         mine = [(other, found) for pair, found in results.items() if commit in pair
@@ -529,7 +537,7 @@ def training_code_check(invocations, records, run_commits=(), commit_time=None):
                      or "-",
                      "gives the newest commit's results": status})
     return {"trained": trained, "newest": newest, "covered": covered, "rows": rows,
-            "different": different}
+            "different": different, "latest": latest}
 
 
 def _short(commit):
@@ -570,10 +578,13 @@ def _training_code_summary(check):
     if len(trained) == 1:
         return f"all runs were trained at one commit, `{_short(newest)}`"
     missing = [commit for commit, ok in check["covered"].items() if not ok]
+    latest = check.get("latest", newest)
+    also = (f", and what `{_short(latest)}`, a later commit checked against them, trains"
+            if latest != newest else "")
     if not missing:
         return (f"the {len(trained)} commits that trained runs give the same results bit for bit "
                 f"(checked with `benchmarks/same_results.py`): the runs are what `{_short(newest)}`, "
-                "the newest of them, trains")
+                f"the newest of them, trains{also}")
     runs = sum(trained[commit] for commit in missing)
     different = {c for pair in check["different"] for c in pair} & set(missing)
     text = (f"{runs} run{'s' if runs != 1 else ''}, trained at "

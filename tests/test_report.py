@@ -548,3 +548,14 @@ def test_the_runs_own_commits_count_and_the_commit_times_order():
     check = training_code_check([], records[:1], [dirty, A])
     assert _training_code_summary(check).startswith("1 run, trained at `bbbbbbb+uncommitted`, is not")
     assert summary.startswith("the 2 commits")
+
+
+def test_a_later_commit_that_checked_the_runs_is_named():
+    from ei_brian.reproduce import _training_code_summary, training_code_check
+    times = {A: 1, B: 2, X: 5}
+    records = [_record(X, A, "default", "same"), _record(X, B, "default", "same")]
+    check = training_code_check([], records, [A, B], commit_time=times.get)
+    assert check["newest"] == B and check["latest"] == X
+    assert _training_code_summary(check).endswith(
+        "the runs are what `bbbbbbb`, the newest of them, trains, and what `eeeeeee`, a later "
+        "commit checked against them, trains")
