@@ -12,10 +12,10 @@ each side importing its own ``ei_brian``, and compares what the run folders hold
 
 Several baselines (comma-separated) are each compared with this tree, which trains each arm once.
 ``--record CSV`` appends one row per baseline and arm (this tree's commit, the baseline's, the
-arm, ``same``/``different``/``n/a``) to the file that ``ei-brian reproduce`` reads to show, in its
+arm, ``same``/``different``/``n/a``/``error``) to the file that ``ei-brian reproduce`` reads to show, in its
 report, that the commits which trained a reproduction's runs give the same results (this tree's
-``ei_brian`` must be committed). An arm that a baseline cannot run (an option it did not have
-yet) is ``n/a``.
+``ei_brian`` must be committed). An arm that a baseline's command line refuses (an option it
+did not have yet) is ``n/a``; a baseline that fails otherwise is ``error`` (exit status 1).
 
 Arms: the default network (Fashion-MNIST, latency code), target-rate initialization (the
 studies' equal starts), noise (weight-update noise, membrane noise and input-spike deletion),
@@ -81,10 +81,17 @@ def train(tree, arm, out_dir, check=True):
                                                      os.path.join(ROOT, ".cache", "brian2")))
     command = [sys.executable, "-m", "ei_brian.cli", "train", *COMMON, *ARMS[arm], "--out", out_dir]
     done = subprocess.run(command, env=environment, cwd=tree, stdout=subprocess.DEVNULL,
-                          stderr=None if check else subprocess.PIPE, text=True)
+                          stderr=None if check else subprocess.PIPE, text=True, errors="replace")
     if check and done.returncode:
         raise subprocess.CalledProcessError(done.returncode, command)
-    return done.returncode == 0, (done.stderr or "").strip().splitlines()[-1:]
+    if done.returncode == 0:
+        return "ok", []
+    last = (done.stderr or "").strip().splitlines()[-1:]
+    # the command line refused an option that this commit did not have yet: no evidence either
+    # way; any other failure (a crash, a kill) is an error
+    refused = done.returncode == 2 and any(
+        phrase in " ".join(last) for phrase in ("unrecognized arguments", "invalid choice"))
+    return ("refused" if refused else "failed"), last
 
 
 def contents(run):
@@ -134,11 +141,19 @@ def append_record(path, rows):
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
-    with os.fdopen(fd, "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=RECORD_COLUMNS)
-        writer.writeheader()
-        writer.writerows({key: row.get(key, "") for key in RECORD_COLUMNS} for row in old + rows)
-    os.replace(tmp, path)
+    try:
+        with os.fdopen(fd, "w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=RECORD_COLUMNS)
+            writer.writeheader()
+            writer.writerows({key: row.get(key, "") for key in RECORD_COLUMNS}
+                             for row in old + rows)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
 
 
 def main(argv=None):
@@ -157,7 +172,8 @@ def main(argv=None):
     unknown = [arm for arm in arms if arm not in ARMS]
     if unknown:
         parser.error(f"unknown arm(s) {unknown}; choose from {', '.join(ARMS)}")
-    baselines = [b.strip() for b in (args.baseline or "").split(",") if b.strip()]
+    baselines = list(dict.fromkeys(b.strip() for b in (args.baseline or "").split(",")
+                                   if b.strip()))
     checked_at = None
     if args.record:
         if not args.baseline:
@@ -178,13 +194,16 @@ def main(argv=None):
     try:
         if args.baseline_tree:
             trees[args.baseline_tree] = args.baseline_tree
-        code = {name: git("rev-parse", f"{resolved[name]}:ei_brian") for name in baselines}
+        try:
+            code = {name: git("rev-parse", f"{resolved[name]}:ei_brian") for name in baselines}
+        except subprocess.CalledProcessError:
+            parser.error(f"--baseline: a commit without ei_brian/ among {args.baseline}")
         first = {}  # baselines with the same ei_brian code train once
         for name in baselines:
             first.setdefault(code[name], name)
             if first[code[name]] != name:
                 continue
-            trees[name] = os.path.join(work, f"baseline-{name}")
+            trees[name] = os.path.join(work, f"baseline-{resolved[name][:12]}")
             subprocess.run(["git", "-C", ROOT, "worktree", "add", "--detach", "-q", trees[name],
                             resolved[name]], check=True)
         twins = {name: [other for other in baselines if other != name and
@@ -196,9 +215,12 @@ def main(argv=None):
                 last = list(csv.DictReader(f))[-1]
             for name, tree in trees.items():
                 other = os.path.join(work, f"{arm}-{len(records)}-baseline")
-                ok, why = train(tree, arm, other, check=False)
-                if not ok:
+                how, why = train(tree, arm, other, check=False)
+                if how == "refused":
                     result, found = "n/a", ["the baseline cannot run this arm: " + " ".join(why)]
+                elif how == "failed":
+                    result, found = "error", ["the baseline failed: " + " ".join(why)]
+                    failed = True
                 else:
                     found = differences(contents(other), contents(this))
                     result = "same" if not found else "different"
@@ -208,7 +230,8 @@ def main(argv=None):
                     f"(and {other[:12]}, the same code) " for other in twins.get(name, []))
                 width = max(len(a) for a in arms)
                 text = {"same": "same", "different": "DIFFERENT: " + ", ".join(found),
-                        "n/a": "n/a (" + "; ".join(found) + ")"}[result]
+                        "n/a": "n/a (" + "; ".join(found) + ")",
+                        "error": "ERROR (" + "; ".join(found) + ")"}[result]
                 print(f"{label}{arm:{width}s} {text}  (test accuracy {float(last['test_acc']):.4f}, "
                       f"E {float(last['rate_exc_hz']):.1f} Hz after epoch {last['epoch']}; "
                       f"{' '.join(ARMS[arm]) or 'defaults'})", flush=True)

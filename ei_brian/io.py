@@ -36,7 +36,8 @@ The files of a run folder are listed in :mod:`ei_brian.training`. Its ``config.j
 :data:`RUN_FORMAT_VERSION`; :func:`_check_existing` refuses a folder that holds a run of another
 version or configuration. After every epoch :func:`_save_epoch` writes ``metrics.csv``
 (:data:`METRICS_COLUMNS`), ``weights.npz`` and, last, ``checkpoint.npz`` (weights, optimizer state,
-RNG state, the metrics rows and the wall time so far), from which a run resumes.
+RNG state, the metrics rows, the wall time and the code commits of the sessions so far), from
+which a run resumes.
 """
 import csv
 import io as _io
@@ -227,23 +228,27 @@ _CODE_COMMIT = []
 
 def code_commit():
     """The git commit of the ``ei_brian`` code that runs, ``+uncommitted`` appended when its
-    files differ from it; ``""`` outside a git checkout (an installed package). A run's
-    ``result.json`` records it (``git_commit``), and a study's runs table (``trained_at``), so
-    that a report can show which code trained each run."""
+    files differ from it; ``""`` outside a git checkout (an installed package) or when git fails.
+    Read once per process, when first asked (training asks when a session starts). A run's
+    ``result.json`` records the commits of its sessions (``git_commit``) and a study's runs table
+    names them (``trained_at``), so that a report can show which code trained each run."""
     if not _CODE_COMMIT:
         import subprocess
         package = os.path.dirname(os.path.abspath(__file__))
         root = os.path.dirname(package)
         commit = ""
-        if os.path.exists(os.path.join(root, ".git")):
+        if os.path.exists(os.path.join(root, ".git")):  # a folder, or a worktree's file
+            # no index lock taken: a commit in this checkout at the same moment must not fail
+            environment = dict(os.environ, GIT_OPTIONAL_LOCKS="0")
             try:
                 def git(*args):
                     return subprocess.run(["git", *args], cwd=root, capture_output=True,
-                                          text=True, timeout=20, check=True).stdout.strip()
+                                          timeout=10, check=True,
+                                          env=environment).stdout.decode(errors="replace").strip()
                 commit = git("rev-parse", "HEAD")
                 if git("status", "--porcelain", "--untracked-files=no", "--", package):
                     commit += "+uncommitted"
-            except (OSError, subprocess.SubprocessError):
+            except Exception:  # provenance must never stop a run
                 commit = ""
         _CODE_COMMIT.append(commit)
     return _CODE_COMMIT[0]
@@ -321,11 +326,12 @@ def _filled(cls, values):
         return None
 
 
-def _save_epoch(out_dir, weights, optimizer, rng, rows, wall_seconds):
+def _save_epoch(out_dir, weights, optimizer, rng, rows, wall_seconds, commits=()):
     """metrics.csv, weights.npz and checkpoint.npz of the latest epoch, each written atomically.
 
     The checkpoint goes last: a run killed before it resumes from the previous epoch and rewrites
-    the other two files.
+    the other two files. It also keeps the commits of the code of the sessions so far
+    (``git_commits``, see :func:`code_commit`).
     """
     atomic_write_text(os.path.join(out_dir, "metrics.csv"), _metrics_text(rows))
     atomic_savez(os.path.join(out_dir, "weights.npz"), **weights)
@@ -333,4 +339,5 @@ def _save_epoch(out_dir, weights, optimizer, rng, rows, wall_seconds):
     atomic_savez(os.path.join(out_dir, "checkpoint.npz"), **weights, **state,
                  epoch=np.array(rows[-1]["epoch"]),
                  rng_state=np.array(json.dumps(rng.bit_generator.state)),
-                 metrics=np.array(json.dumps(rows)), wall_seconds=np.array(wall_seconds))
+                 metrics=np.array(json.dumps(rows)), wall_seconds=np.array(wall_seconds),
+                 git_commits=np.array(json.dumps(list(commits))))

@@ -443,46 +443,67 @@ def _recipe_section(out, tables, studies):
 SAME_RESULTS_FILE = "same_results.csv"
 
 
+#: the name in :func:`training_code_check`'s results for runs that did not record their commit
+UNRECORDED = "not recorded"
+
+
 def training_code_check(invocations, records, run_commits=(), commit_time=None):
     """Whether the commits that trained a reproduction's runs give the same results.
 
     ``invocations``: ``reproduce.json``'s list (commit and runs finished of each invocation);
     ``records``: rows of ``same_results.csv`` (``checked_at``, ``baseline``, ``arm``,
-    ``result``); ``run_commits``: the ``trained_at`` of each finished run (``""`` where a run
-    did not record it; the invocations then count its commit); ``commit_time``: commit -> time,
-    to order the commits (default: the order of the invocations). Two commits give the same
-    results when a record compares them with no arm ``different`` and at least one ``same``; the
-    relation is followed through other commits (a check of A against B and of B against C
-    covers A against C). Returns None without runs, else a dict: ``trained`` (commit -> runs,
-    oldest first), ``newest``, ``covered`` (commit -> True when it is shown to give the newest
+    ``result``: ``same``, ``different``, ``n/a`` or ``error``); ``run_commits``: the
+    ``trained_at`` of each finished run (the commits of its sessions, separated by spaces; ``""``
+    where the run did not record them); ``commit_time``: commit -> time or None, to order the
+    commits (used when every training commit's time is known; else the invocations' order).
+
+    Runs count for each commit that trained them. Runs that did not record their commit are
+    counted apart (:data:`UNRECORDED`, never shown to give the same results), unless no run
+    recorded one: then the invocations' counts stand in (reports of older reproductions). Two
+    commits give the same results when a record compares them with at least one arm ``same`` and
+    none ``different`` or ``error`` (``n/a``: an option one of them did not have); the relation
+    is followed through other commits (A = B and B = C cover A = C). Returns None without runs,
+    else a dict: ``trained`` (commit -> runs, oldest first), ``newest`` (the newest commit that
+    trained runs), ``latest`` (the latest commit shown to give its results, which may be a later
+    one that checked them), ``covered`` (commit -> True when it is shown to give the newest
     commit's results), ``rows`` (one dict a training commit, for the table) and ``different``
     (pairs of commits that a record found different).
     """
     by_invocation = {}
     for item in invocations:
-        if item.get("runs_finished"):
+        try:
+            runs = int(item.get("runs_finished") or 0)
+        except (TypeError, ValueError):
+            runs = 0
+        if runs:
             commit = str(item.get("git_commit", ""))
-            by_invocation[commit] = by_invocation.get(commit, 0) + int(item["runs_finished"])
-    recorded = [str(c) for c in run_commits if isinstance(c, str) and c]
-    by_run = {}
-    for commit in recorded:
-        by_run[commit] = by_run.get(commit, 0) + 1
-    if recorded and len(recorded) == len(list(run_commits)):
-        trained = by_run  # every run names its commit: the invocations' counts are not needed
-    else:
-        trained = {**by_invocation, **by_run}
+            by_invocation[commit] = by_invocation.get(commit, 0) + runs
+    run_commits = [c if isinstance(c, str) else "" for c in run_commits]
+    by_run, unrecorded = {}, 0
+    for commits in run_commits:
+        if not commits.split():
+            unrecorded += 1
+        for commit in dict.fromkeys(commits.split()):
+            by_run[commit] = by_run.get(commit, 0) + 1
+    if by_run:
+        trained = dict(by_run)
+    else:  # no run names its commit: the invocations' counts stand in
+        trained, unrecorded = dict(by_invocation), 0
     if not trained:
         return None
-    order = list(by_invocation) + [c for c in by_run if c not in by_invocation]
+    order = [c for c in by_invocation if c in trained] + [c for c in trained
+                                                           if c not in by_invocation]
+    times = {}
     if commit_time is not None:
         times = {commit: commit_time(commit) for commit in trained}
-        order.sort(key=lambda c: (times.get(c) is None, times.get(c) or 0))
-    trained = {commit: trained[commit] for commit in order if commit in trained}
-    newest = list(trained)[-1]
+        if all(times.get(commit) is not None for commit in trained):
+            order.sort(key=lambda commit: times[commit])
+    trained = {commit: trained[commit] for commit in order}
+    newest = order[-1]
     results = {}
     for record in records:
         pair = (str(record.get("checked_at", "")), str(record.get("baseline", "")))
-        if all(pair):
+        if all(pair) and pair[0] != pair[1]:
             results.setdefault(frozenset(pair), []).append(
                 (str(record.get("arm", "")), str(record.get("result", ""))))
     parent = {}
@@ -497,47 +518,62 @@ def training_code_check(invocations, records, run_commits=(), commit_time=None):
     different = []
     for pair, found in results.items():
         outcomes = {result for _, result in found}
-        if len(pair) == 2 and "different" in outcomes:
+        if "different" in outcomes:
             different.append(tuple(sorted(pair)))
-        elif len(pair) == 2 and "same" in outcomes:
+        if "same" in outcomes and not outcomes & {"different", "error"}:
             a, b = tuple(pair)
             parent[find(a)] = find(b)
-    covered = {commit: find(commit) == find(newest) for commit in trained}
-    # the latest commit shown to give the same results (a later one that checked them)
+    group = find(newest)
+    covered = {commit: find(commit) == group for commit in trained}
     latest = newest
-    if commit_time is not None:
-        same = [node for node in parent if find(node) == find(newest) and node != newest]
-        later = [(commit_time(node), node) for node in same]
-        later = [(t, node) for t, node in later if t is not None and t > (commit_time(newest) or 0)]
+    if commit_time is not None and times.get(newest) is not None:
+        later = []
+        for node in parent:
+            if node != newest and find(node) == group:
+                when = times[node] if node in times else commit_time(node)
+                if when is not None and when > times[newest]:
+                    later.append((when, node))
         if later:
             latest = max(later)[1]
+    rank = ("different", "error", "same", "n/a")
     rows = []
     for commit, runs in trained.items():
         mine = [(other, found) for pair, found in results.items() if commit in pair
                 for other in pair if other != commit]
         arms = {}
         for _, found in mine:
-            for arm, result in found:
-                # an arm counts once, at its worst comparison
-                rank = ("different", "same", "n/a")
+            for arm, result in found:  # an arm counts once, at its worst comparison
                 result = result if result in rank else "n/a"
                 if arm not in arms or rank.index(result) < rank.index(arms[arm]):
                     arms[arm] = result
+        against = sorted(other for pair in different if commit in pair for other in pair
+                         if other != commit and find(other) == group)
         if commit == newest:
             status = "the newest"
-        elif any(commit in pair for pair in different):
-            status = "different"
+        elif covered[commit]:
+            status = "same results"
+        elif against:
+            status = "different from " + ", ".join(_short(other) for other in against)
         else:
-            status = "same results" if covered[commit] else "not checked"
+            status = "not checked"
         rows.append({"commit": _short(commit), "runs trained": runs,
                      "compared with": ", ".join(sorted(_short(other) for other, _ in mine))
                      or "-",
                      "arms the same": ", ".join(a for a, r in arms.items() if r == "same") or "-",
-                     "arms different": ", ".join(a for a, r in arms.items() if r == "different")
-                     or "-",
+                     "arms different": ", ".join(a for a, r in arms.items()
+                                                 if r in ("different", "error")) or "-",
                      "gives the newest commit's results": status})
+    if unrecorded:
+        trained[UNRECORDED] = unrecorded
+        covered[UNRECORDED] = False
+        rows.append({"commit": UNRECORDED, "runs trained": unrecorded, "compared with": "-",
+                     "arms the same": "-", "arms different": "-",
+                     "gives the newest commit's results": "unknown: these runs did not record "
+                                                          "the commit that trained them"})
     return {"trained": trained, "newest": newest, "covered": covered, "rows": rows,
-            "different": different, "latest": latest}
+            "different": different, "latest": latest,
+            "differs": {row_commit for row_commit, row in zip(trained, rows)
+                        if row["gives the newest commit's results"].startswith("different")}}
 
 
 def _short(commit):
@@ -564,44 +600,53 @@ def _run_commits(tables):
 def _read_records(out):
     import csv
     try:
-        with open(os.path.join(out, SAME_RESULTS_FILE), newline="") as f:
+        with open(os.path.join(out, SAME_RESULTS_FILE), newline="", encoding="utf-8") as f:
             return list(csv.DictReader(f))
-    except OSError:
+    except (OSError, csv.Error, UnicodeDecodeError):
         return []
 
 
 def _training_code_summary(check):
     """One sentence for the report's header and its section."""
     if check is None:
-        return "no run recorded"
+        return "no finished run yet"
     trained, newest = check["trained"], check["newest"]
-    if len(trained) == 1:
-        return f"all runs were trained at one commit, `{_short(newest)}`"
+    commits = [commit for commit in trained if commit != UNRECORDED]
     missing = [commit for commit, ok in check["covered"].items() if not ok]
     latest = check.get("latest", newest)
     also = (f", and what `{_short(latest)}`, a later commit checked against them, trains"
             if latest != newest else "")
+    if len(commits) == 1 and not missing:
+        return f"all runs were trained at one commit, `{_short(newest)}`{also}"
     if not missing:
-        return (f"the {len(trained)} commits that trained runs give the same results bit for bit "
-                f"(checked with `benchmarks/same_results.py`): the runs are what `{_short(newest)}`, "
-                f"the newest of them, trains{also}")
+        return (f"the {len(commits)} commits that trained runs give the same results bit for bit "
+                "on every study arm that both sides of a check could run "
+                f"(`benchmarks/same_results.py`): the runs are what `{_short(newest)}`, the newest "
+                f"of them, trains{also}")
     runs = sum(trained[commit] for commit in missing)
-    different = {c for pair in check["different"] for c in pair} & set(missing)
-    text = (f"{runs} run{'s' if runs != 1 else ''}, trained at "
-            f"{', '.join(f'`{_short(c)}`' for c in missing)}, {'are' if runs != 1 else 'is'} not "
-            f"shown to be what `{_short(newest)}`, the newest commit that trained runs, gives")
-    if different:
-        text += (f"; {', '.join(f'`{_short(c)}`' for c in sorted(different))} gave different "
-                 "results in a check: those runs must be trained again")
+    named = [commit for commit in missing if commit != UNRECORDED]
+    where = ", ".join(f"`{_short(c)}`" for c in named)
+    if UNRECORDED in missing:
+        where = (where + " and " if where else "") + "commits they did not record"
+    text = (f"{runs} run{'s' if runs != 1 else ''}, trained at {where}, "
+            f"{'are' if runs != 1 else 'is'} not shown to be what `{_short(newest)}`, the newest "
+            "commit that trained runs, gives")
+    differs = sorted(check.get("differs", ()))
+    if differs:
+        text += (f"; {', '.join(f'`{_short(c)}`' for c in differs)} gave different results in "
+                 "a check: those runs must be trained again, or the difference explained")
     return text
 
 
 def _training_code_lines(out, check):
-    if check is None or len(check["trained"]) < 2:
+    if check is None:
+        return []
+    commits = [commit for commit in check["trained"] if commit != UNRECORDED]
+    if len(commits) < 2 and UNRECORDED not in check["trained"]:
         return []
     import pandas as pd
     return ["## The code that trained the runs", "",
-            f"The runs were trained in pieces, at {len(check['trained'])} commits. "
+            f"The runs were trained in pieces, at {len(commits)} commits. "
             "`benchmarks/same_results.py` trains each study arm's settings (the default "
             "network, the target-rate start, the noise, the unbounded baseline, time-constant "
             "spread, a sparse network, the SHD-like data, the adaptive neurons) for two short "
@@ -643,7 +688,7 @@ def write_report(out, studies, context, figures=None, failures=()):
               + " |",
               "| runs trained at commit(s) | "
               + (", ".join(f"`{commit}`" for commit in trained_by) or "none recorded") + " |",
-              f"| one training code | {_training_code_summary(code_check)} |",
+              f"| the code that trained the runs | {_training_code_summary(code_check)} |",
               f"| rules (ei_brian/report.py, ei_brian/outcome.py) last changed at | "
               f"`{context.get('rules_commit', 'unknown')}` |",
               f"| machine | {context['cores']} cores, {context['machine']}, Python "

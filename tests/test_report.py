@@ -523,31 +523,59 @@ def test_an_unchecked_or_different_commit_is_named_with_its_runs():
     summary = _training_code_summary(check)
     assert summary.startswith("6 runs, trained at `bbbbbbb`") and "must be trained again" in summary
     rows = {row["commit"]: row for row in check["rows"]}
-    assert rows["bbbbbbb"]["gives the newest commit's results"] == "different"
+    assert rows["bbbbbbb"]["gives the newest commit's results"] == "different from ccccccc"
     assert rows["bbbbbbb"]["arms different"] == "noise"
 
 
 def test_the_runs_own_commits_count_and_the_commit_times_order():
-    from ei_brian.reproduce import _training_code_summary, training_code_check
+    from ei_brian.reproduce import UNRECORDED, _training_code_summary, training_code_check
     times = {A: 3, B: 1, C: 2}
     # every run names its commit: an invocation that miscounted (A, 9) does not count; B trained
-    # in an invocation that was killed (not recorded) and is found through its runs
-    check = training_code_check(_invocations((A, 9), (C, 1)), [], [C, A, B, B],
+    # in an invocation that was killed (not recorded) and is found through its runs; a run
+    # resumed at another commit counts for both
+    check = training_code_check(_invocations((A, 9), (C, 1)), [], [C, A, B, B, f"{B} {A}"],
                                 commit_time=times.get)
-    assert list(check["trained"].items()) == [(B, 2), (C, 1), (A, 1)]
+    assert list(check["trained"].items()) == [(B, 3), (C, 1), (A, 2)]
     assert check["newest"] == A
-    # a run without a record: the invocations count the commits of such runs
-    check = training_code_check(_invocations((A, 9), (C, 1)), [], [C, ""])
-    assert check["trained"] == {A: 9, C: 1}
-    # code with uncommitted changes is named so and cannot be covered by a check
+    # a commit time unknown (a shallow clone): the invocations' order, not a guess
+    check = training_code_check(_invocations((A, 9), (C, 1)), [], [C, A],
+                                commit_time={A: 3}.get)
+    assert list(check["trained"]) == [A, C] and check["newest"] == C
+    # runs without a record are counted apart and never covered; without any record at all the
+    # invocations' counts stand in
+    check = training_code_check(_invocations((A, 9), (C, 1)), [_record(A, C, "default", "same")],
+                                [C, ""])
+    assert check["trained"] == {C: 1, UNRECORDED: 1} and check["covered"][UNRECORDED] is False
+    assert "commits they did not record" in _training_code_summary(check)
+    assert training_code_check(_invocations((A, 9), (C, 1)), [], ["", ""])["trained"] == \
+        {A: 9, C: 1}
+    # code with uncommitted changes is named so; same_results.py refuses to record a check of
+    # it, so it stays not checked
     dirty = B + "+uncommitted"
-    records = [_record(X, A, "default", "same"), _record(X, dirty, "default", "same")]
-    check = training_code_check([], records, [dirty, A])
-    summary = _training_code_summary(check)
-    assert check["covered"][dirty] is True  # a record says so; same_results refuses to write it
-    check = training_code_check([], records[:1], [dirty, A])
-    assert _training_code_summary(check).startswith("1 run, trained at `bbbbbbb+uncommitted`, is not")
-    assert summary.startswith("the 2 commits")
+    check = training_code_check([], [_record(X, A, "default", "same")], [dirty, A],
+                                commit_time={A: 1, dirty: 2}.get)
+    assert _training_code_summary(check).startswith("1 run, trained at `aaaaaaa`, is not")
+    check = training_code_check([], [_record(X, A, "default", "same")], [dirty, A])
+    assert _training_code_summary(check).startswith("1 run, trained at `bbbbbbb+uncommitted`")
+
+
+def test_an_error_blocks_and_a_difference_elsewhere_is_not_blamed():
+    from ei_brian.reproduce import _training_code_summary, training_code_check
+    Z = "f" * 40
+    # an arm that failed at a baseline (not an option it lacked) is no evidence of sameness
+    records = [_record(X, A, "default", "same"), _record(X, A, "alif", "error"),
+               _record(X, C, "default", "same")]
+    check = training_code_check([], records, [A, C], commit_time={A: 1, C: 2, X: 3}.get)
+    assert check["covered"][A] is False
+    assert {row["commit"]: row["arms different"] for row in check["rows"]}["aaaaaaa"] == "alif"
+    # A = X = C, and Z (which trained nothing) differs from A: A is still covered, not blamed
+    records = [_record(X, A, "default", "same"), _record(X, C, "default", "same"),
+               _record(Z, A, "default", "different")]
+    check = training_code_check([], records, [A, C], commit_time={A: 1, C: 2, X: 3, Z: 4}.get)
+    assert all(check["covered"].values())
+    assert "give the same results bit for bit" in _training_code_summary(check)
+    assert {row["gives the newest commit's results"] for row in check["rows"]} == {
+        "same results", "the newest"}
 
 
 def test_a_later_commit_that_checked_the_runs_is_named():

@@ -111,7 +111,7 @@ def test_bad_options_are_refused_in_one_line_and_write_nothing(tmp_path, capsys,
 
 @pytest.mark.parametrize("encoding", ["latency", "poisson"])
 def test_killed_run_resumes_from_its_checkpoint_and_ends_where_an_uninterrupted_one_does(
-        tmp_path, encoding):
+        tmp_path, encoding, monkeypatch):
     # with noise on the updates and the inputs, and Poisson input: each minibatch's draws depend
     # on (seed, epoch, minibatch) only, so the resumed run draws what the uninterrupted one draws
     args = [*SMALL, "--epochs", "4", "--update-noise", "0.05", "--input-jitter", "1",
@@ -131,7 +131,14 @@ def test_killed_run_resumes_from_its_checkpoint_and_ends_where_an_uninterrupted_
     process.wait()
     done = len(read_metrics(killed)) - 1
     assert 1 <= done < 4
+    # the resumed session runs other code (as a piece resumed after a commit would): the run
+    # names the commits of both sessions, the first one's first
+    from ei_brian import io
+    first = io.code_commit()
+    monkeypatch.setattr(io, "_CODE_COMMIT", ["r" * 40])
     assert main(["train", *args, "--out", killed, "--resume"]) == 0
+    with open(os.path.join(killed, "result.json")) as f:
+        assert json.load(f)["git_commit"] == " ".join(c for c in (first, "r" * 40) if c)
     assert [r["test_acc"] for r in read_metrics(killed)] == \
         [r["test_acc"] for r in read_metrics(reference)]
     with np.load(os.path.join(killed, "weights.npz")) as a, \

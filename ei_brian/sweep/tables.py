@@ -118,7 +118,7 @@ def recorded(out):
 #: text columns of the tables (every other column is a number, or empty)
 _TEXT_COLUMNS = {"network", "dataset", "init", "init_distribution", "lr_schedule",
                  "update_noise_kind", "label", "run_dir", "status", "outcome", "warnings",
-                 "command", "error", "ratio"}
+                 "command", "error", "ratio", "trained_at"}
 
 
 def warning_kinds(rows, dt=DEFAULT_DT):
