@@ -246,8 +246,8 @@ def test_a_resumed_sparse_run_keeps_its_structure_and_ends_like_an_uninterrupted
     interrupted = str(tmp_path / "interrupted")
     save_epoch = training._save_epoch
 
-    def stop_after_epoch_1(out_dir, weights, optimizer, rng, rows, wall_seconds):
-        save_epoch(out_dir, weights, optimizer, rng, rows, wall_seconds)
+    def stop_after_epoch_1(out_dir, weights, optimizer, rng, rows, *args):
+        save_epoch(out_dir, weights, optimizer, rng, rows, *args)
         if rows[-1]["epoch"] == 1:
             raise KeyboardInterrupt
 
