@@ -29,6 +29,7 @@ update noise, the spike data and the adaptive neurons. Exit status 1 if any arm 
 """
 import argparse
 import csv
+import datetime
 import json
 import os
 import shutil
@@ -190,7 +191,8 @@ def main(argv=None):
     trees = {}
     failed = False
     records = []
-    date = __import__("datetime").date.today().isoformat()
+    date = datetime.date.today().isoformat()
+    width = max(len(arm) for arm in arms)
     try:
         if args.baseline_tree:
             trees[args.baseline_tree] = args.baseline_tree
@@ -198,16 +200,14 @@ def main(argv=None):
             code = {name: git("rev-parse", f"{resolved[name]}:ei_brian") for name in baselines}
         except subprocess.CalledProcessError:
             parser.error(f"--baseline: a commit without ei_brian/ among {args.baseline}")
-        first = {}  # baselines with the same ei_brian code train once
+        same_code = {}  # baselines with the same ei_brian code train once, as the first
         for name in baselines:
-            first.setdefault(code[name], name)
-            if first[code[name]] != name:
-                continue
+            same_code.setdefault(code[name], []).append(name)
+        twins = {names[0]: names[1:] for names in same_code.values()}
+        for name in twins:
             trees[name] = os.path.join(work, f"baseline-{resolved[name][:12]}")
             subprocess.run(["git", "-C", ROOT, "worktree", "add", "--detach", "-q", trees[name],
                             resolved[name]], check=True)
-        twins = {name: [other for other in baselines if other != name and
-                        code[other] == code[name]] for name in trees if name in code}
         for arm in arms:
             this = os.path.join(work, f"{arm}-this")
             train(ROOT, arm, this)
@@ -226,18 +226,19 @@ def main(argv=None):
                     result = "same" if not found else "different"
                     failed |= bool(found)
                     shutil.rmtree(other, ignore_errors=True)
-                label = (f"{name[:12]:12s} " if len(trees) > 1 or twins.get(name) else "") + "".join(
-                    f"(and {other[:12]}, the same code) " for other in twins.get(name, []))
-                width = max(len(a) for a in arms)
+                label = (f"{name[:12]:12s} " if len(trees) > 1 or twins.get(name) else "")
+                label += "".join(f"(and {other[:12]}, the same code) "
+                                 for other in twins.get(name, []))
                 text = {"same": "same", "different": "DIFFERENT: " + ", ".join(found),
                         "n/a": "n/a (" + "; ".join(found) + ")",
                         "error": "ERROR (" + "; ".join(found) + ")"}[result]
-                print(f"{label}{arm:{width}s} {text}  (test accuracy {float(last['test_acc']):.4f}, "
+                print(f"{label}{arm:{width}s} {text}  (test accuracy "
+                      f"{float(last['test_acc']):.4f}, "
                       f"E {float(last['rate_exc_hz']):.1f} Hz after epoch {last['epoch']}; "
                       f"{' '.join(ARMS[arm]) or 'defaults'})", flush=True)
-                for same_code in [name] + twins.get(name, []):
+                for each in [name] + twins.get(name, []):
                     records.append({"date": date, "checked_at": checked_at,
-                                    "baseline": resolved.get(same_code, same_code), "arm": arm,
+                                    "baseline": resolved.get(each, each), "arm": arm,
                                     "result": result, "differs": " ".join(found)[:200],
                                     "settings": " ".join(ARMS[arm]) or "defaults"})
             shutil.rmtree(this, ignore_errors=True)

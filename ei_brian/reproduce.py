@@ -467,7 +467,8 @@ def training_code_check(invocations, records, run_commits=(), commit_time=None):
     trained runs), ``latest`` (the latest commit shown to give its results, which may be a later
     one that checked them), ``covered`` (commit -> True when it is shown to give the newest
     commit's results), ``rows`` (one dict a training commit, for the table) and ``different``
-    (pairs of commits that a record found different).
+    (pairs of commits that a record found different), ``differs`` (training commits found
+    different from the newest commit's group).
     """
     by_invocation = {}
     for item in invocations:
@@ -536,7 +537,7 @@ def training_code_check(invocations, records, run_commits=(), commit_time=None):
         if later:
             latest = max(later)[1]
     rank = ("different", "error", "same", "n/a")
-    rows = []
+    rows, differs = [], set()
     for commit, runs in trained.items():
         mine = [(other, found) for pair, found in results.items() if commit in pair
                 for other in pair if other != commit]
@@ -554,6 +555,7 @@ def training_code_check(invocations, records, run_commits=(), commit_time=None):
             status = "same results"
         elif against:
             status = "different from " + ", ".join(_short(other) for other in against)
+            differs.add(commit)
         else:
             status = "not checked"
         rows.append({"commit": _short(commit), "runs trained": runs,
@@ -571,9 +573,7 @@ def training_code_check(invocations, records, run_commits=(), commit_time=None):
                      "gives the newest commit's results": "unknown: these runs did not record "
                                                           "the commit that trained them"})
     return {"trained": trained, "newest": newest, "covered": covered, "rows": rows,
-            "different": different, "latest": latest,
-            "differs": {row_commit for row_commit, row in zip(trained, rows)
-                        if row["gives the newest commit's results"].startswith("different")}}
+            "different": different, "latest": latest, "differs": differs}
 
 
 def _short(commit):
@@ -652,8 +652,7 @@ def _training_code_lines(out, check):
             "spread, a sparse network, the SHD-like data, the adaptive neurons) for two short "
             "epochs at two commits and compares every metric, weight and probe spike bit for "
             f"bit; `{out}/{SAME_RESULTS_FILE}` records each comparison (an arm is n/a where a "
-            "commit did not have its option yet). In short: "
-            f"{_training_code_summary(check)}.", "",
+            "commit did not have its option yet).", "",
             _markdown_table(pd.DataFrame(check["rows"])), ""]
 
 

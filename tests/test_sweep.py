@@ -254,9 +254,10 @@ def test_the_speed_is_measured_on_a_sweeps_own_tables_with_its_runs_sizes(tmp_pa
     out = tmp_path / "data" / "standard" / "study"
     out.mkdir(parents=True)
     with open(out / "runs.csv", "w") as f:
-        f.write("label,seed,run_dir,train_samples,validation_samples,test_samples\n")
+        f.write("label,seed,run_dir,status,train_samples,validation_samples,test_samples,"
+                "command\n")
         for run in loaded.runs:
-            f.write(f"{run.label},{run.seed},{run.folder},300,0,100\n")
+            f.write(f"{run.label},{run.seed},{run.folder},finished,300,0,100,ei-brian train\n")
     with open(out / "epochs.csv", "w") as f:
         f.write("label,seed,epoch,seconds\n")
         for run in loaded.runs:

@@ -7,7 +7,7 @@ import glob
 import os
 import sys
 
-from ei_brian.sweep.state import _metrics_rows
+from ei_brian.sweep.state import _metrics_rows, recorded
 
 #: size of each data set (train, test), for estimates of runs that use all of it
 DATASET_SIZES = {"fashion-mnist": (60000, 10000), "shd": (8156, 2264), "randman": (10000, 2000)}
@@ -62,24 +62,6 @@ def _run_cost(run, epochs_done):
     return passes * _size(run)
 
 
-def _table_rows(out):
-    """The epochs recorded in ``OUT/epochs.csv``, by run folder (through ``OUT/runs.csv``), for
-    runs whose folders are gone (a clone holds the tables, not the run folders)."""
-    try:
-        with open(os.path.join(out, "runs.csv"), newline="") as f:
-            folders = {(row["label"], row["seed"]): row["run_dir"] for row in csv.DictReader(f)}
-        with open(os.path.join(out, "epochs.csv"), newline="") as f:
-            epochs = list(csv.DictReader(f))
-    except (OSError, KeyError):
-        return {}
-    rows = {}
-    for row in epochs:
-        folder = folders.get((row.get("label"), row.get("seed")))
-        if folder is not None:
-            rows.setdefault(folder, []).append(row)
-    return rows
-
-
 def _measured_work(spec, out):
     """Work and seconds of the epochs run so far: from each run's folder, else from the sweep's
     tables (the work of each epoch from the run's own sizes: samples, steps, neurons)."""
@@ -91,8 +73,9 @@ def _measured_work(spec, out):
         rows = _metrics_rows(os.path.join(out, run.folder))
         if not rows:
             if tables is None:
-                tables = _table_rows(out)
-            rows = tables.get(run.folder, [])
+                tables = recorded(out)
+            if run.folder in tables[0]:
+                rows = tables[1].get(run.label, {}).get(str(run.seed), [])
         for row in rows:
             try:
                 if int(row["epoch"]) < 1:

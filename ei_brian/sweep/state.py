@@ -25,6 +25,27 @@ def _metrics_rows(run_dir):
         return []
 
 
+def recorded(out):
+    """The finished runs that ``OUT/runs.csv`` records, by run folder, and their ``epochs.csv``
+    rows by label and seed: what a later invocation (another machine, a fresh clone holding only
+    the committed tables) counts as done without the run folders."""
+    try:
+        with open(os.path.join(out, "runs.csv"), newline="") as f:
+            rows = [row for row in csv.DictReader(f) if row.get("status") == "finished"
+                    and row.get("command")]
+    except OSError:
+        return {}, {}
+    runs = {row["run_dir"]: row for row in rows}
+    epochs = {}
+    try:
+        with open(os.path.join(out, "epochs.csv"), newline="") as f:
+            for row in csv.DictReader(f):
+                epochs.setdefault(row["label"], {}).setdefault(row["seed"], []).append(row)
+    except OSError:
+        pass
+    return runs, epochs
+
+
 def run_state(run, run_dir):
     """``(status, epochs_done)`` of a run folder: ``new``, ``partial``, ``finished``, ``failed``
     or ``conflict`` (the folder holds a run of another configuration)."""

@@ -1,6 +1,6 @@
 """The tables of a sweep: ``runs.csv`` (one row a run) and ``epochs.csv`` (every epoch of every
 run), collected from the run folders (:func:`collect`) or from the tables recorded before
-(:func:`recorded`), and rewritten atomically (:func:`write_tables`).
+(:func:`ei_brian.sweep.state.recorded`), and rewritten atomically (:func:`write_tables`).
 """
 import csv
 import io
@@ -13,7 +13,7 @@ from brian2 import Hz
 from ei_brian.io import LOG_FILE, RESULT_FILE, atomic_write_text
 from ei_brian.outcome import DEFAULT_DT, run_warnings
 from ei_brian.sweep.estimate import _samples
-from ei_brian.sweep.state import _last_error, _metrics_rows, _read_json, run_state
+from ei_brian.sweep.state import _last_error, _metrics_rows, _read_json, recorded, run_state
 from ei_brian.training import summarize
 
 #: what made each run, written for every run whether the sweep varies it or not
@@ -91,27 +91,6 @@ def collect(spec, out):
                            "network": row["network"], "label": run.label,
                            **{key: _number(value) if key != "epoch" else int(value)
                               for key, value in metrics.items()}})
-    return runs, epochs
-
-
-def recorded(out):
-    """The finished runs that ``OUT/runs.csv`` records, by run folder, and their ``epochs.csv``
-    rows by label and seed: what a later invocation (another machine, a fresh clone holding only
-    the committed tables) counts as done without the run folders."""
-    try:
-        with open(os.path.join(out, "runs.csv"), newline="") as f:
-            rows = [row for row in csv.DictReader(f) if row.get("status") == "finished"
-                    and row.get("command")]
-    except OSError:
-        return {}, {}
-    runs = {row["run_dir"]: row for row in rows}
-    epochs = {}
-    try:
-        with open(os.path.join(out, "epochs.csv"), newline="") as f:
-            for row in csv.DictReader(f):
-                epochs.setdefault(row["label"], {}).setdefault(row["seed"], []).append(row)
-    except OSError:
-        pass
     return runs, epochs
 
 
