@@ -645,18 +645,48 @@ def compare_models(runs, other, reference="lif"):
     return pd.DataFrame(rows)
 
 
-def _h1_decide(table, full_scale):
-    """``(verdict, reason, key)`` of H1 from :func:`compare_to_baseline`'s table."""
+def _pending(runs):
+    """``{network: runs still to train}``: the runs whose status is ``new`` or ``partial`` (a
+    piece of the reproduction has not reached them yet); failed runs are not among them."""
+    if "status" not in runs:
+        return {}
+    waiting = runs[np.asarray(runs["status"].isin(["new", "partial"]), dtype=bool)]
+    return {name: int(n) for name, n in waiting.groupby("network").size().items()}
+
+
+def _pending_text(pending):
+    """``"20 at 80:20 and 10 at unbounded"``: the networks with runs still to train, in the
+    report's order."""
+    names = [f"{pending[name]} at {name}" for name in _order(pending)]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def _h1_decide(table, full_scale, pending=None, networks=()):
+    """``(verdict, reason, key)`` of H1 from :func:`compare_to_baseline`'s table. ``networks``
+    names every network of the study (any status, any outcome): a biological ratio without a
+    trained run counts as one with too few seeds, not as one that is not there. ``pending``
+    (:func:`_pending`) names the networks with runs still to train; the reason then says the
+    verdict is provisional."""
+    verdict, reason, key = _h1_rule(table, full_scale, pending or {}, networks)
+    if pending:
+        total = sum(pending.values())
+        reason = (reason[:-1] + f"; provisional: {total} run{'s' if total != 1 else ''} still "
+                  f"to train: {_pending_text(pending)}.")
+    return verdict, reason, key
+
+
+def _h1_rule(table, full_scale, pending, networks):
     rows = table.set_index("network")
     if "unbounded" not in rows.index or rows.loc["unbounded", "n"] < H1_MIN_SEEDS:
         n = int(rows.loc["unbounded", "n"]) if "unbounded" in rows.index else 0
         return INCONCLUSIVE, (f"the unbounded baseline has {n} trained runs at its tuned setting "
                               f"(at least {H1_MIN_SEEDS} needed)."), f"baseline n = {n}"
-    biological = [name for name in rows.index if name != "unbounded" and
+    biological = [name for name in _order([*rows.index, *networks]) if name != "unbounded" and
                   H1_BIOLOGICAL[0] - 1e-9 <= e_share(name) <= H1_BIOLOGICAL[1] + 1e-9]
     if not biological:
         return INCONCLUSIVE, "no ratio between 10:90 and 90:10 has a trained run.", "no ratio"
-    testable = [name for name in biological if rows.loc[name, "n"] >= H1_MIN_SEEDS]
+    testable = [name for name in biological
+                if name in rows.index and rows.loc[name, "n"] >= H1_MIN_SEEDS]
     few = [name for name in biological if name not in testable]
     worse = [name for name in testable if rows.loc[name, "p worse by > margin"] < ALPHA]
     equivalent = [name for name in testable if rows.loc[name, "TOST p"] < ALPHA]
@@ -674,8 +704,10 @@ def _h1_decide(table, full_scale):
         key = "no ratio with enough seeds"
     base = rows.loc["unbounded"]
     base_text = _mean_sd_text(base["accuracy"], base["sd"], int(base["n"]))
+    which = "the biological ratios" + (" with enough seeds" if len(diffs) < len(biological)
+                                       else "")
     summary = (f"the tuned unbounded baseline reaches {base_text}; "
-               + (f"the biological ratios differ from it by {_pts(min(diffs.values()))} to "
+               + (f"{which} differ from it by {_pts(min(diffs.values()))} to "
                   f"{_pts(max(diffs.values()))} points" if diffs else "no biological ratio has "
                   f"{H1_MIN_SEEDS} seeds"))
     if worse:
@@ -688,8 +720,16 @@ def _h1_decide(table, full_scale):
                                f"{_pct(H1_THRESHOLD)} (95 % upper bound below it) at the full "
                                "scale."), key
     if few:
-        return INCONCLUSIVE, (f"{summary}; {', '.join(few)} have fewer than {H1_MIN_SEEDS} "
-                              "trained runs."), key
+        def has(names, what):
+            return [f"{', '.join(names)} {'has' if len(names) == 1 else 'have'} {what}"] \
+                if names else []
+        missing = [name for name in few if name not in rows.index or not rows.loc[name, "n"]]
+        parts = (has([name for name in missing if name in pending], "no trained run yet")
+                 + has([name for name in missing if name not in pending],
+                       "no trained run (every run failed, or ended silent or saturated)")
+                 + has([name for name in few if name not in missing],
+                       f"fewer than {H1_MIN_SEEDS} trained runs"))
+        return INCONCLUSIVE, f"{summary}; {' and '.join(parts)}.", key
     all_equivalent = len(equivalent) == len(biological)
     if full_scale and all_equivalent and len(reach) == len(biological):
         return SUPPORTED, (f"{summary}: every biological ratio is equivalent to the baseline "
@@ -742,10 +782,14 @@ def verdict_h1(ratio_runs, full_scale):
             "not testable.")
     settings = tuned_settings(runs)
     table = compare_to_baseline(runs)
-    verdict, reason, key = _h1_decide(table, full_scale)
+    pending, networks = _pending(runs), set(runs["network"].dropna())
+    verdict, reason, key = _h1_decide(table, full_scale, pending, networks)
     table_in = compare_to_baseline(runs, failures=True)
-    verdict_in, _, key_in = _h1_decide(table_in, full_scale)
-    tuned_all = _tuned_rows(runs, settings)
+    verdict_in, _, key_in = _h1_decide(table_in, full_scale, pending, networks)
+    import pandas as pd  # pandas (0.3 s) only when a table is read or built
+    # a network with no finished run has no tuned cell yet: its runs are counted as they are
+    tuned_all = pd.concat([_tuned_rows(runs, settings),
+                           runs[~np.asarray(runs["network"].isin(list(settings)), dtype=bool)]])
     silent, saturated = _n_failed(tuned_all)
     counts = outcome_counts(tuned_all, "network")
     tuning = "; ".join(
@@ -1461,8 +1505,9 @@ def verdicts(tables, full_scale=False):
     tables : dict
         ``"ratio"``, ``"ratio_full"``, ``"initial_rate"``, ``"update_noise"``,
         ``"spike_timing"``, ``"vanrossum"``: each a DataFrame or None. H1 rests on
-        ``ratio_full`` (the paper's scale) where it has finished runs, else on ``ratio``. The spike-timing study decides no claim (compare it with
-        :func:`compare_to_baseline`).
+        ``ratio_full`` (the paper's scale) where it has finished runs, else on ``ratio``. The
+        spike-timing study decides no claim (compare it with :func:`compare_to_baseline`). A
+        verdict whose study still has runs to train (status ``new`` or ``partial``) says so.
     full_scale : bool
         Whether the ratio study ran at the paper's full scale (all training data, 30 epochs).
 
@@ -1486,9 +1531,34 @@ def verdicts(tables, full_scale=False):
         h1 = verdict_h1(full, True)  # the paper's scale decides; the subset study is shown beside
     else:
         h1 = verdict_h1(ratio, full_scale) if ratio is not None else _missing("H1", "ratio")
+        if ratio is not None:  # the paper's-scale study, still to run, will decide it
+            h1 = _provisional(h1, ratio_full=tables.get("ratio_full"))
+    # H1 names its own runs still to train (a ratio with none trained cannot pass)
     return [h1,
-            verdict_h2(initial) if initial is not None else _missing("H2", "initial_rate"),
-            verdict_h3(initial) if initial is not None else _missing("H3", "initial_rate"),
-            verdict_h4(noise) if noise is not None else _missing("H4", "update_noise"),
-            verdict_h5(vanrossum, noise) if vanrossum is not None
+            _provisional(verdict_h2(initial), initial_rate=initial) if initial is not None
+            else _missing("H2", "initial_rate"),
+            _provisional(verdict_h3(initial), initial_rate=initial) if initial is not None
+            else _missing("H3", "initial_rate"),
+            _provisional(verdict_h4(noise), update_noise=noise) if noise is not None
+            else _missing("H4", "update_noise"),
+            _provisional(verdict_h5(vanrossum, noise), initial_rate=tables.get("initial_rate"),
+                         update_noise=tables.get("update_noise")) if vanrossum is not None
             else _missing("H5", "Van Rossum (vanrossum)")]
+
+
+def _provisional(verdict, **studies):
+    """``verdict`` with its reason (and the reading that repeats it) ending in how many runs of
+    each study (``name=runs`` table) are still to train, where any are: a verdict read from a
+    reproduction that is still running in pieces is provisional."""
+    waiting = [(name.replace("_", "-"), sum(_pending(runs).values()))
+               for name, runs in studies.items() if runs is not None]
+    waiting = [(name, n) for name, n in waiting if n]
+    if not waiting:
+        return verdict
+    total = sum(n for _, n in waiting)
+    where = ", ".join(f"{n} in the {name} study" for name, n in waiting)
+    note = (f"; provisional: {total} run{'s' if total != 1 else ''} still to train ({where})."
+            if "provisional:" not in verdict.reason else f"; and {where}.")
+    reason = verdict.reason[:-1] + note if verdict.reason.endswith(".") else verdict.reason + note
+    reading = verdict.reading.replace(verdict.reason[1:], reason[1:], 1)
+    return dataclasses.replace(verdict, reason=reason, reading=reading)

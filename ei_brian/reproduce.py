@@ -19,12 +19,15 @@ The spike-timing study runs on the Spiking Heidelberg Digits where their files a
 (``ei-brian data where shd``) and on the generated SHD-like stand-in
 (:mod:`ei_brian.datasets.shd_like`) where they are not.
 """
+import contextlib
 import datetime
 import json
 import os
 import platform
+import signal
 import subprocess
 import sys
+import threading
 import time
 import tomllib
 
@@ -701,7 +704,7 @@ def write_report(out, studies, context, figures=None, failures=()):
             f"{k + 1}: commit `{str(item.get('git_commit', ''))[:7]}`, "
             f"{_duration(item.get('wall_seconds'))}, "
             + (f"{item['runs_finished']} runs trained" if "runs_finished" in item else
-               "runs trained: not recorded")
+               "runs trained: not recorded") + (" (interrupted)" if item.get("interrupted") else "")
             for k, item in enumerate(invocations)) + " |")
     lines += [f"| runs | {context.get('n_runs_finished', 0)} finished of "
               f"{context.get('n_runs', 0)}; training time summed over runs "
@@ -996,12 +999,22 @@ def reproduce(scale="quick", out=None, workers=None, scheduler=None, client=None
     else:
         sweeps_now = sweeps
     try:
-        run_sweeps(sweeps_now, workers=workers, scheduler=scheduler, client=client,
-                   progress=progress, data_dir=data_dir, analyze=True, hours=hours)
+        with _terminate_as_interrupt():
+            run_sweeps(sweeps_now, workers=workers, scheduler=scheduler, client=client,
+                       progress=progress, data_dir=data_dir, analyze=True, hours=hours)
     except SweepFailed as error:
         failures = error.failures
         print(f"{len(failures)} run(s) failed; the report rests on the others:\n{error}",
               file=sys.stderr)
+    except KeyboardInterrupt:
+        # a piece stopped by hand (Ctrl-C) or killed (SIGTERM): each finished run is already
+        # recorded in its folder and its study's tables; the invocation's time is recorded too
+        _record_invocation(out, scale, command, started, time.time(),
+                           runs_finished=_count_finished(sweeps) - finished_before,
+                           commit=commit, interrupted=True)
+        print(f"interrupted: its finished runs and its time are recorded in {out}; run the same "
+              "command again to train the rest and write the report", file=sys.stderr)
+        raise
     print("writing the tables")
     write_tables(out, studies)
     print("drawing the figures")
@@ -1066,8 +1079,28 @@ def _count_finished(sweeps):
                for row in collect(spec, sweep_dir)[0])
 
 
-def _record_invocation(out, scale, command, started, ended, runs_finished=0, commit=None):
-    """Append this invocation to ``OUT/reproduce.json``; return the totals over invocations."""
+@contextlib.contextmanager
+def _terminate_as_interrupt():
+    """Within the block, SIGTERM (a batch system's or ``kill``'s stop) raises KeyboardInterrupt
+    as Ctrl-C does, so that a killed piece records itself (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _record_invocation(out, scale, command, started, ended, runs_finished=0, commit=None,
+                       interrupted=False):
+    """Append this invocation to ``OUT/reproduce.json`` (``interrupted``: it was stopped before
+    it wrote the report); return the totals over invocations."""
     path = os.path.join(out, "reproduce.json")
     try:
         with open(path) as f:
@@ -1080,7 +1113,8 @@ def _record_invocation(out, scale, command, started, ended, runs_finished=0, com
                                   "wall_seconds": round(ended - started, 1),
                                   "runs_finished": int(runs_finished),
                                   "ei_brian_version": __version__,
-                                  "git_commit": commit or _git("rev-parse", "HEAD")})
+                                  "git_commit": commit or _git("rev-parse", "HEAD"),
+                                  **({"interrupted": True} if interrupted else {})})
     atomic_write_json(path, record)
     return {"wall_seconds_total": sum(item["wall_seconds"] for item in record["invocations"]),
             "invocations": len(record["invocations"]),

@@ -284,6 +284,47 @@ def test_unfinished_runs_do_not_count():
     assert result.counts.set_index("network").loc["50:50", "unfinished"] == 6
 
 
+def test_h1_waits_for_a_ratio_still_to_train_and_says_it_is_provisional():
+    runs = table("ratio", "holds").copy()
+    later = np.asarray(runs["network"] == "80:20")
+    runs.loc[later, "status"], runs.loc[later, "outcome"] = "new", ""
+    result = report.verdict_h1(runs, full_scale=True)
+    # the other ratios are all equivalent, but 80:20 is not yet among them
+    assert result.verdict == I, result.reason
+    assert "80:20 has no trained run yet" in result.reason
+    assert f"provisional: {later.sum()} runs still to train: {later.sum()} at 80:20." \
+        in result.reason
+    assert result.counts.set_index("network").loc["80:20", "unfinished"] == later.sum()
+    # a ratio whose every run failed or ended silent is not left out either
+    for status, outcome in (("failed", ""), ("finished", "silent")):
+        gone = table("ratio", "holds").copy()
+        gone.loc[later, "status"], gone.loc[later, "outcome"] = status, outcome
+        result = report.verdict_h1(gone, full_scale=True)
+        assert result.verdict == I and "80:20 has no trained run (every run failed" \
+            in result.reason and "provisional" not in result.reason, result.reason
+
+
+def test_verdicts_read_from_a_reproduction_in_pieces_are_provisional():
+    initial = table("initial_rate", "holds").copy()
+    initial.loc[initial.index[:4], ["status", "outcome"]] = ["partial", ""]
+    initial.loc[initial.index[4:7], ["status", "outcome"]] = ["new", ""]
+    vanrossum, noise = table("vanrossum", "holds")
+    tables = {"ratio": table("ratio", "holds"), "initial_rate": initial, "update_noise": noise,
+              "vanrossum": vanrossum}
+    h1, h2, h3, h4, h5 = report.verdicts(tables, True)
+    for result in (h2, h3):
+        assert result.reason.endswith("; provisional: 7 runs still to train (7 in the "
+                                      "initial-rate study)."), result.reason
+        assert result.reason[1:] in result.reading
+    assert h5.reason.endswith("(7 in the initial-rate study).")
+    assert "provisional" not in h1.reason + h4.reason
+    # the paper's-scale study still to run makes the subset study's H1 provisional too
+    full = table("ratio", "holds").assign(status="new", outcome="")
+    h1 = report.verdicts({**tables, "ratio_full": full}, False)[0]
+    assert h1.reason.endswith(f"; provisional: {len(full)} runs still to train ({len(full)} in "
+                              "the ratio-full study).") and h1.verdict == I, h1.reason
+
+
 # ---------------------------------------------------------------------------------------------
 # statistics by hand
 

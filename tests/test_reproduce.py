@@ -116,6 +116,32 @@ def test_a_study_whose_target_rate_is_out_of_reach_is_refused(tmp_path, capsys):
     assert not (tmp_path / "out").exists()
 
 
+def test_a_piece_killed_with_sigterm_records_its_invocation(tmp_path, monkeypatch, capsys):
+    """A piece stopped before its report (SIGTERM as from ``kill`` or a batch system, or Ctrl-C)
+    still records its invocation, so the report's wall time over invocations stays whole."""
+    import json
+    import signal
+    import time
+
+    import ei_brian.sweep
+
+    def killed(*args, **kwargs):
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(5)  # the handler interrupts the sleep
+        raise AssertionError("SIGTERM did not interrupt the piece")
+
+    monkeypatch.setattr(ei_brian.sweep, "run_sweeps", killed)
+    before = signal.getsignal(signal.SIGTERM)
+    out = tmp_path / "smoke"
+    assert main(["reproduce", "--smoke", "--out", str(out), "--hours", "1", "--quiet"]) == 130
+    assert "interrupted: its finished runs and its time are recorded" in capsys.readouterr().err
+    assert signal.getsignal(signal.SIGTERM) == before
+    (item,) = json.loads((out / "reproduce.json").read_text())["invocations"]
+    assert item["interrupted"] is True and item["runs_finished"] == 0
+    assert item["command"] == f"ei-brian reproduce --smoke --out {out}"
+    assert 0 <= item["wall_seconds"] < 60 and not (out / "REPORT.md").exists()
+
+
 def test_the_papers_scale_waits_for_the_ratio_studys_tuning(tmp_path):
     """ratio_full runs only when the ratio study has finished, at the baseline cell its tuning
     chose; another cell is refused with one line."""
