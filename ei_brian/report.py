@@ -507,8 +507,16 @@ def _same(values, target):
     return np.array([v == target for v in values])
 
 
-def _missing(claim, study):
+def _missing(claim, study, runs=None):
+    """The verdict of a claim whose study has no finished run (``runs``: its table, where it
+    lists runs still to train)."""
     import pandas as pd  # pandas (0.3 s) only when a table is read or built
+    waiting = sum(_pending(runs).values())
+    if waiting:
+        reason = (f"the {study.replace('_', '-')} study has no finished run yet; provisional: "
+                  f"{waiting} run{'s' if waiting != 1 else ''} still to train.")
+        return Verdict(claim, INCONCLUSIVE, reason, "", "", None, "no runs finished yet.",
+                       pd.DataFrame(), f"{claim} cannot be read yet: {reason}")
     return Verdict(claim, INCONCLUSIVE, f"the {study} study's table is missing or has no run.",
                    "", "", None, "no runs.", pd.DataFrame(),
                    f"{claim} cannot be read yet: the {study} study has not produced runs.")
@@ -645,12 +653,15 @@ def compare_models(runs, other, reference="lif"):
     return pd.DataFrame(rows)
 
 
-def _pending(runs):
+def _pending(runs, statuses=("new", "partial")):
     """``{network: runs still to train}``: the runs whose status is ``new`` or ``partial`` (a
-    piece of the reproduction has not reached them yet); failed runs are not among them."""
-    if "status" not in runs:
+    piece of the reproduction has not reached them yet; failed runs are counted apart, with
+    ``statuses=("failed", "conflict")``); ``{"": n}`` for a table without networks."""
+    if runs is None or "status" not in runs:
         return {}
-    waiting = runs[np.asarray(runs["status"].isin(["new", "partial"]), dtype=bool)]
+    waiting = runs[np.asarray(runs["status"].isin(list(statuses)), dtype=bool)]
+    if "network" not in waiting:
+        return {"": len(waiting)} if len(waiting) else {}
     return {name: int(n) for name, n in waiting.groupby("network").size().items()}
 
 
@@ -661,21 +672,22 @@ def _pending_text(pending):
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
-def _h1_decide(table, full_scale, pending=None, networks=()):
+def _h1_decide(table, full_scale, pending=None, networks=(), failed=None):
     """``(verdict, reason, key)`` of H1 from :func:`compare_to_baseline`'s table. ``networks``
     names every network of the study (any status, any outcome): a biological ratio without a
     trained run counts as one with too few seeds, not as one that is not there. ``pending``
     (:func:`_pending`) names the networks with runs still to train; the reason then says the
-    verdict is provisional."""
-    verdict, reason, key = _h1_rule(table, full_scale, pending or {}, networks)
+    verdict is provisional. ``failed``: the networks with failed runs (the next invocation
+    retries them)."""
+    verdict, reason, key = _h1_rule(table, full_scale, pending or {}, networks, failed or {})
     if pending:
         total = sum(pending.values())
         reason = (reason[:-1] + f"; provisional: {total} run{'s' if total != 1 else ''} still "
-                  f"to train: {_pending_text(pending)}.")
+                  f"to train ({_pending_text(pending)}).")
     return verdict, reason, key
 
 
-def _h1_rule(table, full_scale, pending, networks):
+def _h1_rule(table, full_scale, pending, networks, failed):
     rows = table.set_index("network")
     if "unbounded" not in rows.index or rows.loc["unbounded", "n"] < H1_MIN_SEEDS:
         n = int(rows.loc["unbounded", "n"]) if "unbounded" in rows.index else 0
@@ -725,8 +737,11 @@ def _h1_rule(table, full_scale, pending, networks):
                 if names else []
         missing = [name for name in few if name not in rows.index or not rows.loc[name, "n"]]
         parts = (has([name for name in missing if name in pending], "no trained run yet")
-                 + has([name for name in missing if name not in pending],
-                       "no trained run (every run failed, or ended silent or saturated)")
+                 + has([name for name in missing if name not in pending and name in failed],
+                       "no trained run (its failed runs are retried by the next invocation; "
+                       "runs.csv's error column says why they failed)")
+                 + has([name for name in missing if name not in pending and name not in failed],
+                       "no trained run (every run ended silent or saturated)")
                  + has([name for name in few if name not in missing],
                        f"fewer than {H1_MIN_SEEDS} trained runs"))
         return INCONCLUSIVE, f"{summary}; {' and '.join(parts)}.", key
@@ -783,13 +798,14 @@ def verdict_h1(ratio_runs, full_scale):
     settings = tuned_settings(runs)
     table = compare_to_baseline(runs)
     pending, networks = _pending(runs), set(runs["network"].dropna())
-    verdict, reason, key = _h1_decide(table, full_scale, pending, networks)
+    failed = _pending(runs, ("failed", "conflict"))
+    verdict, reason, key = _h1_decide(table, full_scale, pending, networks, failed)
     table_in = compare_to_baseline(runs, failures=True)
-    verdict_in, _, key_in = _h1_decide(table_in, full_scale, pending, networks)
+    verdict_in, _, key_in = _h1_decide(table_in, full_scale, pending, networks, failed)
     import pandas as pd  # pandas (0.3 s) only when a table is read or built
     # a network with no finished run has no tuned cell yet: its runs are counted as they are
-    tuned_all = pd.concat([_tuned_rows(runs, settings),
-                           runs[~np.asarray(runs["network"].isin(list(settings)), dtype=bool)]])
+    untuned = runs["network"].notna() & ~runs["network"].isin(list(settings))
+    tuned_all = pd.concat([_tuned_rows(runs, settings), runs[np.asarray(untuned, dtype=bool)]])
     silent, saturated = _n_failed(tuned_all)
     counts = outcome_counts(tuned_all, "network")
     tuning = "; ".join(
@@ -1526,24 +1542,44 @@ def verdicts(tables, full_scale=False):
 
     ratio, initial, noise, vanrossum = (get(name) for name in
                                         ("ratio", "initial_rate", "update_noise", "vanrossum"))
+    raw = {name: tables.get(name) for name in ("ratio", "initial_rate", "update_noise")}
     full = get("ratio_full")
     if full is not None and (full["status"] == "finished").any():
         h1 = verdict_h1(full, True)  # the paper's scale decides; the subset study is shown beside
+    elif ratio is not None:  # H1 names the ratio study's own runs still to train
+        h1 = verdict_h1(ratio, full_scale)
+        waiting = sum(_pending(tables.get("ratio_full")).values())
+        if waiting:  # the paper's-scale study, still to run, will decide it
+            h1 = _with_note(h1, f"{'; and' if 'provisional:' in h1.reason else '; provisional:'}"
+                                f" the paper's-scale study (ratio-full), which decides H1, has "
+                                f"{waiting} run{'s' if waiting != 1 else ''} still to train.")
     else:
-        h1 = verdict_h1(ratio, full_scale) if ratio is not None else _missing("H1", "ratio")
-        if ratio is not None:  # the paper's-scale study, still to run, will decide it
-            h1 = _provisional(h1, ratio_full=tables.get("ratio_full"))
-    # H1 names its own runs still to train (a ratio with none trained cannot pass)
+        h1 = _missing("H1", "ratio", raw["ratio"])
+    # H5 rests on the runs of every study in the Van Rossum table (ratio_full's once they train)
+    named = set(vanrossum["study"].dropna()) if vanrossum is not None and "study" in vanrossum \
+        else set()
+    h5_studies = {name: tables.get(name) for name in
+                  ("ratio", "ratio_full", "initial_rate", "update_noise", "spike_timing")
+                  if name in named | {"ratio_full", "initial_rate", "update_noise"}}
     return [h1,
             _provisional(verdict_h2(initial), initial_rate=initial) if initial is not None
-            else _missing("H2", "initial_rate"),
+            else _missing("H2", "initial_rate", raw["initial_rate"]),
             _provisional(verdict_h3(initial), initial_rate=initial) if initial is not None
-            else _missing("H3", "initial_rate"),
+            else _missing("H3", "initial_rate", raw["initial_rate"]),
             _provisional(verdict_h4(noise), update_noise=noise) if noise is not None
-            else _missing("H4", "update_noise"),
-            _provisional(verdict_h5(vanrossum, noise), initial_rate=tables.get("initial_rate"),
-                         update_noise=tables.get("update_noise")) if vanrossum is not None
+            else _missing("H4", "update_noise", raw["update_noise"]),
+            _provisional(verdict_h5(vanrossum, noise), **h5_studies) if vanrossum is not None
             else _missing("H5", "Van Rossum (vanrossum)")]
+
+
+def _with_note(verdict, note):
+    """``verdict`` with ``note`` (``"; ..."``) at the end of its reason (whose last full stop it
+    replaces) and of the reading that repeats the reason."""
+    reason = (verdict.reason[:-1] if verdict.reason.endswith(".") else verdict.reason) + note
+    old = verdict.reason[1:]
+    assert old in verdict.reading, "a verdict's reading repeats its reason"
+    return dataclasses.replace(verdict, reason=reason,
+                               reading=verdict.reading.replace(old, reason[1:], 1))
 
 
 def _provisional(verdict, **studies):
@@ -1551,14 +1587,11 @@ def _provisional(verdict, **studies):
     each study (``name=runs`` table) are still to train, where any are: a verdict read from a
     reproduction that is still running in pieces is provisional."""
     waiting = [(name.replace("_", "-"), sum(_pending(runs).values()))
-               for name, runs in studies.items() if runs is not None]
+               for name, runs in studies.items()]
     waiting = [(name, n) for name, n in waiting if n]
     if not waiting:
         return verdict
     total = sum(n for _, n in waiting)
     where = ", ".join(f"{n} in the {name} study" for name, n in waiting)
-    note = (f"; provisional: {total} run{'s' if total != 1 else ''} still to train ({where})."
-            if "provisional:" not in verdict.reason else f"; and {where}.")
-    reason = verdict.reason[:-1] + note if verdict.reason.endswith(".") else verdict.reason + note
-    reading = verdict.reading.replace(verdict.reason[1:], reason[1:], 1)
-    return dataclasses.replace(verdict, reason=reason, reading=reading)
+    return _with_note(verdict, f"; provisional: {total} run{'s' if total != 1 else ''} still "
+                               f"to train ({where}).")

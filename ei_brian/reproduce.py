@@ -996,6 +996,13 @@ def reproduce(scale="quick", out=None, workers=None, scheduler=None, client=None
     if waiting:
         print(waiting)
         sweeps_now = [(spec, sweep_dir) for spec, sweep_dir in sweeps if spec.name != "ratio_full"]
+        # its table (every run still to train) is written all the same: the report says that H1
+        # waits for it
+        from ei_brian.sweep import write_tables as write_sweep_tables
+        for spec, sweep_dir in sweeps:
+            if spec.name == "ratio_full":
+                os.makedirs(sweep_dir, exist_ok=True)
+                write_sweep_tables(spec, sweep_dir)
     else:
         sweeps_now = sweeps
     try:
@@ -1081,20 +1088,31 @@ def _count_finished(sweeps):
 
 @contextlib.contextmanager
 def _terminate_as_interrupt():
-    """Within the block, SIGTERM (a batch system's or ``kill``'s stop) raises KeyboardInterrupt
-    as Ctrl-C does, so that a killed piece records itself (main thread only)."""
+    """Within the block, SIGTERM (a batch system's or ``kill``'s stop) raises
+    :class:`Terminated`, a KeyboardInterrupt, as Ctrl-C does, so that a killed piece records
+    itself (main thread only, and only where SIGTERM has its default handling)."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
 
-    def interrupt(signum, frame):
-        raise KeyboardInterrupt(f"signal {signum}")
+    if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:  # ignored, or someone else's
+        yield
+        return
 
-    previous = signal.signal(signal.SIGTERM, interrupt)
+    def interrupt(signum, frame):
+        raise Terminated(f"signal {signum}")
+
+    signal.signal(signal.SIGTERM, interrupt)
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM within :func:`_terminate_as_interrupt`; the command line exits with 143 (128 +
+    SIGTERM), as a process killed by it would."""
+    exit_code = 128 + signal.SIGTERM
 
 
 def _record_invocation(out, scale, command, started, ended, runs_finished=0, commit=None,

@@ -292,16 +292,17 @@ def test_h1_waits_for_a_ratio_still_to_train_and_says_it_is_provisional():
     # the other ratios are all equivalent, but 80:20 is not yet among them
     assert result.verdict == I, result.reason
     assert "80:20 has no trained run yet" in result.reason
-    assert f"provisional: {later.sum()} runs still to train: {later.sum()} at 80:20." \
+    assert f"provisional: {later.sum()} runs still to train ({later.sum()} at 80:20)." \
         in result.reason
     assert result.counts.set_index("network").loc["80:20", "unfinished"] == later.sum()
     # a ratio whose every run failed or ended silent is not left out either
-    for status, outcome in (("failed", ""), ("finished", "silent")):
+    for status, outcome, why in (("failed", "", "its failed runs are retried"),
+                                 ("finished", "silent", "every run ended silent or saturated")):
         gone = table("ratio", "holds").copy()
         gone.loc[later, "status"], gone.loc[later, "outcome"] = status, outcome
         result = report.verdict_h1(gone, full_scale=True)
-        assert result.verdict == I and "80:20 has no trained run (every run failed" \
-            in result.reason and "provisional" not in result.reason, result.reason
+        assert result.verdict == I and f"80:20 has no trained run ({why}" in result.reason \
+            and "provisional" not in result.reason, result.reason
 
 
 def test_verdicts_read_from_a_reproduction_in_pieces_are_provisional():
@@ -321,8 +322,14 @@ def test_verdicts_read_from_a_reproduction_in_pieces_are_provisional():
     # the paper's-scale study still to run makes the subset study's H1 provisional too
     full = table("ratio", "holds").assign(status="new", outcome="")
     h1 = report.verdicts({**tables, "ratio_full": full}, False)[0]
-    assert h1.reason.endswith(f"; provisional: {len(full)} runs still to train ({len(full)} in "
-                              "the ratio-full study).") and h1.verdict == I, h1.reason
+    assert h1.reason.endswith(f"; provisional: the paper's-scale study (ratio-full), which "
+                              f"decides H1, has {len(full)} runs still to train.") \
+        and h1.verdict == I and h1.reason[1:] in h1.reading, h1.reason
+    # a study that has runs to train but none finished says so, not that it is missing
+    waiting = {**tables, "update_noise": noise.assign(status="new", outcome="")}
+    h4 = report.verdicts(waiting, True)[3]
+    assert h4.verdict == I and h4.reason == (f"the update-noise study has no finished run yet; "
+                                             f"provisional: {len(noise)} runs still to train.")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -116,7 +116,8 @@ def test_a_study_whose_target_rate_is_out_of_reach_is_refused(tmp_path, capsys):
     assert not (tmp_path / "out").exists()
 
 
-def test_a_piece_killed_with_sigterm_records_its_invocation(tmp_path, monkeypatch, capsys):
+@pytest.mark.parametrize("stop, code", [("SIGTERM", 143), ("Ctrl-C", 130)])
+def test_a_piece_stopped_early_records_its_invocation(stop, code, tmp_path, monkeypatch, capsys):
     """A piece stopped before its report (SIGTERM as from ``kill`` or a batch system, or Ctrl-C)
     still records its invocation, so the report's wall time over invocations stays whole."""
     import json
@@ -125,21 +126,42 @@ def test_a_piece_killed_with_sigterm_records_its_invocation(tmp_path, monkeypatc
 
     import ei_brian.sweep
 
-    def killed(*args, **kwargs):
+    def stopped(*args, **kwargs):
+        if stop == "Ctrl-C":
+            raise KeyboardInterrupt
+        # without the piece's handler SIGTERM would end pytest itself: fail instead
+        assert signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL
         os.kill(os.getpid(), signal.SIGTERM)
         time.sleep(5)  # the handler interrupts the sleep
         raise AssertionError("SIGTERM did not interrupt the piece")
 
-    monkeypatch.setattr(ei_brian.sweep, "run_sweeps", killed)
-    before = signal.getsignal(signal.SIGTERM)
+    monkeypatch.setattr(ei_brian.sweep, "run_sweeps", stopped)
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
     out = tmp_path / "smoke"
-    assert main(["reproduce", "--smoke", "--out", str(out), "--hours", "1", "--quiet"]) == 130
+    assert main(["reproduce", "--smoke", "--out", str(out), "--hours", "1", "--quiet"]) == code
     assert "interrupted: its finished runs and its time are recorded" in capsys.readouterr().err
-    assert signal.getsignal(signal.SIGTERM) == before
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
     (item,) = json.loads((out / "reproduce.json").read_text())["invocations"]
     assert item["interrupted"] is True and item["runs_finished"] == 0
     assert item["command"] == f"ei-brian reproduce --smoke --out {out}"
     assert 0 <= item["wall_seconds"] < 60 and not (out / "REPORT.md").exists()
+
+
+def test_the_papers_scale_study_is_tabulated_while_it_waits(tmp_path, monkeypatch, capsys):
+    """While ratio_full waits for the ratio study, its table lists its runs still to train, so
+    that the report can say H1 waits for it."""
+    import ei_brian.sweep
+
+    def stopped(sweeps, **kwargs):
+        assert "ratio_full" not in [spec.name for spec, _ in sweeps]
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(ei_brian.sweep, "run_sweeps", stopped)
+    out = tmp_path / "standard"
+    assert main(["reproduce", "--standard", "--out", str(out), "--hours", "1", "--quiet"]) == 130
+    assert "waits for the ratio study" in capsys.readouterr().out
+    runs = pd.read_csv(out / "ratio_full" / "runs.csv")
+    assert len(runs) == 21 and set(runs["status"]) == {"new"}
 
 
 def test_the_papers_scale_waits_for_the_ratio_studys_tuning(tmp_path):
