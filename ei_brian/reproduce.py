@@ -222,6 +222,20 @@ def run_figures(out, figures_dir=None):
 # ---------------------------------------------------------------------------------------------
 # the report
 
+def _rules_changes(context):
+    """``"; the files changed in 3 commits since the first invocation began (2026-11-30) ...:
+    `a`, `b`, `c`"``: the rule files' commits after the runs started; ``""`` without a record
+    of invocations."""
+    started, changed = context.get("rules_changed_since") or (None, None)
+    if changed is None:
+        return ""
+    if not changed:
+        return f"; unchanged since the first invocation began ({started[:10]})"
+    return (f"; the files changed in {len(changed)} commit{'s' if len(changed) != 1 else ''} "
+            f"since the first invocation began ({started[:10]}), in wording, sections or rules "
+            "(`git show` each), newest first: " + ", ".join(f"`{commit}`" for commit in changed))
+
+
 def _git(*args):
     try:
         return subprocess.run(["git", *args], cwd=repository_root(), capture_output=True,
@@ -230,16 +244,37 @@ def _git(*args):
         return ""
 
 
+#: the files that hold the report's rules (the verdicts, and what counts as silent or saturated)
+RULE_FILES = ("ei_brian/report.py", "ei_brian/outcome.py")
+
+
 def provenance(scale, command, out=None):
     commit = _git("rev-parse", "HEAD") or "unknown (not a git checkout)"
-    rules = _git("log", "-1", "--format=%h", "--", "ei_brian/report.py", "ei_brian/outcome.py")
+    rules = _git("log", "-1", "--format=%h", "--", *RULE_FILES)
+    # the rules should be fixed before the runs: the changes since the first invocation began
+    started = None
+    try:
+        with open(os.path.join(out, "reproduce.json")) as f:
+            started = json.load(f)["invocations"][0]["started"]
+    except (OSError, ValueError, TypeError, KeyError, IndexError):
+        pass
+    changed = None  # no record of invocations, or not a git checkout
+    if started and rules:
+        try:  # the invocation's time is local (naive); each commit's has its offset
+            began = datetime.datetime.fromisoformat(started).astimezone()
+            changed = [commit for commit, _, when in (
+                line.partition("|") for line in
+                _git("log", "--format=%h|%cI", "--", *RULE_FILES).splitlines())
+                if datetime.datetime.fromisoformat(when) > began]
+        except ValueError:
+            changed = None
     # the reproduction's own folder does not count: it is being written
     exclude = ([f":(exclude){os.path.relpath(os.path.abspath(out), repository_root())}"]
                if out else [])
     dirty = bool(_git("status", "--porcelain", "--untracked-files=no", "--", ".", *exclude))
     return {"scale": scale, "command": command, "ei_brian_version": __version__,
             "git_commit": commit, "uncommitted_changes": dirty, "cores": os.cpu_count(),
-            "rules_commit": rules or "unknown",
+            "rules_commit": rules or "unknown", "rules_changed_since": (started, changed),
             "machine": f"{platform.machine()}, {platform.system()} {platform.release()}",
             "python": platform.python_version()}
 
@@ -691,8 +726,8 @@ def write_report(out, studies, context, figures=None, failures=()):
               "| runs trained at commit(s) | "
               + (", ".join(f"`{commit}`" for commit in trained_by) or "none recorded") + " |",
               f"| the code that trained the runs | {_training_code_summary(code_check)} |",
-              f"| rules (ei_brian/report.py, ei_brian/outcome.py) last changed at | "
-              f"`{context.get('rules_commit', 'unknown')}` |",
+              f"| rules ({', '.join(RULE_FILES)}) last changed at | "
+              f"`{context.get('rules_commit', 'unknown')}`{_rules_changes(context)} |",
               f"| machine | {context['cores']} cores, {context['machine']}, Python "
               f"{context['python']} |",
               f"| wall time | {_duration(wall)}" + (

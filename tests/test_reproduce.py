@@ -164,6 +164,33 @@ def test_the_papers_scale_study_is_tabulated_while_it_waits(tmp_path, monkeypatc
     assert len(runs) == 21 and set(runs["status"]) == {"new"}
 
 
+def test_the_report_names_the_rules_changes_since_the_runs_began(tmp_path):
+    """The rules should be fixed before the runs: the header names the commits that changed
+    the rule files after the first invocation began."""
+    import json
+    import subprocess
+
+    from ei_brian.reproduce import RULE_FILES, _rules_changes, provenance, repository_root
+    if subprocess.run(["git", "-C", repository_root(), "rev-parse"]).returncode:
+        pytest.skip("not a git checkout")
+    latest = subprocess.run(["git", "-C", repository_root(), "log", "-1", "--format=%h|%cI",
+                             "--", *RULE_FILES], capture_output=True, text=True).stdout.strip()
+    commit, when = latest.split("|")
+    for started, expect in (("2000-01-01T00:00:00", f"since the first invocation began "
+                                                    f"(2000-01-01), in wording, sections or "
+                                                    f"rules (`git show` each), newest first: "
+                                                    f"`{commit}`"),
+                            ("2999-01-01T00:00:00", "; unchanged since the first invocation "
+                                                    "began (2999-01-01)")):
+        (tmp_path / "reproduce.json").write_text(json.dumps(
+            {"invocations": [{"started": started}]}))
+        context = provenance("quick", "ei-brian reproduce --quick", str(tmp_path))
+        assert context["rules_commit"] == commit
+        assert expect in _rules_changes(context)
+    (tmp_path / "reproduce.json").unlink()  # no record of invocations: nothing said
+    assert _rules_changes(provenance("quick", "ei-brian reproduce --quick", str(tmp_path))) == ""
+
+
 def test_the_papers_scale_waits_for_the_ratio_studys_tuning(tmp_path):
     """ratio_full runs only when the ratio study has finished, at the baseline cell its tuning
     chose; another cell is refused with one line."""
