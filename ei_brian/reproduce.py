@@ -834,8 +834,8 @@ def write_report(out, studies, context, figures=None, failures=()):
 
 def _h1_subset_lines(tables):
     """Beside a verdict from the paper's scale: the ratio study's comparison at 10,000 samples
-    (every ratio, the tuning grids) and whether the full-scale baseline ran at the cell the
-    tuning chose."""
+    (every ratio, the tuning grids) and whether 80:20 and the baseline ran at the paper's scale at
+    the cells their tuning chose."""
     ratio, full = tables.get("ratio"), tables.get("ratio_full")
     if full is None or not len(full) or ratio is None or not len(ratio):
         return []
@@ -843,15 +843,20 @@ def _h1_subset_lines(tables):
              "verdict above rests on the paper's scale):", ""]
     table = compare_to_baseline(ratio)
     lines += [_markdown_table(table, percent=_percent_columns(table))]
-    chosen = tuned_settings(ratio).get("unbounded", {})
-    used = full[full["network"] == "unbounded"][["learning_rate", "target_rate"]].drop_duplicates()
-    if chosen and len(used) == 1:
-        same = (abs(float(used["learning_rate"].iloc[0]) - chosen.get("learning_rate")) < 1e-12
-                and abs(float(used["target_rate"].iloc[0]) - chosen.get("target_rate")) < 1e-9)
-        lines += [("The full-scale baseline ran at the cell its tuning chose" if same else
-                   "**The full-scale baseline did not run at the cell its tuning chose**")
-                  + f" (tuned: learning rate {chosen.get('learning_rate'):g}, "
-                  f"{chosen.get('target_rate'):g} Hz; run: learning rate "
+    for network, chosen in tuned_settings(ratio).items():
+        if chosen["cells"] <= 1:
+            continue
+        used = full[full["network"] == network][["learning_rate", "target_rate"]] \
+            .drop_duplicates()
+        if len(used) != 1:
+            continue
+        same = (abs(float(used["learning_rate"].iloc[0]) - chosen["learning_rate"]) < 1e-12
+                and abs(float(used["target_rate"].iloc[0]) - chosen["target_rate"]) < 1e-9)
+        name = "baseline" if network == "unbounded" else network
+        lines += [(f"The full-scale {name} ran at the cell its tuning chose" if same else
+                   f"**The full-scale {name} did not run at the cell its tuning chose**")
+                  + f" (tuned: learning rate {chosen['learning_rate']:g}, "
+                  f"{chosen['target_rate']:g} Hz; run: learning rate "
                   f"{float(used['learning_rate'].iloc[0]):g}, "
                   f"{float(used['target_rate'].iloc[0]):g} Hz).", ""]
     return lines
@@ -1082,9 +1087,10 @@ def reproduce(scale="quick", out=None, workers=None, scheduler=None, client=None
 
 
 def full_scale_waits(sweeps):
-    """Why ``ratio_full`` cannot run yet (its baseline trains at the cell the ratio study's
-    tuning chooses), or ``""``: it waits until every run of the ratio study has finished, and a
-    baseline cell in ``studies/ratio_full.toml`` other than the chosen one is refused."""
+    """Why ``ratio_full`` cannot run yet, or ``""``. The networks that have a tuning grid in the
+    ratio study (80:20 and the unbounded baseline) train at the paper's scale at the cell their
+    tuning chooses, so ``ratio_full`` waits until every run of the ratio study has finished, and
+    a cell in ``studies/ratio_full.toml`` other than the chosen one is refused."""
     specs = {spec.name: (spec, sweep_dir) for spec, sweep_dir in sweeps}
     if "ratio_full" not in specs or "ratio" not in specs:
         return ""
@@ -1096,21 +1102,28 @@ def full_scale_waits(sweeps):
     ratio = pd.DataFrame(collect(*specs["ratio"])[0])
     if not (ratio["status"] == "finished").all():
         return ("the paper's-scale study (ratio_full) waits for the ratio study, whose tuning "
-                "chooses its baseline's cell: it runs once every ratio run has finished")
-    chosen = tuned_settings(ratio).get("unbounded", {})
+                "chooses the cells of 80:20 and of the baseline: it runs once every ratio run "
+                "has finished")
+    chosen = {network: setting for network, setting in tuned_settings(ratio).items()
+              if setting["cells"] > 1}
     full, _ = specs["ratio_full"]
+    wrong = {}
     for run in full.runs:
-        if not run.net_config.unbounded:
+        network = "unbounded" if run.net_config.unbounded else run.net_config.ratio
+        if network not in chosen:
             continue
         config = run.train_config
         used = (config.learning_rate, float(config.target_rate_exc / Hz))
-        if chosen and (abs(used[0] - chosen["learning_rate"]) > 1e-12
-                       or abs(used[1] - chosen["target_rate"]) > 1e-9):
-            raise SweepError(
-                f"{full.source or 'ratio_full'} trains the unbounded baseline at learning rate "
-                f"{used[0]:g} and {used[1]:g} Hz, but the ratio study's tuning chose learning "
-                f"rate {chosen['learning_rate']:g} and {chosen['target_rate']:g} Hz: set them "
-                "there (lr and target_rate of its [[extra]] block) before it runs")
+        want = chosen[network]
+        if (abs(used[0] - want["learning_rate"]) > 1e-12
+                or abs(used[1] - want["target_rate"]) > 1e-9):
+            wrong[network] = (f"{network} at learning rate {used[0]:g} and {used[1]:g} Hz, but "
+                              f"the ratio study's tuning chose learning rate "
+                              f"{want['learning_rate']:g} and {want['target_rate']:g} Hz")
+    if wrong:
+        raise SweepError(f"{full.source or 'ratio_full'} trains " + "; and ".join(wrong.values())
+                         + ": set them there (lr and target_rate of the network's block) "
+                         "before it runs")
     return ""
 
 

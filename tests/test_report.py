@@ -635,3 +635,16 @@ def test_a_later_commit_that_checked_the_runs_is_named():
     assert _training_code_summary(check).endswith(
         "the runs are what `bbbbbbb`, the newest of them, trains, and what `eeeeeee`, a later "
         "commit checked against them, trains")
+
+
+def test_the_papers_scale_says_whether_each_tuned_network_ran_at_its_cell():
+    from ei_brian.reproduce import _h1_subset_lines
+    ratio = table("ratio", "holds")  # 80:20 and the baseline best at learning rate 5e-3, 5 Hz
+    full = pd.DataFrame([cases.run("80:20", s, 0.85) for s in range(3)]
+                        + [cases.run("unbounded", s, 0.85, learning_rate=1e-3, target_rate=2.0)
+                           for s in range(3)])
+    text = "\n".join(_h1_subset_lines({"ratio": ratio, "ratio_full": full}))
+    assert "The full-scale 80:20 ran at the cell its tuning chose (tuned: learning rate " \
+        "0.005, 5 Hz; run: learning rate 0.005, 5 Hz)." in text
+    assert "**The full-scale baseline did not run at the cell its tuning chose** (tuned: " \
+        "learning rate 0.005, 5 Hz; run: learning rate 0.001, 2 Hz)." in text

@@ -192,8 +192,8 @@ def test_the_report_names_the_rules_changes_since_the_runs_began(tmp_path):
 
 
 def test_the_papers_scale_waits_for_the_ratio_studys_tuning(tmp_path):
-    """ratio_full runs only when the ratio study has finished, at the baseline cell its tuning
-    chose; another cell is refused with one line."""
+    """ratio_full runs only when the ratio study has finished, with 80:20 and the baseline at
+    the cells their tuning chose; another cell is refused with one line naming each."""
     import pandas as pd
 
     from ei_brian.reproduce import full_scale_waits, load_studies
@@ -202,23 +202,34 @@ def test_the_papers_scale_waits_for_the_ratio_studys_tuning(tmp_path):
     out = tmp_path / "standard"
     sweeps = [(studies[name], str(out / name)) for name in ("ratio", "ratio_full")]
     assert "waits for the ratio study" in full_scale_waits(sweeps)
-    # the ratio study's tables say every run finished, the baseline best at lr 0.01, 5 Hz
-    rows = []
-    for run in studies["ratio"].runs:
-        config = config_columns(run)
-        best = run.net_config.unbounded and config["learning_rate"] == 0.01
-        rows.append({"seed": run.seed, "network": "unbounded" if run.net_config.unbounded
-                     else run.net_config.ratio, "dataset": "fashion-mnist", **config,
-                     "label": run.label, "run_dir": run.folder, "status": "finished",
-                     "outcome": "trained", "val_acc": 0.85 if best else 0.80,
-                     "val_test_acc": 0.8, "peak_test_acc": 0.8, "command": train_command(run)})
-    (out / "ratio").mkdir(parents=True)
-    (out / "ratio" / "runs.csv").write_text(_csv_text(rows, list(rows[0])))
-    with pytest.raises(SweepError, match="tuning chose learning rate 0.01 and 5 Hz"):
+    # the cells that studies/ratio_full.toml trains 80:20 and the baseline at
+    committed = {("unbounded" if run.net_config.unbounded else run.net_config.ratio):
+                 (config_columns(run)["learning_rate"], config_columns(run)["target_rate"])
+                 for run in studies["ratio_full"].runs}
+    assert committed["80:20"] != (0.01, 5.0) and committed["unbounded"] != (0.01, 5.0)
+
+    def tables_say(best):  # every ratio run finished; each tuned network best at its cell
+        rows = []
+        for run in studies["ratio"].runs:
+            config = config_columns(run)
+            network = "unbounded" if run.net_config.unbounded else run.net_config.ratio
+            top = (config["learning_rate"], config["target_rate"]) == best.get(network)
+            rows.append({"seed": run.seed, "network": network, "dataset": "fashion-mnist",
+                         **config, "label": run.label, "run_dir": run.folder,
+                         "status": "finished", "outcome": "trained",
+                         "val_acc": 0.85 if top else 0.80, "val_test_acc": 0.8,
+                         "peak_test_acc": 0.8, "command": train_command(run)})
+        (out / "ratio").mkdir(parents=True, exist_ok=True)
+        (out / "ratio" / "runs.csv").write_text(_csv_text(rows, list(rows[0])))
+
+    tables_say({"80:20": (0.01, 5.0), "unbounded": (0.01, 5.0)})
+    with pytest.raises(SweepError, match="80:20 at learning rate .* tuning chose learning rate "
+                                         "0.01 and 5 Hz; and unbounded at .* 0.01 and 5 Hz"):
         full_scale_waits(sweeps)
-    for row in rows:
-        row["val_acc"] = 0.85 if (row["learning_rate"], row["target_rate"]) == (0.005, 5.0) \
-            else 0.8
-    (out / "ratio" / "runs.csv").write_text(_csv_text(rows, list(rows[0])))
+    tables_say({"80:20": committed["80:20"], "unbounded": (0.01, 5.0)})
+    with pytest.raises(SweepError) as refused:
+        full_scale_waits(sweeps)
+    assert "unbounded" in str(refused.value) and "80:20" not in str(refused.value)
+    tables_say({"80:20": committed["80:20"], "unbounded": committed["unbounded"]})
     assert full_scale_waits(sweeps) == ""
     assert len(pd.read_csv(out / "ratio" / "runs.csv")) == 75
