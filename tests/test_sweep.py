@@ -243,6 +243,16 @@ def test_fit_in_hours_gives_the_longest_runs_first_to_the_least_loaded_worker():
     assert (len(chosen), len(left)) == (3, 0)
     chosen, left = fit_in_hours(todo, states, hours=0.5 * cost / 3600, lanes=2, speed=1.0)
     assert (len(chosen), len(left)) == (0, 3)
+    # a run started before (its checkpoint at half its epochs) goes first, though it is shortest
+    many = load_spec(spec({"seed": [0, 1, 2, 3, 4]}, epochs=2))
+    states = {("out", run.folder): ("new", -1) for run in many.runs}
+    states[("out", many.runs[4].folder)] = ("partial", 1)
+    todo = [(many, "out", run) for run in many.runs]
+    half = _run_cost(many.runs[4], 1)
+    assert half < cost
+    chosen, left = fit_in_hours(todo, states, hours=(2 * cost + half) / 3600, lanes=1,
+                                speed=1.0)
+    assert chosen[0][2] is many.runs[4] and (len(chosen), len(left)) == (3, 2)
 
 
 def test_the_speed_is_measured_on_a_sweeps_own_tables_with_its_runs_sizes(tmp_path):

@@ -139,14 +139,21 @@ def _table_work(root):
 
 
 def fit_in_hours(todo, states, hours, lanes, speed):
-    """The runs of ``todo`` expected to finish within ``hours`` on ``lanes`` workers, longest
-    first, each given to the least loaded worker; ``(chosen, left)``."""
+    """The runs of ``todo`` expected to finish within ``hours`` on ``lanes`` workers, each given
+    to the least loaded worker: first the runs already started (``partial``, from their
+    checkpoints: finishing them completes studies that later ones wait for), then the longest;
+    ``(chosen, left)``."""
     budget = hours * 3600.0
     loads = [0.0] * max(1, int(lanes))
     chosen, left = [], []
-    order = sorted(todo, key=lambda item: -_run_cost(item[2], states[(item[1], item[2].folder)][1]))
+
+    def state(item):
+        return states[(item[1], item[2].folder)]
+
+    order = sorted(todo, key=lambda item: (state(item)[0] != "partial",
+                                           -_run_cost(item[2], state(item)[1])))
     for item in order:
-        cost = _run_cost(item[2], states[(item[1], item[2].folder)][1]) / speed
+        cost = _run_cost(item[2], state(item)[1]) / speed
         lane = loads.index(min(loads))
         if loads[lane] + cost <= budget:
             loads[lane] += cost
