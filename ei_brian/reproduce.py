@@ -839,6 +839,8 @@ def _h1_subset_lines(tables):
     ratio, full = tables.get("ratio"), tables.get("ratio_full")
     if full is None or not len(full) or ratio is None or not len(ratio):
         return []
+    if "status" in full and not (full["status"] == "finished").any():
+        return []  # the paper's scale has no finished run: the verdict rests on the ratio study
     lines = ["At 10,000 training samples (the ratio study: every ratio, the tuning grids; the "
              "verdict above rests on the paper's scale):", ""]
     table = compare_to_baseline(ratio)

@@ -648,3 +648,6 @@ def test_the_papers_scale_says_whether_each_tuned_network_ran_at_its_cell():
         "0.005, 5 Hz; run: learning rate 0.005, 5 Hz)." in text
     assert "**The full-scale baseline did not run at the cell its tuning chose** (tuned: " \
         "learning rate 0.005, 5 Hz; run: learning rate 0.001, 2 Hz)." in text
+    # while the paper's scale has no finished run, the verdict rests on the ratio study itself
+    waiting = full.assign(status="new", outcome="")
+    assert _h1_subset_lines({"ratio": ratio, "ratio_full": waiting}) == []
