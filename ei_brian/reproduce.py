@@ -852,8 +852,8 @@ def _h1_subset_lines(tables):
             .drop_duplicates()
         if len(used) != 1:
             continue
-        same = (abs(float(used["learning_rate"].iloc[0]) - chosen["learning_rate"]) < 1e-12
-                and abs(float(used["target_rate"].iloc[0]) - chosen["target_rate"]) < 1e-9)
+        same = _same_cell(float(used["learning_rate"].iloc[0]),
+                          float(used["target_rate"].iloc[0]), chosen)
         name = "baseline" if network == "unbounded" else network
         lines += [(f"The full-scale {name} ran at the cell its tuning chose" if same else
                    f"**The full-scale {name} did not run at the cell its tuning chose**")
@@ -1117,8 +1117,7 @@ def full_scale_waits(sweeps):
         config = run.train_config
         used = (config.learning_rate, float(config.target_rate_exc / Hz))
         want = chosen[network]
-        if (abs(used[0] - want["learning_rate"]) > 1e-12
-                or abs(used[1] - want["target_rate"]) > 1e-9):
+        if not _same_cell(*used, want):
             wrong[network] = (f"{network} at learning rate {used[0]:g} and {used[1]:g} Hz, but "
                               f"the ratio study's tuning chose learning rate "
                               f"{want['learning_rate']:g} and {want['target_rate']:g} Hz")
@@ -1127,6 +1126,13 @@ def full_scale_waits(sweeps):
                          + ": set them there (lr and target_rate of the network's block) "
                          "before it runs")
     return ""
+
+
+def _same_cell(learning_rate, target_rate, chosen):
+    """Whether a run's learning rate and target rate (Hz) are the tuned cell ``chosen``
+    (:func:`ei_brian.report.tuned_settings`)."""
+    return (abs(learning_rate - chosen["learning_rate"]) < 1e-12
+            and abs(target_rate - chosen["target_rate"]) < 1e-9)
 
 
 def _count_finished(sweeps):
@@ -1141,11 +1147,8 @@ def _terminate_as_interrupt():
     """Within the block, SIGTERM (a batch system's or ``kill``'s stop) raises
     :class:`Terminated`, a KeyboardInterrupt, as Ctrl-C does, so that a killed piece records
     itself (main thread only, and only where SIGTERM has its default handling)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:  # ignored, or someone else's
+    if (threading.current_thread() is not threading.main_thread()
+            or signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL):  # ignored, or another's
         yield
         return
 
