@@ -485,7 +485,7 @@ SAME_RESULTS_FILE = "same_results.csv"
 UNRECORDED = "not recorded"
 
 
-def training_code_check(invocations, records, run_commits=(), commit_time=None):
+def training_code_check(invocations, records, run_commits=(), commit_time=None, code_tree=None):
     """Whether the commits that trained a reproduction's runs give the same results.
 
     ``invocations``: ``reproduce.json``'s list (commit and runs finished of each invocation);
@@ -493,7 +493,10 @@ def training_code_check(invocations, records, run_commits=(), commit_time=None):
     ``result``: ``same``, ``different``, ``n/a`` or ``error``); ``run_commits``: the
     ``trained_at`` of each finished run (the commits of its sessions, separated by spaces; ``""``
     where the run did not record them); ``commit_time``: commit -> time or None, to order the
-    commits (used when every training commit's time is known; else the invocations' order).
+    commits (used when every training commit's time is known; else the invocations' order);
+    ``code_tree``: commit -> the id of its ``ei_brian/`` tree or None (unknown, or code with
+    uncommitted changes): two commits with the same training code give the same results without
+    a check (a commit that changed only data, docs or tests).
 
     Runs count for each commit that trained them. Runs that did not record their commit are
     counted apart (:data:`UNRECORDED`, never shown to give the same results), unless no run
@@ -562,6 +565,19 @@ def training_code_check(invocations, records, run_commits=(), commit_time=None):
         if "same" in outcomes and not outcomes & {"different", "error"}:
             a, b = tuple(pair)
             parent[find(a)] = find(b)
+    twins = {}
+    if code_tree is not None:
+        trees = {}
+        for commit in list(trained) + [node for pair in results for node in pair]:
+            tree = code_tree(commit)
+            if tree and commit not in trees:
+                trees[commit] = tree
+                twins.setdefault(tree, []).append(commit)
+        for same in twins.values():
+            for other in same[1:]:
+                parent[find(other)] = find(same[0])
+        twins = {commit: [other for other in twins[trees[commit]] if other != commit]
+                 for commit in trees}
     group = find(newest)
     covered = {commit: find(commit) == group for commit in trained}
     latest = newest
@@ -589,6 +605,9 @@ def training_code_check(invocations, records, run_commits=(), commit_time=None):
                          if other != commit and find(other) == group)
         if commit == newest:
             status = "the newest"
+        elif covered[commit] and not mine and twins.get(commit):
+            status = ("same results: the same `ei_brian/` as "
+                      + ", ".join(_short(other) for other in twins[commit]))
         elif covered[commit]:
             status = "same results"
         elif against:
@@ -616,6 +635,14 @@ def training_code_check(invocations, records, run_commits=(), commit_time=None):
 
 def _short(commit):
     return commit[:7] + ("+uncommitted" if commit.endswith("+uncommitted") else "")
+
+
+def _code_tree(commit):
+    """The id of ``ei_brian/``'s tree at ``commit``, or None (unknown, or uncommitted changes)."""
+    if commit.endswith("+uncommitted") or commit == UNRECORDED:
+        return None
+    found = _git("rev-parse", "--verify", "--quiet", f"{commit}:ei_brian")
+    return found if len(found) == 40 else None
 
 
 def _commit_time(commit):
@@ -690,7 +717,8 @@ def _training_code_lines(out, check):
             "spread, a sparse network, the SHD-like data, the adaptive neurons) for two short "
             "epochs at two commits and compares every metric, weight and probe spike bit for "
             f"bit; `{out}/{SAME_RESULTS_FILE}` records each comparison (an arm is n/a where a "
-            "commit did not have its option yet).", "",
+            "commit did not have its option yet). A commit whose `ei_brian/` is the same as "
+            "another's (it changed only data, docs or tests) gives that commit's results.", "",
             _markdown_table(pd.DataFrame(check["rows"])), ""]
 
 
@@ -714,7 +742,7 @@ def write_report(out, studies, context, figures=None, failures=()):
                   "is the scale that decides them.", ""]
     wall = context.get("wall_seconds_total")
     code_check = training_code_check(context.get("invocation_list", []), _read_records(out),
-                                     _run_commits(tables), _commit_time)
+                                     _run_commits(tables), _commit_time, _code_tree)
     trained_by = [_short(commit) for commit in code_check["trained"]] if code_check else []
     lines += ["| | |", "|---|---|",
               f"| scale | {scale} |",

@@ -575,6 +575,42 @@ def test_an_unchecked_or_different_commit_is_named_with_its_runs():
     assert rows["bbbbbbb"]["arms different"] == "noise"
 
 
+def test_a_commit_with_the_same_training_code_needs_no_check():
+    from ei_brian.reproduce import _training_code_summary, training_code_check
+    # C changed only data or docs after B, which a check found to give A's results; X's
+    # training code is another
+    trees = {A: "t1", B: "t2", C: "t2", X: "t3"}
+    records = [_record(B, A, "default", "same")]
+    check = training_code_check(_invocations((A, 5), (C, 4)), records, commit_time={A: 1, C: 2}.get,
+                                code_tree=trees.get)
+    assert check["covered"] == {A: True, C: True}
+    assert "give the same results bit for bit" in _training_code_summary(check)
+    rows = {row["commit"]: row for row in check["rows"]}
+    assert rows["aaaaaaa"]["gives the newest commit's results"] == "same results"
+    # without the trees, or with other code, C is not shown to give A's results
+    assert not training_code_check(_invocations((A, 5), (C, 4)), records,
+                                   commit_time={A: 1, C: 2}.get)["covered"][A]
+    check = training_code_check(_invocations((A, 5), (X, 4), (C, 1)), [],
+                                commit_time={A: 1, X: 2, C: 3}.get, code_tree=trees.get)
+    assert check["covered"] == {A: False, X: False, C: True}
+    # a commit that trained runs and shares its code with the newest one says so
+    check = training_code_check(_invocations((B, 5), (C, 4)), [], commit_time={B: 1, C: 2}.get,
+                                code_tree=trees.get)
+    rows = {row["commit"]: row for row in check["rows"]}
+    assert rows["bbbbbbb"]["gives the newest commit's results"] == \
+        "same results: the same `ei_brian/` as ccccccc"
+
+
+def test_the_training_code_of_a_commit_is_its_ei_brian_tree():
+    from ei_brian.reproduce import UNRECORDED, _code_tree, _git
+    head = _git("rev-parse", "HEAD")
+    if len(head) != 40:
+        pytest.skip("not a git checkout")
+    assert _code_tree(head) == _git("rev-parse", "HEAD:ei_brian") and len(_code_tree(head)) == 40
+    assert _code_tree(head + "+uncommitted") is None and _code_tree(UNRECORDED) is None
+    assert _code_tree("0" * 40) is None
+
+
 def test_the_runs_own_commits_count_and_the_commit_times_order():
     from ei_brian.reproduce import UNRECORDED, _training_code_summary, training_code_check
     times = {A: 3, B: 1, C: 2}
