@@ -136,6 +136,9 @@ class Verdict:
         and, where the table records them, ``warnings`` (:func:`outcome_counts`).
     reading : str
         A plain-language paragraph generated from the numbers.
+    influence : str
+        The leave-one-run-out line (:func:`_one_out`): whether leaving out any single run that
+        the rule reads changes the verdict, and which runs do.
     """
     claim: str
     verdict: str
@@ -146,6 +149,7 @@ class Verdict:
     sensitivity: str = ""
     counts: object = None
     reading: str = ""
+    influence: str = ""
 
     @property
     def statement(self):
@@ -499,6 +503,66 @@ def _sensitivity(silent, saturated, verdict_in, key_in, verdict_out):
             f"({key_in}); {change}.")
 
 
+def _run_name(row):
+    name = f"{row['label']}/seed-{int(row['seed'])}" if "label" in row and "seed" in row \
+        else str(row.name)
+    return (f"{row['study']}: " if isinstance(row.get("study"), str) else "") + name
+
+
+def _one_out(runs, candidates, decide, verdict, describe=None, state=None):
+    """The leave-one-run-out line: the verdict recomputed with each of ``candidates`` (index
+    labels of ``runs``: the runs the rule reads) left out in turn, by ``decide(runs) ->
+    (verdict, reason, key)``. ``describe(row)``: a few words on a run (its accuracy).
+    ``state(runs)``: where a verdict rests on several findings (H5's two fits), what it rests
+    on, compared with the full table's (a run whose absence changes it is named even when the
+    verdict stays). Returns ``(line, flips)``, ``flips`` the ``(name, verdict, key)`` of each
+    run whose absence changes the verdict (or its state)."""
+    candidates = list(candidates)
+    if not candidates:
+        return "no run enters the rule: nothing to leave out.", []
+    base = state(runs) if state else None
+    flips, grounds = [], 0
+    for index in candidates:
+        kept = runs.drop(index)
+        other, _, key = decide(kept)
+        if other != verdict or (state and state(kept) != base):
+            row = runs.loc[index]
+            name = _run_name(row) + (f" ({describe(row)})" if describe else "")
+            flips.append((name, other, key))
+            grounds += other == verdict
+    n = len(candidates)
+    if not flips:
+        return (f"leaving out any one of the {n} runs the rule reads gives the same verdict"
+                + (" on the same grounds" if state else "") + ".", [])
+    shown = "; ".join(f"without {name}: {other} ({key})" for name, other, key in flips[:2])
+    more = f"; and {len(flips) - 2} more" if len(flips) > 2 else ""
+    what = "the verdict" if not grounds else \
+        "what the verdict rests on" if grounds == len(flips) else "the verdict or its grounds"
+    lead = (f"one run decides {what}" if len(flips) == 1 else
+            f"{len(flips)} runs each decide {what}")
+    return (f"{lead} (of the {n} run{'s' if n != 1 else ''} the rule reads): {shown}{more}.",
+            flips)
+
+
+def _with_influence(verdict, line, flips):
+    """``verdict`` with its leave-one-run-out line, and its reading saying when single runs
+    decide it."""
+    reading = verdict.reading
+    if flips:
+        name, other, key = flips[0]
+        change = (f"The verdict rests on single runs: without {name} it would be {other}"
+                  if other != verdict.verdict else
+                  f"What the verdict rests on turns on single runs: without {name}, {key}")
+        reading += (f" {change}"
+                    + (f" ({len(flips)} runs can each change it)" if len(flips) > 1 else "")
+                    + ".")
+    return dataclasses.replace(verdict, influence=line, reading=reading)
+
+
+def _accuracy_of(column):
+    return lambda row: f"accuracy {_pct(float(row[column]))}"
+
+
 def _same(values, target):
     """Rows whose value equals ``target`` (NaN equals NaN)."""
     values = np.asarray(values, dtype=object)
@@ -783,7 +847,7 @@ def verdict_h1(ratio_runs, full_scale):
     - **Inconclusive** otherwise; below the full scale the 80 % threshold is not testable, so
       the best verdict is inconclusive with the equivalence shown.
     """
-    runs = ratio_runs
+    runs = ratio_runs.reset_index(drop=True)
     column, note = accuracy_measure(runs)
     rule = ("each network at its tuned (learning rate, target rate) cell (highest mean validation "
             "accuracy); difference = ratio - tuned unbounded baseline over seeds of trained runs. "
@@ -824,15 +888,54 @@ def verdict_h1(ratio_runs, full_scale):
     if not np.isfinite(base_sd) and "binomial sd" in rows:
         base_sd = rows["binomial sd"].mean()  # no baseline yet: the ratios' own test sets
     scale = "the paper's full scale" if full_scale else "a smaller scale than the paper's"
-    reading = (f"At {scale}, each network trained at its own best setting, the Dale's-law networks "
-               f"with 10 % to 90 % excitatory neurons were compared with an unconstrained network. "
-               f"{reason[0].upper() + reason[1:]} One accuracy on this test set carries about "
-               f"{_pts(base_sd, sign=False)} points of binomial noise. ")
+    grids = [name for name, s in settings.items() if s["cells"] > 1]
+    how = (f"{' and '.join(grids)} each at the best cell of {'its' if len(grids) == 1 else 'their'}"
+           f" tuning grid, the other networks at the study's one setting" if grids else
+           "every network at the study's one setting")
+    reading = (f"At {scale}, with {how}, the Dale's-law networks with 10 % to 90 % excitatory "
+               f"neurons were compared with an unconstrained network. "
+               f"{reason[0].upper() + reason[1:]} {_h1_beside(rows)}One accuracy on this test set "
+               f"carries about {_pts(base_sd, sign=False)} points of binomial noise. ")
     reading += {SUPPORTED: "This agrees with the paper.",
                 NOT_SUPPORTED: "This contradicts the paper's claim that Dale's law costs little.",
                 INCONCLUSIVE: "The data do not decide the claim at this scale."}[verdict]
-    return Verdict("H1", verdict, reason, rule, test, table,
-                   _sensitivity(silent, saturated, verdict_in, key_in, verdict), counts, reading)
+    finished = _finished(runs)
+    line, flips = _one_out(
+        runs, finished.index[_outcome(finished) == TRAINED],
+        lambda kept: _h1_decide(compare_to_baseline(kept), full_scale, pending, networks, failed),
+        verdict, _accuracy_of(column))
+    return _with_influence(
+        Verdict("H1", verdict, reason, rule, test, table,
+                _sensitivity(silent, saturated, verdict_in, key_in, verdict), counts, reading),
+        line, flips)
+
+
+def _h1_beside(rows):
+    """What the rule leaves aside: the ratios outside 10:90 to 90:10 against the baseline, and
+    which Dale's-law network has the highest mean (the paper puts 80:20 first)."""
+    if "unbounded" not in rows.index:
+        return ""
+    dale = [name for name in rows.index if name != "unbounded" and rows.loc[name, "n"] > 0]
+    outside = [name for name in dale
+               if not H1_BIOLOGICAL[0] - 1e-9 <= e_share(name) <= H1_BIOLOGICAL[1] + 1e-9]
+    text = ""
+    if outside:
+        text += "Beside the claim's range: " + "; ".join(
+            f"{name} {_pts(rows.loc[name, 'difference to baseline'])} points (TOST p = "
+            f"{rows.loc[name, 'TOST p']:.2g}: "
+            + ("equivalent" if rows.loc[name, "TOST p"] < ALPHA else "not shown equivalent")
+            + ")" for name in outside) + ". "
+    if len(dale) > 1:
+        best = max(dale, key=lambda name: rows.loc[name, "accuracy"])
+        text += (f"The highest mean among the Dale's-law networks is {best}'s "
+                 f"({_pct(rows.loc[best, 'accuracy'])})")
+        if "80:20" in dale and best != "80:20":
+            order = sorted(dale, key=lambda name: -rows.loc[name, "accuracy"])
+            place = order.index("80:20") + 1
+            text += (f"; 80:20 reaches {_pct(rows.loc['80:20', 'accuracy'])}, "
+                     f"{place}{ {1: 'st', 2: 'nd', 3: 'rd'}.get(place, 'th') } of {len(dale)}")
+        text += ". "
+    return text
 
 
 # ---------------------------------------------------------------------------------------------
@@ -872,7 +975,7 @@ def _h2_table(runs, failures):
         part = used[used["network"] == network]
         slopes = _seed_slopes(part, column)
         mean, low, high, n = t_interval(slopes)
-        best_rate, best_measured, best_acc = math.nan, math.nan, math.nan
+        best_rate, best_measured, best_acc, best_peak = math.nan, math.nan, math.nan, math.nan
         if len(part):
             by = part.groupby("target_rate" if "target_rate" in part else "label")
             means = by[column].mean()
@@ -881,13 +984,13 @@ def _h2_table(runs, failures):
                 best_acc = float(means.loc[best])
                 best_rate = best if isinstance(best, (int, float)) else math.nan
                 best_measured = float(by.get_group(best)["rate_exc_initial_hz"].mean())
+                best_peak = float(by.get_group(best)["peak_test_acc"].mean())
         rows.append({"network": network, "runs": len(part), "seeds with a slope": n,
                      "slope (per decade)": mean, "slope 95 % low": low, "slope 95 % high": high,
                      "best condition: target rate (Hz)": best_rate,
                      "best condition: initial E rate (Hz)": best_measured,
                      "best condition: accuracy": best_acc,
-                     "peak test accuracy": part["peak_test_acc"].mean() if len(part)
-                     else math.nan})
+                     "best condition: peak test accuracy": best_peak})
     return pd.DataFrame(rows)
 
 
@@ -939,6 +1042,7 @@ def verdict_h2(initial_runs):
     The target rate and measured initial rate of the best condition (highest mean accuracy)
     of each ratio are reported beside, and 50:50 (or any other ratio present).
     """
+    initial_runs = initial_runs.reset_index(drop=True)
     column, note = accuracy_measure(initial_runs)
     rule = (f"per ratio (80:20, 95:5, 100:0), calibrated arm: slope of accuracy on log10 initial E "
             f"rate over trained runs, fitted per seed, mean over seeds with a 95 % t-interval "
@@ -956,7 +1060,8 @@ def verdict_h2(initial_runs):
     rows = table.set_index("network")
     best = "; ".join(f"{name}: {rows.loc[name, 'best condition: target rate (Hz)']:g} Hz "
                      f"({_pct(rows.loc[name, 'best condition: accuracy'])})"
-                     for name in H2_RATIOS if name in rows.index)
+                     if np.isfinite(rows.loc[name, 'best condition: accuracy']) else
+                     f"{name}: no trained run" for name in H2_RATIOS if name in rows.index)
     test = (f"{note}. Slope of accuracy on log10 initial E rate per seed, t-interval over seeds: "
             f"{key}. Best condition per ratio: {best}.")
     reading = ("Networks at 80:20, 95:5 and 100:0 were started at calibrated initial rates from "
@@ -966,8 +1071,14 @@ def verdict_h2(initial_runs):
                 NOT_SUPPORTED: "This contradicts the paper's claim that a lower initial rate "
                                "gives a higher accuracy.",
                 INCONCLUSIVE: "The data do not decide the claim at this scale."}[verdict]
-    return Verdict("H2", verdict, reason, rule, test, table,
-                   _sensitivity(silent, saturated, verdict_in, key_in, verdict), counts, reading)
+    finished = _finished(claim_runs)
+    line, flips = _one_out(initial_runs, finished.index[_outcome(finished) == TRAINED],
+                           lambda kept: _h2_decide(_h2_table(kept, failures=False)), verdict,
+                           _accuracy_of(column))
+    return _with_influence(
+        Verdict("H2", verdict, reason, rule, test, table,
+                _sensitivity(silent, saturated, verdict_in, key_in, verdict), counts, reading),
+        line, flips)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1018,6 +1129,38 @@ def how_low(initial_runs):
     return out
 
 
+def _silent_start_text(runs, column):
+    """A sentence on the silent runs, per network, that were silent only at the start: calibrated
+    below the silent rate, they ended above it and beat chance (the rule still counts them as
+    failures, in the share that trains too)."""
+    from ei_brian.outcome import SILENT_HZ, TRAINED_MARGIN
+    runs = _finished(runs)
+    silent = runs[_outcome(runs) == SILENT]
+    if not len(silent) or not {"rate_exc_initial_hz", "rate_exc_final_hz"} <= set(silent):
+        return ""
+    chance = (1.0 / silent["n_classes"].astype(float)).fillna(0.1) if "n_classes" in silent \
+        else 0.1
+    accuracy = silent[column].astype(float)
+    start_only = (silent["rate_exc_initial_hz"].astype(float) < SILENT_HZ) \
+        & (silent["rate_exc_final_hz"].astype(float) >= SILENT_HZ) \
+        & (accuracy > chance + TRAINED_MARGIN)
+    parts = []
+    for network in _order(silent["network"]):
+        mine = np.asarray(silent["network"] == network)
+        k = int((start_only & mine).sum())
+        if k:
+            values = accuracy[start_only & mine]
+            parts.append(f"{network} {k} of {int(mine.sum())} ({_pct(values.min())}"
+                         + (f" to {_pct(values.max())}" if k > 1 else "") + ")")
+    if not parts:
+        return ""
+    return ("Silent runs that were silent only at the start (initial E rate below "
+            f"{SILENT_HZ:g} Hz) and later beat chance by more than {100 * TRAINED_MARGIN:.0f} "
+            f"points, with their accuracies: {'; '.join(parts)}; the "
+            "rule counts them as failures, also in the share that trains, and the sensitivity "
+            "line puts them back in. ")
+
+
 def _h3_table(runs, failures):
     import pandas as pd  # pandas (0.3 s) only when a table is read or built
     column, _ = accuracy_measure(runs)
@@ -1057,8 +1200,10 @@ def _h3_decide(table):
             f"{_pts(sd, sign=False)} points over seeds ({dof} degrees of freedom; small = "
             f"<= {_pts(small, sign=False)} points)")
     if share < H3_SHARE_BAD or (np.isfinite(sd) and sd > H3_LARGE_SD):
-        return NOT_SUPPORTED, text + f": fewer than {H3_SHARE_BAD:.0%} train or the spread " \
-            f"exceeds {100 * H3_LARGE_SD:.0f} points.", key
+        failing = ([f"fewer than {H3_SHARE_BAD:.0%} train"] if share < H3_SHARE_BAD else []) \
+            + ([f"the spread exceeds {100 * H3_LARGE_SD:.0f} points"]
+               if np.isfinite(sd) and sd > H3_LARGE_SD else [])
+        return NOT_SUPPORTED, text + f": {' and '.join(failing)}.", key
     if share >= H3_SHARE_GOOD and np.isfinite(sd) and sd <= small and dof >= H3_MIN_DOF:
         return SUPPORTED, text + ".", key
     return INCONCLUSIVE, text + (f"; a small spread needs >= {H3_MIN_DOF} degrees of freedom"
@@ -1080,6 +1225,7 @@ def verdict_h3(initial_runs):
 
     "How low can it start" (:func:`how_low`) is reported beside.
     """
+    initial_runs = initial_runs.reset_index(drop=True)
     column, note = accuracy_measure(initial_runs)
     rule = (f"low activity = target rate <= {H3_LOW_RATE_HZ:g} Hz (calibrated arm). 80:20: share "
             f"of finished runs that train >= {H3_SHARE_GOOD:g} and pooled sd over seeds within "
@@ -1110,13 +1256,22 @@ def verdict_h3(initial_runs):
     test = f"{note}. {beside}. How low can it start: {start}."
     reading = (f"At low initial activity (<= {H3_LOW_RATE_HZ:g} Hz), "
                f"{reason[0].lower() + reason[1:]} "
-               f"For comparison, {beside}. {start[0].upper() + start[1:]}. ")
+               f"For comparison, {beside}. {start[0].upper() + start[1:]}. "
+               + _silent_start_text(low, column))
     reading += {SUPPORTED: "This agrees with the paper: 80:20 trains reliably at low activity.",
                 NOT_SUPPORTED: "This contradicts the paper's claim of reliable training at low "
                                "activity.",
                 INCONCLUSIVE: "The data do not decide the claim at this scale."}[verdict]
-    return Verdict("H3", verdict, reason, rule, test, table,
-                   _sensitivity(silent, saturated, verdict_in, key_in, verdict), counts, reading)
+    # the share trained reads every finished low-rate 80:20 run; the spread its trained ones
+    ours = _finished(low[low["network"] == "80:20"])
+    line, flips = _one_out(initial_runs, ours.index,
+                           lambda kept: _h3_decide(_h3_table(kept, failures=False)), verdict,
+                           lambda row: f"{_outcome(row.to_frame().T)[0]}, accuracy "
+                                       f"{_pct(float(row[column]))}")
+    return _with_influence(
+        Verdict("H3", verdict, reason, rule, test, table,
+                _sensitivity(silent, saturated, verdict_in, key_in, verdict), counts, reading),
+        line, flips)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1292,6 +1447,7 @@ def verdict_h4(noise_runs):
 
     50:50 (and the other ratios) against 100:0 are reported beside, not deciding.
     """
+    noise_runs = noise_runs.reset_index(drop=True)
     column, note = accuracy_measure(noise_runs)
     rule = (f"r = (acc - chance) / (acc0 - chance), acc0 the noise-free run of the same network "
             f"and seed; mean r per network and level with a 95 % t-interval; eta50 = level where "
@@ -1325,8 +1481,16 @@ def verdict_h4(noise_runs):
                 NOT_SUPPORTED: "This contradicts the paper's claim that 80:20 is more robust to "
                                "update noise than a network without inhibition.",
                 INCONCLUSIVE: "The data do not decide the claim at this scale."}[verdict]
-    return Verdict("H4", verdict, reason, rule, test, table,
-                   _sensitivity(silent, saturated, verdict_in, key_in, verdict), counts, reading)
+    # every finished 80:20 and 100:0 run: the noise-free ones are the retentions' references,
+    # and the share that trains reads the failed ones
+    line, flips = _one_out(
+        noise_runs, finished.index[finished["network"].isin(["80:20", "100:0"])],
+        lambda kept: _h4_decide(_h4_table(kept, failures=False)[0]), verdict,
+        lambda row: f"eta {float(row['update_noise']):g}, accuracy {_pct(float(row[column]))}")
+    return _with_influence(
+        Verdict("H4", verdict, reason, rule, test, table,
+                _sensitivity(silent, saturated, verdict_in, key_in, verdict), counts, reading),
+        line, flips)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1376,8 +1540,10 @@ def _h5_model(data, response, predictor, numeric=(), categorical=()):
     return out
 
 
-def _h5_fits(vanrossum, noise_runs, failures, dataset):
-    runs = _vr_runs(vanrossum)
+def _h5_fits(vanrossum, noise_runs, failures, dataset, runs=None):
+    """The fits of H5 on one data set; ``runs``: :func:`_vr_runs`'s table, where it is made
+    already."""
+    runs = _vr_runs(vanrossum) if runs is None else runs
     runs = runs[runs["dataset"] == dataset]
     if not failures:
         runs = runs[_outcome(runs) == TRAINED]
@@ -1412,14 +1578,22 @@ def _h5_fits(vanrossum, noise_runs, failures, dataset):
     return fits, column
 
 
+def _h5_grounds(fits):
+    """What H5's verdict rests on: the sign of each of its two fits that is significant."""
+    return tuple(int(np.sign(fit["coef"])) if np.isfinite(fit["p"]) and fit["p"] < ALPHA else 0
+                 for fit in (fits[("accuracy", "I")], fits[("retention", "I")]))
+
+
 def _h5_decide(fits):
     a, b = fits[("accuracy", "I")], fits[("retention", "I")]
 
     def text(name, fit):
         if not np.isfinite(fit["coef"]):
-            return f"{name}: not estimable (n = {fit['n']})"
-        return (f"{name}: {fit['coef']:+.3g} per sd of I diversity ({fit['low']:+.3g} to "
-                f"{fit['high']:+.3g}), p = {fit['p']:.3g}, n = {fit['n']}")
+            return f"{name}: not estimable (n = {fit['n']})" if fit["n"] else \
+                f"{name}: no run to fit yet"
+        return (f"{name}: {100 * fit['coef']:+.2f} points per sd of I diversity "
+                f"({100 * fit['low']:+.2f} to {100 * fit['high']:+.2f}), p = {fit['p']:.3g}, "
+                f"n = {fit['n']}")
 
     key = f"{text('(a) accuracy', a)}; {text('(b) retention', b)}"
     significant = {name: fit for name, fit in (("accuracy", a), ("retention", b))
@@ -1436,9 +1610,12 @@ def _h5_decide(fits):
                                f"(both p >= {ALPHA}, n >= {H5_MIN_N} each): {key}."), key
     if significant:
         other = "retention" if "accuracy" in significant else "accuracy"
+        fit = b if other == "retention" else a
         return INCONCLUSIVE, (f"{next(iter(significant))} rises with inhibitory diversity "
-                              f"(p < {ALPHA}) but {other} shows no significant relation: "
-                              f"{key}."), key
+                              f"(p < {ALPHA}) but {other} "
+                              + ("shows no significant relation" if np.isfinite(fit["coef"])
+                                 else "cannot be fitted yet")
+                              + f": {key}."), key
     return INCONCLUSIVE, (f"neither relation is significant, with fewer than {H5_MIN_N} runs in "
                           f"at least one model to call it none: {key}."), key
 
@@ -1494,11 +1671,14 @@ def verdict_h5(vanrossum, noise_runs=None):
     silent, saturated = _n_failed(decide)
     counts = outcome_counts(runs, ["dataset", "network"])
     beside = fits[("accuracy", "E")], fits[("retention", "E")], fits[("accuracy", "I rate")]
-    test = (f"accuracy = {column}; {key}. Beside: E diversity (a) {beside[0]['coef']:+.3g} "
-            f"(p = {beside[0]['p']:.3g}), (b) {beside[1]['coef']:+.3g} (p = {beside[1]['p']:.3g}); "
-            f"I rate (a) {beside[2]['coef']:+.3g} (p = {beside[2]['p']:.3g}).")
+    test = (f"accuracy = {column}; coefficients in accuracy points (retention x 100) per sd "
+            f"of the predictor; {key}. Beside: E diversity (a) {100 * beside[0]['coef']:+.2f} "
+            f"(p = {beside[0]['p']:.3g}), (b) {100 * beside[1]['coef']:+.2f} "
+            f"(p = {beside[1]['p']:.3g}); I rate (a) {100 * beside[2]['coef']:+.2f} "
+            f"(p = {beside[2]['p']:.3g}).")
     others = [d for d in datasets if d != H5_DATASET]
-    reading = (f"Within each network and initial rate, on {H5_DATASET}, "
+    reading = (f"Within each network and initial rate (learning rate and schedule, which "
+               f"differ between the studies' runs, are not in the models), on {H5_DATASET}, "
                f"{reason[0].lower() + reason[1:]} "
                + (f"Other data sets ({', '.join(others)}) are reported in the table, not "
                   "deciding. " if others else ""))
@@ -1506,8 +1686,23 @@ def verdict_h5(vanrossum, noise_runs=None):
                 NOT_SUPPORTED: "This contradicts the paper's claim that diverse inhibitory "
                                "spiking goes with accuracy and robustness.",
                 INCONCLUSIVE: "The data do not decide the claim at this scale."}[verdict]
-    return Verdict("H5", verdict, reason, rule, test, table,
-                   _sensitivity(silent, saturated, verdict_in, key_in, verdict), counts, reading)
+    memo = {}
+
+    def fits_of(kept):  # each table fitted once, for the verdict and for its grounds
+        key = tuple(kept.index)
+        if key not in memo:
+            memo.clear()
+            memo[key] = _h5_fits(None, noise_runs, False, H5_DATASET, runs=kept)[0]
+        return memo[key]
+
+    line, flips = _one_out(
+        runs, decide.index[_outcome(decide) == TRAINED],
+        lambda kept: _h5_decide(fits_of(kept)), verdict, _accuracy_of(column),
+        state=lambda kept: _h5_grounds(fits_of(kept)))
+    return _with_influence(
+        Verdict("H5", verdict, reason, rule, test, table,
+                _sensitivity(silent, saturated, verdict_in, key_in, verdict), counts, reading),
+        line, flips)
 
 
 # ---------------------------------------------------------------------------------------------

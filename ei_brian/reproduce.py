@@ -383,12 +383,17 @@ def training_length(runs, epochs):
             "gain": float(np.mean(gains)) if gains else float("nan")}
 
 
+#: training has levelled off when the mean validation accuracy changes by at most this over the
+#: last quarter of the epochs (or 80 % of trained runs choose an epoch before the last)
+LEVEL_FLAT = 0.005
+
+
 def _training_length_line(name, runs, epochs):
     levelled = training_length(runs, epochs)
     if levelled is None:
         return []
     share = levelled["before_last"] / levelled["n"]
-    flat = levelled["gain"] == levelled["gain"] and abs(levelled["gain"]) <= 0.005
+    flat = levelled["gain"] == levelled["gain"] and abs(levelled["gain"]) <= LEVEL_FLAT
     verdict = ("levelled off" if share >= 0.8 or flat else "still rising at the last epoch: the "
                "budget is short of where training levels off")
     change = (f"validation accuracy changed by {100 * levelled['gain']:+.2f} points over the last "
@@ -718,7 +723,9 @@ def _training_code_lines(out, check):
             "epochs at two commits and compares every metric, weight and probe spike bit for "
             f"bit; `{out}/{SAME_RESULTS_FILE}` records each comparison (an arm is n/a where a "
             "commit did not have its option yet). A commit whose `ei_brian/` is the same as "
-            "another's (it changed only data, docs or tests) gives that commit's results.", "",
+            "another's (it changed only data, docs or tests) gives that commit's results. A run "
+            "resumed from its checkpoint at a later commit counts under each commit that "
+            "trained it.", "",
             _markdown_table(pd.DataFrame(check["rows"])), ""]
 
 
@@ -769,23 +776,30 @@ def write_report(out, studies, context, figures=None, failures=()):
             + (f"{item['runs_finished']} runs trained" if "runs_finished" in item else
                "runs trained: not recorded") + (" (interrupted)" if item.get("interrupted") else "")
             for k, item in enumerate(invocations)) + " |")
-    lines += [f"| runs | {context.get('n_runs_finished', 0)} finished of "
+    finished = context.get("n_runs_finished", 0)
+    counted = sum(int(item.get("runs_finished") or 0) for item in invocations)
+    unlisted = (f"; the invocations above count {counted} of them: the others were trained by "
+                "pieces stopped before they could record themselves, whose wall time is missing "
+                "from the total" if len(invocations) > 1 and counted < finished else "")
+    lines += [f"| runs | {finished} finished of "
               f"{context.get('n_runs', 0)}; training time summed over runs "
               f"{_duration(context.get('run_seconds_total'))} "
-              f"({(context.get('run_seconds_total') or 0) / 3600:.1f} core-hours) |",
+              f"({(context.get('run_seconds_total') or 0) / 3600:.1f} core-hours){unlisted} |",
               f"| date | {context.get('date', '')} |", ""]
     lines += ["## Verdicts", "", "| claim | verdict | in short |", "|---|---|---|"]
     for verdict in verdicts:
         lines.append(f"| {verdict.claim}: {verdict.statement} | **{verdict.verdict}** | "
                      f"{_sentence(verdict.reason)} |")
     lines.append("")
-    lines += ["How runs are counted (`ei_brian/outcome.py`, fixed before the runs): a run is "
+    lines += ["How runs are counted (`ei_brian/outcome.py`; the header lists its changes since "
+              "the runs began): a run is "
               "*saturated* if its E rate is above half of one spike per time step (500 Hz at the "
               "images' 1 ms, 250 Hz at the spike data's 2 ms) at two evaluations in a row (it is "
               "stopped there), *silent* if its initial or final E rate is below 0.1 Hz or its "
               "test accuracy never beats chance by 5 points, *trained* otherwise. Means, slopes "
               "and correlations use trained runs; each verdict's sensitivity line says what it "
-              "would be with the others in. Accuracy is the test accuracy at the epoch chosen "
+              "would be with the others in, and its line *one run left out* whether any single "
+              "run the rule reads decides it. Accuracy is the test accuracy at the epoch chosen "
               "on validation data held out of the training set; the paper's measure, the peak "
               "test accuracy over epochs, is shown beside.", ""]
     length = []
@@ -793,7 +807,8 @@ def write_report(out, studies, context, figures=None, failures=()):
         length += _training_length_line(name, tables.get(name), tables.get(f"{name}/epochs"))
     if length:
         lines += ["Did training level off (at least 80 % of trained runs choose an epoch before "
-                  "the last, or validation accuracy is flat over the last quarter)?", ""]
+                  f"the last, or the mean validation accuracy changes by at most "
+                  f"{100 * LEVEL_FLAT:.1f} points over the last quarter of the epochs)?", ""]
         lines += length + [""]
     if failures:
         lines += ["Runs that failed (their claims rest on the runs that finished):", ""]
@@ -807,6 +822,8 @@ def write_report(out, studies, context, figures=None, failures=()):
                   f"**Verdict: {verdict.verdict}.** {_sentence(verdict.reason)}", ""]
         if getattr(verdict, "sensitivity", ""):
             lines += [f"Sensitivity: {verdict.sensitivity}", ""]
+        if getattr(verdict, "influence", ""):
+            lines += [f"One run left out: {verdict.influence}", ""]
         if getattr(verdict, "reading", ""):
             lines += [verdict.reading, ""]
         figure = FIGURE_OF_CLAIM.get(verdict.claim)
@@ -854,6 +871,7 @@ def write_report(out, studies, context, figures=None, failures=()):
     atomic_write_text(path, "\n".join(lines))
     claims = pd.DataFrame([{"claim": v.claim, "statement": v.statement, "verdict": v.verdict,
                             "reason": v.reason, "sensitivity": getattr(v, "sensitivity", ""),
+                            "one run left out": getattr(v, "influence", ""),
                             "test": v.test} for v in verdicts])
     os.makedirs(os.path.join(out, "tables"), exist_ok=True)
     atomic_write_text(os.path.join(out, "tables", "claims.csv"), claims.to_csv(index=False))

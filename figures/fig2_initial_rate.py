@@ -43,23 +43,29 @@ def prepare(runs):
 
 
 def trend(part):
-    """Least-squares slope of accuracy (points) on log10 initial rate over the trained runs above
-    0 Hz of one network: ``dict(slope, low, high, rho, p, n, seeds, fit)`` (low/high: 95 %
-    t-interval over the slopes of single seeds with at least three rates)."""
+    """H2's slope of accuracy (points) on log10 initial rate over the trained runs above 0 Hz of
+    one network (:func:`ei_brian.report._seed_slopes`: fitted per seed, the mean over seeds):
+    ``dict(slope, low, high, rho, p, n, seeds, fit, pooled)``; low/high: its 95 % t-interval over
+    seeds; ``fit``: the line of that slope through the mean of the trained runs. Without a seed
+    of two rates, the least-squares fit over all trained runs (``pooled``)."""
     from scipy import stats
+
+    from ei_brian.report import _seed_slopes
     trained = part[(part["outcome"] == "trained") & (part["strip"] == LOG_AXIS)]
     out = {"n": len(trained), "slope": np.nan, "low": np.nan, "high": np.nan, "rho": np.nan,
-           "p": np.nan, "seeds": 0, "fit": None}
+           "p": np.nan, "seeds": 0, "fit": None, "pooled": False}
     if trained["rate"].nunique() < 2:
         return out
     x, y = np.log10(trained["rate"]), 100 * trained["accuracy"]
-    fit = np.polyfit(x, y, 1)
     rho, p = stats.spearmanr(x, y)
-    slopes = [np.polyfit(np.log10(s["rate"]), 100 * s["accuracy"], 1)[0]
-              for _, s in trained.groupby("seed") if s["rate"].nunique() >= 3]
+    slopes = 100 * _seed_slopes(trained.assign(rate_exc_initial_hz=trained["rate"]), "accuracy")
     mean, sd, n, half = plotting.t_interval(slopes)
+    if n:
+        fit = np.array([mean, float(y.mean()) - mean * float(x.mean())])
+    else:
+        fit = np.polyfit(x, y, 1)
     out.update(slope=float(fit[0]), rho=float(rho), p=float(p), seeds=n, fit=fit,
-               low=mean - half, high=mean + half)
+               low=mean - half, high=mean + half, pooled=not n)
     return out
 
 
@@ -103,7 +109,9 @@ def _rate_panel(subfigure, arm_runs, networks, chance):
                           zorder=4)
             interval = (f" [{fit['low']:+.1f}, {fit['high']:+.1f}]"
                         if np.isfinite(fit["low"]) else "")
-            label = (f"{network}: {fit['slope']:+.1f}{interval} pts/decade, "
+            seeds = "pooled: no seed with two rates" if fit["pooled"] else \
+                f"{fit['seeds']} seed{'s' if fit['seeds'] != 1 else ''}"
+            label = (f"{network}: {fit['slope']:+.1f}{interval} pts/decade ({seeds}), "
                      f"rho {fit['rho']:+.2f}, {fit['n']} trained")
         handles.append(Line2D([], [], color=color, marker="o", markersize=4, lw=1.6, label=label))
     for axis in (lower or upper):
@@ -149,12 +157,12 @@ def _curve_panel(axis, arm_runs, epochs, chance):
         epochs["val_acc"].notna().any() else "test_acc"
     if epochs is None or part.empty:
         axis.text(0.5, 0.5, "no epochs table", transform=axis.transAxes, ha="center")
-        return network, measure, []
+        return network, measure, [], []
     key = "target_rate" if part["target_rate"].notna().any() else "label"
     conditions = (part.groupby(key)["rate"].mean().sort_index() if key == "target_rate"
                   else part.groupby(key)["rate"].mean().sort_values())
     chosen = conditions.index[np.unique(np.linspace(0, len(conditions) - 1,
-                                                    min(5, len(conditions))).round().astype(int))]
+                                                    min(6, len(conditions))).round().astype(int))]
     cmap = matplotlib.colormaps["viridis"]
     shown = []
     for k, condition in enumerate(chosen):
@@ -177,12 +185,14 @@ def _curve_panel(axis, arm_runs, epochs, chance):
                 (f", {failed})" if failed else ")")
             axis.plot(mean.index, 100 * mean.to_numpy(), color=color, lw=2.0, label=label)
             shown.append(len(runs))
+    left_out = [c for c in conditions.index if c not in set(chosen)]
     plotting.chance_line(axis, chance, label=False)
     axis.set_xlabel("epoch")
     axis.set_ylabel(f"{'validation' if measure == 'val_acc' else 'test'} accuracy (%)")
     axis.set_title(f"(b) {network}: learning curves (thin: seeds)")
     axis.legend(title="target rate", loc="center right", fontsize=6.5)
-    return network, measure, shown
+    named = [f"{c:g} Hz" if key == "target_rate" else str(c) for c in left_out]
+    return network, measure, shown, named
 
 
 def _boundary(part):
@@ -259,7 +269,7 @@ def draw(runs, epochs):
     networks = plotting.network_order(arm["network"])
     fits = _rate_panel(top, arm, networks, chance) if len(arm) else {}
     panels = bottom.subplots(1, 3 if len(scale_runs) else 1, squeeze=False)[0]
-    network, measure, shown = _curve_panel(panels[0], arm, epochs, chance)
+    network, measure, shown, left_out = _curve_panel(panels[0], arm, epochs, chance)
     notes = []
     if len(scale_runs):
         notes, handles = _scale_panels(panels[1], panels[2], scale_runs, chance)
@@ -267,10 +277,17 @@ def draw(runs, epochs):
 
     per_condition = arm.groupby(["network", "target_rate" if arm["target_rate"].notna().any()
                                  else "label"])["seed"].nunique()
-    slopes = "; ".join(f"{n} {f['slope']:+.1f} points per decade (95 % t-interval over "
-                       f"{f['seeds']} seeds {f['low']:+.1f} to {f['high']:+.1f}), rho "
-                       f"{f['rho']:+.2f} over {f['n']} trained runs"
-                       for n, f in fits.items() if np.isfinite(f["slope"]))
+    def slope_text(name, f):
+        if f["pooled"]:
+            return (f"{name} {f['slope']:+.1f} points per decade (fitted over its trained runs: "
+                    f"no seed has two rates), rho {f['rho']:+.2f} over {f['n']} trained runs")
+        spread = (f", 95 % t-interval {f['low']:+.1f} to {f['high']:+.1f}"
+                  if np.isfinite(f["low"]) else ", no interval from one seed")
+        return (f"{name} {f['slope']:+.1f} points per decade (mean over {f['seeds']} "
+                f"seed{'s' if f['seeds'] != 1 else ''}{spread}), rho {f['rho']:+.2f} over "
+                f"{f['n']} trained runs")
+
+    slopes = "; ".join(slope_text(n, f) for n, f in fits.items() if np.isfinite(f["slope"]))
     scale_text = ""
     if len(scale_runs):
         per_gain = scale_runs.groupby(["init_distribution", "init_scale_exc"])["seed"].nunique()
@@ -286,12 +303,14 @@ def draw(runs, epochs):
         f"{plotting.count_text(per_condition)} per network and target rate; "
         f"{plotting.OUTCOME_CAPTION}. Runs measured at exactly 0 Hz are drawn at their accuracy "
         "in their own strip left of the axis break, never moved onto the log axis "
-        f"({int((arm['strip'] == ZERO_STRIP).sum())} runs). Lines: least-squares fit of accuracy "
-        "on log10 initial rate over the trained runs above 0 Hz (silent and saturated runs left "
-        "out); the legend gives the slope in points per decade with the 95 % t-interval of the "
-        f"slopes fitted to single seeds, and Spearman's rho: {slopes or 'no fit'}. Dashed: chance "
+        f"({int((arm['strip'] == ZERO_STRIP).sum())} runs). Lines: H2's slope of accuracy on log10 "
+        "initial rate, the mean of the least-squares slopes fitted to single seeds over their "
+        "trained runs (silent and saturated runs left out), drawn through the mean of the trained "
+        "runs; the legend gives it in points per decade with its 95 % t-interval over seeds, and "
+        f"Spearman's rho over the trained runs: {slopes or 'no fit'}. Dashed: chance "
         f"(1/{round(1 / chance)}). Outcomes: {plotting.outcome_text(arm)}. (b) Learning curves of "
-        f"{network} at {len(shown)} of its target rates: "
+        f"{network} at {len(shown)} of its {len(shown) + len(left_out)} target rates"
+        + (f" (not shown: {', '.join(left_out)})" if left_out else "") + ": "
         f"{'validation' if measure == 'val_acc' else 'test'} accuracy per epoch, thin lines single "
         f"seeds, thick the mean over the {plotting.count_text(shown)} (all outcomes; a saturated "
         f"run stops early).{scale_text} {plotting.accuracy_caption(column)}")

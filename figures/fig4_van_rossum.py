@@ -195,8 +195,9 @@ def draw(table, ratio_runs=None, noise_runs=None):
     caption = (
         "**Figure 4.** Van Rossum diversity (mean distance between the spike trains of a "
         "population's neurons for the same probe input, tau 10 ms; dimensionless) of E and I "
-        f"neurons. Each run counts once ({n_commands} distinct runs after removing the runs that "
-        "appear in two studies with the same command). (a, b) E and I diversity before (open) and "
+        f"neurons of the {n_commands} LIF runs (the spike-timing study's adaptive runs are "
+        "compared in Figure 5), each counted once (a command trained by two studies would count "
+        "once). (a, b) E and I diversity before (open) and "
         "after (filled) training per network, ratio study at each network's tuned cell: means "
         f"over the trained seeds ({plotting.count_text(counts)} per point) with 95 % t-intervals "
         "(none below two seeds); silent or saturated runs are drawn singly and left out of the "
@@ -205,9 +206,9 @@ def draw(table, ratio_runs=None, noise_runs=None):
         + "; ".join(panel_texts)
         + f". {retention_text} Spearman's rho is over the trained runs (the report tests the "
         "relation within ratio and initial rate; these panels pool them); "
-        f"{plotting.OUTCOME_CAPTION}. Where silent runs (no spikes: diversity 0, accuracy at "
-        "chance) lie far from the trained ones, the axes are broken and they are drawn at their "
-        "values beyond the break. "
+        f"{plotting.OUTCOME_CAPTION}. Where runs lie far from the others (a run that hardly "
+        "spikes has a diversity near 0; one that did not learn, an accuracy near chance), the "
+        "axes are broken and those runs are drawn at their values beyond the break. "
         + plotting.accuracy_caption(column))
     return figure, caption
 

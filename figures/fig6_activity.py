@@ -20,7 +20,16 @@ from ei_brian import plotting  # noqa: E402
 NAME = "fig6_activity"
 
 
-def draw(spikes, rates):
+def common_cell(ratio_runs):
+    """The ratio study's most common (learning rate, target rate) cell, whose runs the activity
+    tables hold (``ei_brian.reproduce.write_tables``); None without the table."""
+    if ratio_runs is None or not {"learning_rate", "target_rate"} <= set(ratio_runs):
+        return None
+    cells = list(zip(ratio_runs["learning_rate"], ratio_runs["target_rate"]))
+    return max(set(cells), key=cells.count) if cells else None
+
+
+def draw(spikes, rates, cell=None):
     from matplotlib.gridspec import GridSpec
     order = plotting.network_order(spikes["network"])
     n_columns = min(5, max(1, len(order)))
@@ -29,6 +38,8 @@ def draw(spikes, rates):
     figure.clear()
     grid = GridSpec(n_rows + 1, n_columns, figure=figure, height_ratios=[1.0] * n_rows + [1.5])
     final = spikes[spikes["snapshot"] == "final"]
+    # one time axis for every raster: the latest spike of any, to the next 10 ms
+    end = 10.0 * math.ceil(float(final["time_ms"].max()) / 10.0) if len(final) else 1.0
     for k, network in enumerate(order):
         axis = figure.add_subplot(grid[k // n_columns, k % n_columns])
         part = final[final["network"] == network]
@@ -38,6 +49,7 @@ def draw(spikes, rates):
                          color=plotting.POPULATION_COLORS[population])
         n_neurons = int(part[["n_exc", "n_inh"]].sum(axis=1).max()) if len(part) else 0
         axis.set_ylim(-1, max(n_neurons, 1))
+        axis.set_xlim(0, max(end, 1.0))
         axis.set_title(f"{network}: {len(part)} spikes", fontsize=8)
         if k % n_columns == 0:
             axis.set_ylabel("neuron")
@@ -71,10 +83,15 @@ def draw(spikes, rates):
     figure.suptitle("Activity of trained networks (probe sample 0, seed 0)")
     per_network = after.groupby("network")["seed"].nunique()
     neurons = after.groupby(["network", "seed"])["neuron"].nunique()
+    where = ("" if cell is None else
+             f", all at the study's most common setting (learning rate {cell[0]:g}, initial rate "
+             f"{cell[1]:g} Hz): for a network with a tuning grid this need not be its tuned cell, "
+             "which Figures 1 and 4 show")
     caption = (
-        "**Figure 6.** Activity after training of each network of the ratio study. Top: spike "
-        "raster of every hidden neuron for probe sample 0 of seed 0 (E neurons vermillion, "
-        "numbered first; I neurons blue, above them), with the number of spikes in the title. "
+        f"**Figure 6.** Activity after training of each network of the ratio study{where}. Top: "
+        "spike raster of every hidden neuron for probe sample 0 of seed 0 (E neurons vermillion, "
+        "numbered first; I neurons blue, above them), with the number of spikes in the title, on "
+        f"one time axis (0 to {end:g} ms). "
         "Bottom: distribution over neurons of the mean rate after training (averaged over the "
         "probe samples), E and I side by side per network, pooled over "
         f"{plotting.count_text(per_network)} per network ({plotting.count_text(neurons, 'neurons')}"
@@ -90,7 +107,9 @@ def main(argv=None):
     rates = plotting.read_table(args.data, os.path.join("tables", "activity_rates.csv"))
     if spikes is None or rates is None:
         return plotting.skip(NAME, os.path.join(args.data, "tables", "activity_*.csv"))
-    figure, caption = draw(spikes, rates)
+    ratio_runs = plotting.read_table(args.data, os.path.join("ratio", "runs.csv"),
+                                     finished=False)
+    figure, caption = draw(spikes, rates, common_cell(ratio_runs))
     plotting.save_figure(figure, args.out, NAME, caption)
     return 0
 

@@ -155,6 +155,22 @@ def test_fig2_trend_is_fitted_over_trained_runs_only():
     fit = module.trend(pd.DataFrame(rows))
     assert fit["slope"] == pytest.approx(-2.0) and fit["n"] == 12 and fit["seeds"] == 3
     assert fit["low"] == pytest.approx(-2.0) and fit["rho"] < -0.9
+    # the slope is H2's (the mean of the seeds' slopes, as the report computes it), and the line
+    # drawn has that slope through the mean of the trained runs
+    from ei_brian.report import _seed_slopes
+    rows += [{"rate": r, "strip": module.LOG_AXIS, "outcome": "trained", "seed": 3,
+              "accuracy": 0.5 + 0.1 * math.log10(r)} for r in rates[:2]]
+    frame = pd.DataFrame(rows)
+    fit = module.trend(frame)
+    trained = frame[frame["outcome"] == "trained"]
+    expected = 100 * _seed_slopes(trained.assign(rate_exc_initial_hz=trained["rate"]),
+                                  "accuracy").mean()
+    assert fit["seeds"] == 4 and fit["slope"] == pytest.approx(expected)
+    assert fit["slope"] == pytest.approx((3 * -2.0 + 10.0) / 4)
+    pooled = np.polyfit(np.log10(trained["rate"]), 100 * trained["accuracy"], 1)[0]
+    assert abs(fit["slope"] - pooled) > 0.5  # the pooled fit is another number
+    assert np.polyval(fit["fit"], np.log10(trained["rate"]).mean()) == \
+        pytest.approx(100 * trained["accuracy"].mean())
 
 
 def test_fig3_ticks_are_exactly_the_tested_levels(data):
@@ -189,7 +205,7 @@ def test_fig4_counts_each_run_once_and_never_pools_data_sets(data):
     assert tuned and retention is not None and retention.notna().all()
     figure, caption = module.draw(table, runs_of(data, "ratio"), runs_of(data, "update_noise"))
     assert "Fashion-MNIST" in caption and "random manifolds" in caption
-    assert f"{table['command'].nunique()} distinct runs" in caption
+    assert f"of the {table['command'].nunique()} LIF runs" in caption and "counted once" in caption
     titles = " ".join(axis.get_title() for axis in figure.axes)
     assert "Fashion-MNIST" in titles and "random manifolds" in titles and "retention" in titles
 

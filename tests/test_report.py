@@ -164,6 +164,71 @@ def test_h3_numbers_and_how_low():
     assert failed.loc["80:20", "share trained"] == pytest.approx(0.5)
 
 
+@pytest.mark.parametrize("claim", ["H1", "H2", "H3", "H4", "H5"])
+def test_the_line_one_run_left_out_says_when_no_single_run_decides(claim):
+    result = verdict(claim, "holds")
+    assert result.influence.startswith("leaving out any one of the ")
+    assert result.influence.endswith("runs the rule reads gives the same verdict"
+                                     + (" on the same grounds." if claim == "H5" else "."))
+    assert "rests on single runs" not in result.reading
+
+
+def test_one_run_that_decides_h3_is_named_in_its_line_and_its_reading():
+    runs = table("initial_rate", "holds").copy()
+    low = runs[(runs["network"] == "80:20") & (runs["target_rate"] <= report.H3_LOW_RATE_HZ)
+               & (runs["outcome"] == "trained")]
+    one = low.index[0]
+    runs.loc[one, "val_test_acc"] = 0.40  # one seed that learned badly: its spread decides
+    result = report.verdict_h3(runs)
+    assert result.verdict == N and "the spread exceeds 5 points" in result.reason
+    assert "fewer than 70% train" not in result.reason
+    name = f"{runs.loc[one, 'label']}/seed-{int(runs.loc[one, 'seed'])}"
+    assert result.influence.startswith("one run decides the verdict (of the ")
+    assert f"without {name} (trained, accuracy 40.0 %): {S}" in result.influence
+    assert f"rests on single runs: without {name}" in result.reading
+    # the same run left out by hand gives what the line says
+    assert report.verdict_h3(runs.drop(one)).verdict == S
+
+
+def test_one_run_left_out_names_runs_that_change_the_grounds_of_a_verdict():
+    runs = pd.DataFrame({"label": ["a", "b", "c", "d"], "seed": [0, 1, 2, 3],
+                         "acc": [0.8, 0.81, 0.79, 0.2]})
+
+    def decide(kept):  # "supported" while the mean is above 0.5; grounds: is any run below 0.5
+        verdict = S if kept["acc"].mean() > 0.5 else N
+        return verdict, "", f"mean {kept['acc'].mean():.2f}"
+
+    line, flips = report._one_out(runs, runs.index, decide, S)
+    assert flips == [] and line.endswith("the 4 runs the rule reads gives the same verdict.")
+    line, flips = report._one_out(runs, runs.index, decide, S,
+                                  describe=lambda row: f"accuracy {row['acc']:.2f}",
+                                  state=lambda kept: bool((kept["acc"] < 0.5).any()))
+    assert [name for name, _, _ in flips] == ["d/seed-3 (accuracy 0.20)"]
+    assert line.startswith("one run decides what the verdict rests on (of the 4 runs")
+    result = report._with_influence(report.Verdict("H5", S, "r.", "", reading="R."), line, flips)
+    assert result.influence == line
+    assert result.reading == "R. What the verdict rests on turns on single runs: without " \
+        "d/seed-3 (accuracy 0.20), mean 0.80."
+    # a verdict that flips is said so
+    line, flips = report._one_out(runs.iloc[[0, 3]], [0], decide, S)
+    assert line.startswith("one run decides the verdict (of the 1 run the rule") and flips[0][1] == N
+
+
+def test_h3_names_the_runs_silent_only_at_the_start():
+    runs = table("initial_rate", "holds").copy()
+    low = runs[(runs["network"] == "80:20") & (runs["target_rate"] <= report.H3_LOW_RATE_HZ)]
+    started, never = low.index[0], low.index[1]
+    # one calibrated below 0.1 Hz that then learned, one that stayed silent
+    runs.loc[started, ["outcome", "rate_exc_initial_hz", "rate_exc_final_hz", "val_test_acc"]] = \
+        ["silent", 0.05, 40.0, 0.83]
+    runs.loc[never, ["outcome", "rate_exc_initial_hz", "rate_exc_final_hz", "val_test_acc"]] = \
+        ["silent", 0.05, 0.0, 0.10]
+    reading = report.verdict_h3(runs).reading
+    assert "silent only at the start (initial E rate below 0.1 Hz) and later beat chance by " \
+           "more than 5 points, with their accuracies: 80:20 1 of 2 (83.0 %)" in reading
+    assert "Silent runs that were" not in verdict("H3", "holds").reading
+
+
 def test_h3_test_set_noise_widens_small():
     runs = table("initial_rate", "inconclusive").copy()
     runs["test_samples"] = 50  # binomial sd of 80 % on 50 samples: 5.7 points
