@@ -139,6 +139,8 @@ class Verdict:
     influence : str
         The leave-one-run-out line (:func:`_one_out`): whether leaving out any single run that
         the rule reads changes the verdict, and which runs do.
+    single_runs : int
+        How many runs, each left out alone, change the verdict.
     """
     claim: str
     verdict: str
@@ -150,6 +152,7 @@ class Verdict:
     counts: object = None
     reading: str = ""
     influence: str = ""
+    single_runs: int = 0
 
     @property
     def statement(self):
@@ -556,7 +559,8 @@ def _with_influence(verdict, line, flips):
         reading += (f" {change}"
                     + (f" ({len(flips)} runs can each change it)" if len(flips) > 1 else "")
                     + ".")
-    return dataclasses.replace(verdict, influence=line, reading=reading)
+    return dataclasses.replace(verdict, influence=line, reading=reading,
+                               single_runs=sum(other != verdict.verdict for _, other, _ in flips))
 
 
 def _accuracy_of(column):
@@ -994,6 +998,22 @@ def _h2_table(runs, failures):
     return pd.DataFrame(rows)
 
 
+def _h2_grounds(table):
+    """What H2's verdict rests on: per ratio of the claim, whether its slope is rising (95 %
+    interval above 0), falling (below 0), flat (within the flat band) or undecided (the
+    interval includes 0 and leaves the band, or too few seeds)."""
+    rows = table.set_index("network")
+    grounds = []
+    for name in H2_RATIOS:
+        if name not in rows.index or rows.loc[name, "seeds with a slope"] < H2_MIN_SEEDS:
+            grounds.append("undecided")
+            continue
+        low, high = rows.loc[name, "slope 95 % low"], rows.loc[name, "slope 95 % high"]
+        grounds.append("rising" if low > 0 else "flat" if -H2_FLAT < low and high < H2_FLAT
+                       else "falling" if high < 0 else "undecided")
+    return tuple(grounds)
+
+
 def _h2_decide(table):
     rows = table.set_index("network")
     present = [name for name in H2_RATIOS if name in rows.index]
@@ -1072,9 +1092,18 @@ def verdict_h2(initial_runs):
                                "gives a higher accuracy.",
                 INCONCLUSIVE: "The data do not decide the claim at this scale."}[verdict]
     finished = _finished(claim_runs)
+    memo = {}
+
+    def table_of(kept):  # each table built once, for the verdict and for its grounds
+        key = tuple(kept.index)
+        if key not in memo:
+            memo.clear()
+            memo[key] = _h2_table(kept, failures=False)
+        return memo[key]
+
     line, flips = _one_out(initial_runs, finished.index[_outcome(finished) == TRAINED],
-                           lambda kept: _h2_decide(_h2_table(kept, failures=False)), verdict,
-                           _accuracy_of(column))
+                           lambda kept: _h2_decide(table_of(kept)), verdict,
+                           _accuracy_of(column), state=lambda kept: _h2_grounds(table_of(kept)))
     return _with_influence(
         Verdict("H2", verdict, reason, rule, test, table,
                 _sensitivity(silent, saturated, verdict_in, key_in, verdict), counts, reading),

@@ -354,6 +354,20 @@ def _figure_lines(out, name, figures, number):
     return [f"![{name}](figures/{name}.png)", "", caption, ""]
 
 
+def _slopes_in_points(frame):
+    """A verdict's table as shown: slopes of accuracy per decade (fractions in the rules) in
+    points per decade, as the text gives them."""
+    columns = [c for c in getattr(frame, "columns", []) if str(c).startswith("slope")]
+    if not columns:
+        return frame
+    shown = frame.copy()
+    for column in columns:
+        shown[column] = (100 * shown[column].astype(float)).round(2)
+    return shown.rename(columns={"slope (per decade)": "slope (points per decade)",
+                                 "slope 95 % low": "slope 95 % low (points)",
+                                 "slope 95 % high": "slope 95 % high (points)"})
+
+
 def _percent_columns(frame):
     return {column for column in getattr(frame, "columns", [])
             if any(word in str(column).lower() for word in PERCENT_COLUMNS)
@@ -788,8 +802,12 @@ def write_report(out, studies, context, figures=None, failures=()):
               f"| date | {context.get('date', '')} |", ""]
     lines += ["## Verdicts", "", "| claim | verdict | in short |", "|---|---|---|"]
     for verdict in verdicts:
+        single = getattr(verdict, "single_runs", 0)
         lines.append(f"| {verdict.claim}: {verdict.statement} | **{verdict.verdict}** | "
-                     f"{_sentence(verdict.reason)} |")
+                     f"{_sentence(verdict.reason)}"
+                     + (f" Left out alone, {'one run' if single == 1 else f'each of {single} runs'}"
+                        " would change this verdict (its section names "
+                        f"{'it' if single == 1 else 'them'})." if single else "") + " |")
     lines.append("")
     lines += ["How runs are counted (`ei_brian/outcome.py`; the header lists its changes since "
               "the runs began): a run is "
@@ -836,7 +854,8 @@ def write_report(out, studies, context, figures=None, failures=()):
         if verdict.test:
             lines += [f"Test: {verdict.test.rstrip('.')}.", ""]
         if verdict.table is not None:
-            lines += [_markdown_table(verdict.table, percent=_percent_columns(verdict.table))]
+            shown = _slopes_in_points(verdict.table)
+            lines += [_markdown_table(shown, percent=_percent_columns(shown))]
         counts = getattr(verdict, "counts", None)
         if counts is not None and len(counts):
             lines += ["Runs by outcome:", "", _markdown_table(counts)]

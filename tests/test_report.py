@@ -144,6 +144,15 @@ def test_h2_flat_is_not_supported_and_scale_arm_is_left_out():
     assert report.verdict_h2(runs[calibrated]).table.equals(result.table)
 
 
+def test_h2_grounds_are_each_ratios_direction():
+    assert report._h2_grounds(verdict("H2", "holds").table) == ("falling",) * 3
+    grounds = report._h2_grounds(verdict("H2", "fails").table)
+    assert "rising" in grounds or grounds == ("flat",) * 3
+    table = verdict("H2", "holds").table.copy()
+    table.loc[table["network"] == "100:0", "seeds with a slope"] = 2
+    assert report._h2_grounds(table)[2] == "undecided"
+
+
 def test_h2_too_few_seeds_is_inconclusive():
     runs = table("initial_rate", "holds")
     assert report.verdict_h2(runs[runs["seed"] < 2]).verdict == I
@@ -169,7 +178,8 @@ def test_the_line_one_run_left_out_says_when_no_single_run_decides(claim):
     result = verdict(claim, "holds")
     assert result.influence.startswith("leaving out any one of the ")
     assert result.influence.endswith("runs the rule reads gives the same verdict"
-                                     + (" on the same grounds." if claim == "H5" else "."))
+                                     + (" on the same grounds." if claim in ("H2", "H5")
+                                        else "."))
     assert "rests on single runs" not in result.reading
 
 
@@ -186,6 +196,7 @@ def test_one_run_that_decides_h3_is_named_in_its_line_and_its_reading():
     assert result.influence.startswith("one run decides the verdict (of the ")
     assert f"without {name} (trained, accuracy 40.0 %): {S}" in result.influence
     assert f"rests on single runs: without {name}" in result.reading
+    assert result.single_runs == 1 and verdict("H3", "holds").single_runs == 0
     # the same run left out by hand gives what the line says
     assert report.verdict_h3(runs.drop(one)).verdict == S
 

@@ -57,11 +57,14 @@ def test_the_report_states_all_five_claims_with_a_verdict(smoke):
         assert f"## {claim}:" in text
     verdicts = pd.read_csv(os.path.join(smoke, "tables", "claims.csv"))
     assert list(verdicts["claim"]) == ["H1", "H2", "H3", "H4", "H5"]
+    assert verdicts["one run left out"].str.contains("runs? the rule reads|nothing to leave out",
+                                                     regex=True).all()
     assert set(verdicts["verdict"]) <= {"supported", "not supported",
                                         "inconclusive at this scale"}
     for word in ("smoke", "ei-brian reproduce --smoke", "report written at commit",
                  "runs trained at commit", "rules (ei_brian/report.py", "cores", "wall time",
                  "SHD-like", "A preview, not a test of the claims", "Sensitivity:",
+                 "One run left out:",
                  "The training recipe", "Runs by outcome"):
         assert word in text, word
     for number, name in enumerate(FIGURES, start=1):
