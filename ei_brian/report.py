@@ -507,8 +507,10 @@ def _sensitivity(silent, saturated, verdict_in, key_in, verdict_out):
 
 
 def _run_name(row):
-    name = f"{row['label']}/seed-{int(row['seed'])}" if "label" in row and "seed" in row \
-        else str(row.name)
+    seed = row.get("seed")
+    seed = f"seed-{int(seed)}" if isinstance(seed, (int, float, np.integer, np.floating)) and \
+        np.isfinite(seed) else f"seed {seed}"
+    name = f"{row['label']}/{seed}" if "label" in row else f"row {row.name}"
     return (f"{row['study']}: " if isinstance(row.get("study"), str) else "") + name
 
 
@@ -535,8 +537,10 @@ def _one_out(runs, candidates, decide, verdict, describe=None, state=None):
             grounds += other == verdict
     n = len(candidates)
     if not flips:
-        return (f"leaving out any one of the {n} runs the rule reads gives the same verdict"
-                + (" on the same grounds" if state else "") + ".", [])
+        return ((f"leaving out any one of the {n} runs the rule reads" if n != 1 else
+                 "leaving out the one run the rule reads")
+                + " gives the same verdict" + (" on the same grounds" if state else "") + ".", [])
+    flips.sort(key=lambda flip: flip[1] == verdict)  # changes of the verdict first
     shown = "; ".join(f"without {name}: {other} ({key})" for name, other, key in flips[:2])
     more = f"; and {len(flips) - 2} more" if len(flips) > 2 else ""
     what = "the verdict" if not grounds else \
@@ -903,11 +907,13 @@ def verdict_h1(ratio_runs, full_scale):
     reading += {SUPPORTED: "This agrees with the paper.",
                 NOT_SUPPORTED: "This contradicts the paper's claim that Dale's law costs little.",
                 INCONCLUSIVE: "The data do not decide the claim at this scale."}[verdict]
+    # every finished run: the tuning reads the failed ones too
     finished = _finished(runs)
     line, flips = _one_out(
-        runs, finished.index[_outcome(finished) == TRAINED],
+        runs, finished.index,
         lambda kept: _h1_decide(compare_to_baseline(kept), full_scale, pending, networks, failed),
-        verdict, _accuracy_of(column))
+        verdict, lambda row: f"{_outcome(row.to_frame().T)[0]}, accuracy "
+                             f"{_pct(float(row[column]))}")
     return _with_influence(
         Verdict("H1", verdict, reason, rule, test, table,
                 _sensitivity(silent, saturated, verdict_in, key_in, verdict), counts, reading),
@@ -1716,12 +1722,17 @@ def verdict_h5(vanrossum, noise_runs=None):
                                "spiking goes with accuracy and robustness.",
                 INCONCLUSIVE: "The data do not decide the claim at this scale."}[verdict]
     memo = {}
+    every = set(runs["command"])
 
     def fits_of(kept):  # each table fitted once, for the verdict and for its grounds
         key = tuple(kept.index)
         if key not in memo:
             memo.clear()
-            memo[key] = _h5_fits(None, noise_runs, False, H5_DATASET, runs=kept)[0]
+            noise = noise_runs
+            if noise is not None and "command" in noise:  # the run left out of both tables:
+                gone = every - set(kept["command"])       # a noise-free one is no reference
+                noise = noise[~noise["command"].isin(gone)]
+            memo[key] = _h5_fits(None, noise, False, H5_DATASET, runs=kept)[0]
         return memo[key]
 
     line, flips = _one_out(

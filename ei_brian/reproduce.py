@@ -354,6 +354,16 @@ def _figure_lines(out, name, figures, number):
     return [f"![{name}](figures/{name}.png)", "", caption, ""]
 
 
+def _single_runs_note(verdict):
+    """The verdicts' summary: a sentence when single runs, each left out alone, change the
+    verdict (the section's line *one run left out* names them)."""
+    single = getattr(verdict, "single_runs", 0)
+    if not single:
+        return ""
+    return (f" Left out alone, {'one run' if single == 1 else f'each of {single} runs'} would "
+            "change this verdict (see its line *one run left out*).")
+
+
 def _slopes_in_points(frame):
     """A verdict's table as shown: slopes of accuracy per decade (fractions in the rules) in
     points per decade, as the text gives them."""
@@ -594,7 +604,11 @@ def training_code_check(invocations, records, run_commits=(), commit_time=None, 
                 twins.setdefault(tree, []).append(commit)
         for same in twins.values():
             for other in same[1:]:
-                parent[find(other)] = find(same[0])
+                # a recorded difference wins over the inference (the environment, or code
+                # outside ei_brian/, changed what a run gives)
+                found = {result for _, result in results.get(frozenset((other, same[0])), [])}
+                if not found & {"different", "error"}:
+                    parent[find(other)] = find(same[0])
         twins = {commit: [other for other in twins[trees[commit]] if other != commit]
                  for commit in trees}
     group = find(newest)
@@ -705,7 +719,8 @@ def _training_code_summary(check):
     if not missing:
         return (f"the {len(commits)} commits that trained runs give the same results bit for bit "
                 "on every study arm that both sides of a check could run "
-                f"(`benchmarks/same_results.py`): the runs are what `{_short(newest)}`, the newest "
+                "(`benchmarks/same_results.py`; a commit with the same `ei_brian/` as a checked "
+                f"one counts as checked): the runs are what `{_short(newest)}`, the newest "
                 f"of them, trains{also}")
     runs = sum(trained[commit] for commit in missing)
     named = [commit for commit in missing if commit != UNRECORDED]
@@ -737,7 +752,9 @@ def _training_code_lines(out, check):
             "epochs at two commits and compares every metric, weight and probe spike bit for "
             f"bit; `{out}/{SAME_RESULTS_FILE}` records each comparison (an arm is n/a where a "
             "commit did not have its option yet). A commit whose `ei_brian/` is the same as "
-            "another's (it changed only data, docs or tests) gives that commit's results. A run "
+            "another's counts as giving that commit's results (a run is what `ei_brian/` "
+            "computes from the command in its row, in the same environment), unless a check "
+            "recorded a difference between them. A run "
             "resumed from its checkpoint at a later commit counts under each commit that "
             "trained it.", "",
             _markdown_table(pd.DataFrame(check["rows"])), ""]
@@ -793,8 +810,9 @@ def write_report(out, studies, context, figures=None, failures=()):
     finished = context.get("n_runs_finished", 0)
     counted = sum(int(item.get("runs_finished") or 0) for item in invocations)
     unlisted = (f"; the invocations above count {counted} of them: the others were trained by "
-                "pieces stopped before they could record themselves, whose wall time is missing "
-                "from the total" if len(invocations) > 1 and counted < finished else "")
+                "invocations that did not record themselves (pieces stopped before they could), "
+                "whose time the wall-time row leaves out" if len(invocations) > 1
+                and counted < finished else "")
     lines += [f"| runs | {finished} finished of "
               f"{context.get('n_runs', 0)}; training time summed over runs "
               f"{_duration(context.get('run_seconds_total'))} "
@@ -802,12 +820,8 @@ def write_report(out, studies, context, figures=None, failures=()):
               f"| date | {context.get('date', '')} |", ""]
     lines += ["## Verdicts", "", "| claim | verdict | in short |", "|---|---|---|"]
     for verdict in verdicts:
-        single = getattr(verdict, "single_runs", 0)
         lines.append(f"| {verdict.claim}: {verdict.statement} | **{verdict.verdict}** | "
-                     f"{_sentence(verdict.reason)}"
-                     + (f" Left out alone, {'one run' if single == 1 else f'each of {single} runs'}"
-                        " would change this verdict (its section names "
-                        f"{'it' if single == 1 else 'them'})." if single else "") + " |")
+                     f"{_sentence(verdict.reason)}{_single_runs_note(verdict)} |")
     lines.append("")
     lines += ["How runs are counted (`ei_brian/outcome.py`; the header lists its changes since "
               "the runs began): a run is "

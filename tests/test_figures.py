@@ -246,3 +246,18 @@ def test_t_interval_by_hand():
     assert math.isnan(plotting.t_interval([1.0])[3])
     assert plotting.count_text([5, 5]) == "n = 5 seeds"
     assert plotting.count_text([3, 6]) == "n = 3-6 seeds"
+
+
+def test_fig6_names_the_setting_of_its_runs_and_shares_one_time_axis(data):
+    module = load("fig6_activity")
+    ratio = plotting.read_table(data, os.path.join("ratio", "runs.csv"), finished=False)
+    cells = list(zip(ratio["learning_rate"], ratio["target_rate"]))
+    cell = module.common_cell(ratio)
+    assert cells.count(cell) == max(cells.count(c) for c in set(cells))
+    assert module.common_cell(None) is None
+    spikes = plotting.read_table(data, os.path.join("tables", "activity_spikes.csv"))
+    rates = plotting.read_table(data, os.path.join("tables", "activity_rates.csv"))
+    figure, caption = module.draw(spikes, rates, cell)
+    assert f"learning rate {cell[0]:g}, initial rate {cell[1]:g} Hz" in caption
+    rasters = [axis for axis in figure.axes if axis.get_title().endswith("spikes")]
+    assert len(rasters) > 1 and len({axis.get_xlim() for axis in rasters}) == 1

@@ -240,6 +240,50 @@ def test_h3_names_the_runs_silent_only_at_the_start():
     assert "Silent runs that were" not in verdict("H3", "holds").reading
 
 
+def test_the_leave_one_out_line_puts_changes_of_the_verdict_first_and_counts_in_words():
+    runs = pd.DataFrame({"label": ["a", "b", "c"], "seed": [0, 1, float("nan")],
+                         "acc": [0.9, 0.2, 0.8]})
+
+    def decide(kept):  # grounds change without run a; the verdict without run b
+        return (S if kept["acc"].min() > 0.5 or len(kept) == 3 else N), "", "k"
+
+    line, flips = report._one_out(runs, runs.index, decide, N,
+                                  state=lambda kept: kept["acc"].max() > 0.85)
+    assert [name for name, _, _ in flips] == ["b/seed-1", "a/seed-0"]
+    result = report._with_influence(report.Verdict("H2", N, "r.", "", reading="R."), line, flips)
+    assert result.single_runs == 1 and "without b/seed-1 it would be supported" in result.reading
+    assert line.startswith("2 runs each decide the verdict or its grounds (of the 3 runs")
+    assert report._one_out(runs.iloc[[0]], [0], lambda kept: (N, "", ""), N)[0] == \
+        "leaving out the one run the rule reads gives the same verdict."
+    assert report._run_name(runs.loc[2]) == "c/seed nan"
+
+
+def test_h1_reading_names_the_ratios_outside_the_claim_and_the_best_network():
+    result = verdict("H1", "holds")
+    rows = result.table.set_index("network")
+    text = report._h1_beside(rows)
+    assert "Beside the claim's range: 100:0 " in text and "95:5 " in text
+    dale = rows.drop(index="unbounded")
+    best = dale["accuracy"].idxmax()
+    assert f"The highest mean among the Dale's-law networks is {best}'s" in text
+    if best != "80:20":
+        place = list(dale["accuracy"].sort_values(ascending=False).index).index("80:20") + 1
+        assert f"80:20 reaches {report._pct(dale.loc['80:20', 'accuracy'])}, {place}" in text
+    assert text in result.reading
+    assert "each at the best cell of" in result.reading
+
+
+def test_h5_says_a_fit_without_runs_cannot_be_fitted_yet():
+    fits = {("accuracy", "I"): {"n": 40, "coef": 0.02, "low": 0.01, "high": 0.03, "p": 0.001},
+            ("retention", "I"): {"n": 0, "coef": math.nan, "low": math.nan, "high": math.nan,
+                                 "p": math.nan}}
+    verdict_, reason, key = report._h5_decide(fits)
+    assert verdict_ == I and "retention cannot be fitted yet" in reason
+    assert "(a) accuracy: +2.00 points per sd of I diversity (+1.00 to +3.00)" in key
+    assert "(b) retention: no run to fit yet" in key
+    assert report._h5_grounds(fits) == (1, 0)
+
+
 def test_h3_test_set_noise_widens_small():
     runs = table("initial_rate", "inconclusive").copy()
     runs["test_samples"] = 50  # binomial sd of 80 % on 50 samples: 5.7 points
@@ -669,6 +713,11 @@ def test_a_commit_with_the_same_training_code_needs_no_check():
     check = training_code_check(_invocations((A, 5), (X, 4), (C, 1)), [],
                                 commit_time={A: 1, X: 2, C: 3}.get, code_tree=trees.get)
     assert check["covered"] == {A: False, X: False, C: True}
+    # a recorded difference wins over the same tree (the environment changed what a run gives)
+    check = training_code_check(_invocations((B, 5), (C, 4)),
+                                [_record(C, B, "default", "different")],
+                                commit_time={B: 1, C: 2}.get, code_tree=trees.get)
+    assert check["covered"] == {B: False, C: True} and check["differs"] == {B}
     # a commit that trained runs and shares its code with the newest one says so
     check = training_code_check(_invocations((B, 5), (C, 4)), [], commit_time={B: 1, C: 2}.get,
                                 code_tree=trees.get)

@@ -72,6 +72,27 @@ def test_the_report_states_all_five_claims_with_a_verdict(smoke):
         assert f"**Figure {number}.**" in text  # each figure with its caption
 
 
+def test_the_summary_says_when_one_run_would_change_a_verdict_and_slopes_read_in_points():
+    from ei_brian.report import Verdict
+    from ei_brian.reproduce import _single_runs_note, _slopes_in_points
+    assert _single_runs_note(Verdict("H3", "not supported", "r.", "")) == ""
+    assert _single_runs_note(Verdict("H3", "not supported", "r.", "", single_runs=1)) == \
+        " Left out alone, one run would change this verdict (see its line *one run left out*)."
+    assert "each of 3 runs would" in _single_runs_note(Verdict("H3", "x", "r.", "",
+                                                               single_runs=3))
+    table = pd.DataFrame({"network": ["80:20"], "slope (per decade)": [-0.0123],
+                          "slope 95 % low": [-0.02], "slope 95 % high": [-0.004],
+                          "best condition: accuracy": [0.8]})
+    shown = _slopes_in_points(table)
+    assert list(shown.columns) == ["network", "slope (points per decade)",
+                                   "slope 95 % low (points)", "slope 95 % high (points)",
+                                   "best condition: accuracy"]
+    assert shown.iloc[0, 1:4].tolist() == [-1.23, -2.0, -0.4] and shown.iloc[0, 4] == 0.8
+    assert _slopes_in_points(table.drop(columns=["slope (per decade)", "slope 95 % low",
+                                                 "slope 95 % high"])).equals(
+        table.drop(columns=["slope (per decade)", "slope 95 % low", "slope 95 % high"]))
+
+
 def test_a_second_call_trains_nothing_and_rewrites_the_report(smoke, capsys):
     before = os.path.getmtime(os.path.join(smoke, "ratio", "ratio-80-20_lr-0.005", "seed-0",
                                            "metrics.csv"))
