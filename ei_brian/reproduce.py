@@ -868,8 +868,8 @@ def write_report(out, studies, context, figures=None, failures=()):
         if verdict.test:
             lines += [f"Test: {verdict.test.rstrip('.')}.", ""]
         if verdict.table is not None:
-            shown = _slopes_in_points(verdict.table)
-            lines += [_markdown_table(shown, percent=_percent_columns(shown))]
+            table = _slopes_in_points(verdict.table)
+            lines += [_markdown_table(table, percent=_percent_columns(table))]
         counts = getattr(verdict, "counts", None)
         if counts is not None and len(counts):
             lines += ["Runs by outcome:", "", _markdown_table(counts)]
