@@ -836,8 +836,9 @@ def _h1_rule(table, full_scale, pending, networks, failed):
                           f"p >= {ALPHA}) and no ratio is shown worse."), key
 
 
-def verdict_h1(ratio_runs, full_scale):
-    """H1 from the ratio study's runs.
+def verdict_h1(ratio_runs, full_scale, tuned_in=None):
+    """H1 from the ratio study's runs (``tuned_in``: for the paper's-scale study, the networks
+    whose cell the ratio study's tuning grids chose, which its reading names).
 
     Rule: each network at its tuned setting (:func:`tuned_settings`: the (learning rate,
     target rate) cell with the highest mean validation accuracy over its finished runs; only
@@ -896,9 +897,15 @@ def verdict_h1(ratio_runs, full_scale):
     if not np.isfinite(base_sd) and "binomial sd" in rows:
         base_sd = rows["binomial sd"].mean()  # no baseline yet: the ratios' own test sets
     scale = "the paper's full scale" if full_scale else "a smaller scale than the paper's"
-    grids = [name for name, s in settings.items() if s["cells"] > 1]
-    how = (f"{' and '.join(grids)} each at the best cell of {'its' if len(grids) == 1 else 'their'}"
-           f" tuning grid, the other networks at the study's one setting" if grids else
+    grids = list(tuned_in) if tuned_in else [name for name, s in settings.items()
+                                             if s["cells"] > 1]
+    whose = "its" if len(grids) == 1 else "their"
+    how = (f"{' and '.join(grids)} at the cell{'s' if len(grids) > 1 else ''} that {whose} "
+           f"tuning grid{'s' if len(grids) > 1 else ''} in the ratio study chose, the other "
+           "networks at the study's one setting"
+           if tuned_in else
+           f"{' and '.join(grids)} each at the best cell of {whose} tuning grid, the other "
+           "networks at the study's one setting" if grids else
            "every network at the study's one setting")
     reading = (f"At {scale}, with {how}, the Dale's-law networks with 10 % to 90 % excitatory "
                f"neurons were compared with an unconstrained network. "
@@ -1780,7 +1787,10 @@ def verdicts(tables, full_scale=False):
     raw = {name: tables.get(name) for name in ("ratio", "initial_rate", "update_noise")}
     full = get("ratio_full")
     if full is not None and (full["status"] == "finished").any():
-        h1 = verdict_h1(full, True)  # the paper's scale decides; the subset study is shown beside
+        # the paper's scale decides; the subset study, whose tuning chose its cells, is beside
+        grids = [name for name, setting in tuned_settings(ratio).items()
+                 if setting["cells"] > 1] if ratio is not None else None
+        h1 = verdict_h1(full, True, tuned_in=grids)
     elif ratio is not None:  # H1 names the ratio study's own runs still to train
         h1 = verdict_h1(ratio, full_scale)
         waiting = sum(_pending(tables.get("ratio_full")).values())

@@ -528,6 +528,11 @@ def test_h1_rests_on_the_papers_scale_where_the_full_study_has_runs():
     full[["val_test_acc", "peak_test_acc", "val_acc"]] -= 0.10  # 75 % at the paper's scale
     both = report.verdicts({"ratio": subset, "ratio_full": full})[0]
     assert both.claim == "H1" and both.verdict == N  # the full study decides: below 80 %
+    # its reading names the networks whose cells the subset's tuning chose
+    grids = [n for n, s in report.tuned_settings(subset).items() if s["cells"] > 1]
+    assert grids and f"with {' and '.join(grids)} at the cell" in both.reading
+    assert "tuning grid in the ratio study chose" in both.reading or \
+        "tuning grids in the ratio study chose" in both.reading
     alone = report.verdicts({"ratio": subset, "ratio_full": None})[0]
     assert alone.verdict == I  # the subset alone cannot test the threshold
     unfinished = full.assign(status="new")
