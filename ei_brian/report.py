@@ -904,8 +904,9 @@ def verdict_h1(ratio_runs, full_scale, tuned_in=None):
            f"tuning grid{'s' if len(grids) > 1 else ''} in the ratio study chose, the other "
            "networks at the study's one setting"
            if tuned_in else
-           f"{' and '.join(grids)} each at the best cell of {whose} tuning grid, the other "
-           "networks at the study's one setting" if grids else
+           f"{' and '.join(grids)} each at the best cell of {whose} tuning "
+           f"grid{'s' if len(grids) > 1 else ''}, the other networks at the study's one setting"
+           if grids else
            "every network at the study's one setting")
     reading = (f"At {scale}, with {how}, the Dale's-law networks with 10 % to 90 % excitatory "
                f"neurons were compared with an unconstrained network. "
