@@ -430,6 +430,14 @@ def t_interval(values, level=0.95):
     return mean, sd, n, half
 
 
+def seed_slopes(runs, column="accuracy"):
+    """H2's slopes (:func:`ei_brian.report._seed_slopes`): per seed, the least-squares slope of
+    ``column`` on log10 of the measured initial E rate (``rate_exc_initial_hz``), over the rows
+    given; the figures draw what the report tests."""
+    from ei_brian.report import _seed_slopes
+    return _seed_slopes(runs, column)
+
+
 def summarize(table, by, value, level=0.95):
     """Mean, sd, n and t-interval half-width (``ci``) of ``value`` per group of ``by``."""
     import pandas as pd  # pandas (0.3 s) only when a table is read or built

@@ -44,13 +44,12 @@ def prepare(runs):
 
 def trend(part):
     """H2's slope of accuracy (points) on log10 initial rate over the trained runs above 0 Hz of
-    one network (:func:`ei_brian.report._seed_slopes`: fitted per seed, the mean over seeds):
+    one network (:func:`ei_brian.plotting.seed_slopes`: fitted per seed, the mean over seeds):
     ``dict(slope, low, high, rho, p, n, seeds, fit, pooled)``; low/high: its 95 % t-interval over
     seeds; ``fit``: the line of that slope through the mean of the trained runs. Without a seed
     of two rates, the least-squares fit over all trained runs (``pooled``)."""
     from scipy import stats
 
-    from ei_brian.report import _seed_slopes
     trained = part[(part["outcome"] == "trained") & (part["strip"] == LOG_AXIS)]
     out = {"n": len(trained), "slope": np.nan, "low": np.nan, "high": np.nan, "rho": np.nan,
            "p": np.nan, "seeds": 0, "fit": None, "pooled": False}
@@ -58,7 +57,7 @@ def trend(part):
         return out
     x, y = np.log10(trained["rate"]), 100 * trained["accuracy"]
     rho, p = stats.spearmanr(x, y)
-    slopes = 100 * _seed_slopes(trained.assign(rate_exc_initial_hz=trained["rate"]), "accuracy")
+    slopes = 100 * plotting.seed_slopes(trained.assign(rate_exc_initial_hz=trained["rate"]))
     mean, sd, n, half = plotting.t_interval(slopes)
     if n:
         fit = np.array([mean, float(y.mean()) - mean * float(x.mean())])
