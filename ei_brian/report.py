@@ -514,21 +514,24 @@ def _run_name(row):
     return (f"{row['study']}: " if isinstance(row.get("study"), str) else "") + name
 
 
-def _one_out(runs, candidates, decide, verdict, describe=None, state=None):
+def _one_out(runs, candidates, decide, verdict, describe=None, state=None, build=None):
     """The leave-one-run-out line: the verdict recomputed with each of ``candidates`` (index
     labels of ``runs``: the runs the rule reads) left out in turn, by ``decide(runs) ->
     (verdict, reason, key)``. ``describe(row)``: a few words on a run (its accuracy).
-    ``state(runs)``: where a verdict rests on several findings (H5's two fits), what it rests
-    on, compared with the full table's (a run whose absence changes it is named even when the
-    verdict stays). Returns ``(line, flips)``, ``flips`` the ``(name, verdict, key)`` of each
-    run whose absence changes the verdict (or its state)."""
+    ``state(runs)``: where a verdict rests on several findings (H2's slopes, H5's two fits),
+    what it rests on, compared with the full table's (a run whose absence changes it is named
+    even when the verdict stays). ``build(runs)``: where given, ``decide`` and ``state`` take
+    what it builds from the runs (a rule's table, built once a candidate). Returns ``(line,
+    flips)``, ``flips`` the ``(name, verdict, key)`` of each run whose absence changes the
+    verdict (or its state)."""
     candidates = list(candidates)
     if not candidates:
         return "no run enters the rule: nothing to leave out.", []
-    base = state(runs) if state else None
+    build = build or (lambda table: table)
+    base = state(build(runs)) if state else None
     flips, grounds = [], 0
     for index in candidates:
-        kept = runs.drop(index)
+        kept = build(runs.drop(index))
         other, _, key = decide(kept)
         if other != verdict or (state and state(kept) != base):
             row = runs.loc[index]
@@ -569,6 +572,10 @@ def _with_influence(verdict, line, flips):
 
 def _accuracy_of(column):
     return lambda row: f"accuracy {_pct(float(row[column]))}"
+
+
+def _outcome_and_accuracy_of(column):
+    return lambda row: f"{_outcome(row.to_frame().T)[0]}, accuracy {_pct(float(row[column]))}"
 
 
 def _same(values, target):
@@ -920,8 +927,7 @@ def verdict_h1(ratio_runs, full_scale, tuned_in=None):
     line, flips = _one_out(
         runs, finished.index,
         lambda kept: _h1_decide(compare_to_baseline(kept), full_scale, pending, networks, failed),
-        verdict, lambda row: f"{_outcome(row.to_frame().T)[0]}, accuracy "
-                             f"{_pct(float(row[column]))}")
+        verdict, _outcome_and_accuracy_of(column))
     return _with_influence(
         Verdict("H1", verdict, reason, rule, test, table,
                 _sensitivity(silent, saturated, verdict_in, key_in, verdict), counts, reading),
@@ -1106,18 +1112,9 @@ def verdict_h2(initial_runs):
                                "gives a higher accuracy.",
                 INCONCLUSIVE: "The data do not decide the claim at this scale."}[verdict]
     finished = _finished(claim_runs)
-    memo = {}
-
-    def table_of(kept):  # each table built once, for the verdict and for its grounds
-        key = tuple(kept.index)
-        if key not in memo:
-            memo.clear()
-            memo[key] = _h2_table(kept, failures=False)
-        return memo[key]
-
     line, flips = _one_out(initial_runs, finished.index[_outcome(finished) == TRAINED],
-                           lambda kept: _h2_decide(table_of(kept)), verdict,
-                           _accuracy_of(column), state=lambda kept: _h2_grounds(table_of(kept)))
+                           _h2_decide, verdict, _accuracy_of(column), state=_h2_grounds,
+                           build=lambda kept: _h2_table(kept, failures=False))
     return _with_influence(
         Verdict("H2", verdict, reason, rule, test, table,
                 _sensitivity(silent, saturated, verdict_in, key_in, verdict), counts, reading),
@@ -1309,8 +1306,7 @@ def verdict_h3(initial_runs):
     ours = _finished(low[low["network"] == "80:20"])
     line, flips = _one_out(initial_runs, ours.index,
                            lambda kept: _h3_decide(_h3_table(kept, failures=False)), verdict,
-                           lambda row: f"{_outcome(row.to_frame().T)[0]}, accuracy "
-                                       f"{_pct(float(row[column]))}")
+                           _outcome_and_accuracy_of(column))
     return _with_influence(
         Verdict("H3", verdict, reason, rule, test, table,
                 _sensitivity(silent, saturated, verdict_in, key_in, verdict), counts, reading),
@@ -1729,24 +1725,17 @@ def verdict_h5(vanrossum, noise_runs=None):
                 NOT_SUPPORTED: "This contradicts the paper's claim that diverse inhibitory "
                                "spiking goes with accuracy and robustness.",
                 INCONCLUSIVE: "The data do not decide the claim at this scale."}[verdict]
-    memo = {}
     every = set(runs["command"])
 
-    def fits_of(kept):  # each table fitted once, for the verdict and for its grounds
-        key = tuple(kept.index)
-        if key not in memo:
-            memo.clear()
-            noise = noise_runs
-            if noise is not None and "command" in noise:  # the run left out of both tables:
-                gone = every - set(kept["command"])       # a noise-free one is no reference
-                noise = noise[~noise["command"].isin(gone)]
-            memo[key] = _h5_fits(None, noise, False, H5_DATASET, runs=kept)[0]
-        return memo[key]
+    def fits_of(kept):
+        noise = noise_runs
+        if noise is not None and "command" in noise:  # the run left out of both tables: a
+            gone = every - set(kept["command"])       # noise-free one is no reference
+            noise = noise[~noise["command"].isin(gone)]
+        return _h5_fits(None, noise, False, H5_DATASET, runs=kept)[0]
 
-    line, flips = _one_out(
-        runs, decide.index[_outcome(decide) == TRAINED],
-        lambda kept: _h5_decide(fits_of(kept)), verdict, _accuracy_of(column),
-        state=lambda kept: _h5_grounds(fits_of(kept)))
+    line, flips = _one_out(runs, decide.index[_outcome(decide) == TRAINED], _h5_decide, verdict,
+                           _accuracy_of(column), state=_h5_grounds, build=fits_of)
     return _with_influence(
         Verdict("H5", verdict, reason, rule, test, table,
                 _sensitivity(silent, saturated, verdict_in, key_in, verdict), counts, reading),

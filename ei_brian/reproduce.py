@@ -594,23 +594,22 @@ def training_code_check(invocations, records, run_commits=(), commit_time=None, 
         if "same" in outcomes and not outcomes & {"different", "error"}:
             a, b = tuple(pair)
             parent[find(a)] = find(b)
-    twins = {}
+    twins = {}  # commit -> the other commits with its ei_brian/ tree
     if code_tree is not None:
-        trees = {}
-        for commit in list(trained) + [node for pair in results for node in pair]:
-            tree = code_tree(commit)
-            if tree and commit not in trees:
-                trees[commit] = tree
-                twins.setdefault(tree, []).append(commit)
-        for same in twins.values():
+        by_tree = {}
+        for commit in dict.fromkeys([*trained, *(node for pair in results for node in pair)]):
+            tree = code_tree(commit)  # one git call a commit
+            if tree:
+                by_tree.setdefault(tree, []).append(commit)
+        for same in by_tree.values():
             for other in same[1:]:
                 # a recorded difference wins over the inference (the environment, or code
                 # outside ei_brian/, changed what a run gives)
                 found = {result for _, result in results.get(frozenset((other, same[0])), [])}
                 if not found & {"different", "error"}:
                     parent[find(other)] = find(same[0])
-        twins = {commit: [other for other in twins[trees[commit]] if other != commit]
-                 for commit in trees}
+            for commit in same:
+                twins[commit] = [other for other in same if other != commit]
     group = find(newest)
     covered = {commit: find(commit) == group for commit in trained}
     latest = newest
