@@ -1135,10 +1135,13 @@ def reproduce(scale="quick", out=None, workers=None, scheduler=None, client=None
               file=sys.stderr)
     except KeyboardInterrupt:
         # a piece stopped by hand (Ctrl-C) or killed (SIGTERM): each finished run is already
-        # recorded in its folder and its study's tables; the invocation's time is recorded too
-        _record_invocation(out, scale, command, started, time.time(),
-                           runs_finished=_count_finished(sweeps) - finished_before,
-                           commit=commit, interrupted=True)
+        # recorded in its folder and its study's tables; the invocation's time is recorded too,
+        # and a second Ctrl-C or SIGTERM while it is written does not lose it
+        ended = time.time()
+        with _signals_held():
+            _record_invocation(out, scale, command, started, ended,
+                               runs_finished=_count_finished(sweeps) - finished_before,
+                               commit=commit, interrupted=True)
         print(f"interrupted: its finished runs and its time are recorded in {out}; run the same "
               "command again to train the rest and write the report", file=sys.stderr)
         raise
@@ -1231,6 +1234,9 @@ def _terminate_as_interrupt():
         return
 
     def interrupt(signum, frame):
+        # the first SIGTERM stops the piece; one more while it closes its workers and records
+        # itself is ignored (a batch system's SIGKILL still ends it)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         raise Terminated(f"signal {signum}")
 
     signal.signal(signal.SIGTERM, interrupt)
@@ -1238,6 +1244,24 @@ def _terminate_as_interrupt():
         yield
     finally:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+@contextlib.contextmanager
+def _signals_held():
+    """Within the block (a second or two: the record of a stopped piece), Ctrl-C and SIGTERM are
+    ignored, so that a second stop does not cut the record short; the process exits right after
+    (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    held = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
+    for signum in held:
+        signal.signal(signum, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        for signum, handler in held.items():
+            signal.signal(signum, handler if handler is not None else signal.SIG_DFL)
 
 
 class Terminated(KeyboardInterrupt):

@@ -171,6 +171,48 @@ def test_a_piece_stopped_early_records_its_invocation(stop, code, tmp_path, monk
     assert 0 <= item["wall_seconds"] < 60 and not (out / "REPORT.md").exists()
 
 
+@pytest.mark.parametrize("stop", ["SIGTERM", "Ctrl-C"])
+def test_a_second_stop_does_not_lose_the_record(stop, tmp_path, monkeypatch, capsys):
+    """A second SIGTERM while the stopped piece closes its workers, and a second stop (SIGTERM
+    or Ctrl-C) while it counts its finished runs, leave its invocation recorded."""
+    import json
+    import signal
+    import time
+
+    import ei_brian.reproduce
+    import ei_brian.sweep
+
+    def stopped(*args, **kwargs):
+        try:
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(5)  # the handler interrupts the sleep
+            raise AssertionError("SIGTERM did not interrupt the piece")
+        finally:  # as the workers close: one more SIGTERM is ignored
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(0.1)
+
+    count = ei_brian.reproduce._count_finished
+    calls = []
+
+    def counted(sweeps):
+        calls.append(1)
+        if len(calls) == 2:  # the count for the record: a second stop arrives now
+            os.kill(os.getpid(), signal.SIGINT if stop == "Ctrl-C" else signal.SIGTERM)
+            time.sleep(0.1)
+        return count(sweeps)
+
+    monkeypatch.setattr(ei_brian.sweep, "run_sweeps", stopped)
+    monkeypatch.setattr(ei_brian.reproduce, "_count_finished", counted)
+    out = tmp_path / "smoke"
+    assert main(["reproduce", "--smoke", "--out", str(out), "--hours", "1", "--quiet"]) == 143
+    assert len(calls) == 2
+    assert "interrupted: its finished runs and its time are recorded" in capsys.readouterr().err
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+    assert signal.getsignal(signal.SIGINT) is not signal.SIG_IGN  # restored (Brian2 has its own)
+    (item,) = json.loads((out / "reproduce.json").read_text())["invocations"]
+    assert item["interrupted"] is True and item["runs_finished"] == 0
+
+
 def test_the_papers_scale_study_is_tabulated_while_it_waits(tmp_path, monkeypatch, capsys):
     """While ratio_full waits for the ratio study, its table lists its runs still to train, so
     that the report can say H1 waits for it."""
