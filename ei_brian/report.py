@@ -458,7 +458,22 @@ def outcome_counts(runs, by):
         if "warnings" in part:
             row["warnings"] = _warning_counts(part["warnings"])
         rows.append(row)
+    if "network" in by:  # ratios by falling E share, the baseline last, as in the other tables
+        rank = {name: k for k, name in enumerate(_order(row["network"] for row in rows))}
+        position = by.index("network")
+        # the columns before "network" keep their order (groupby's), then the network's rank,
+        # then the columns after it in groupby's order
+        rows = [row for _, row in sorted(enumerate(rows), key=lambda item: (
+            tuple(_sort_key(item[1][column]) for column in by[:position])
+            + (rank[item[1]["network"]], item[0])))]
     return pd.DataFrame(rows)
+
+
+def _sort_key(value):
+    """A sort key for one cell of a condition: numbers by value, then text, NaN last."""
+    if isinstance(value, (int, float, np.number)) and not isinstance(value, bool):
+        return (0, float(value), "") if value == value else (2, 0.0, "")
+    return (1, 0.0, str(value))
 
 
 def _warning_counts(cells):

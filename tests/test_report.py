@@ -571,6 +571,23 @@ def test_a_study_with_no_finished_run_is_a_missing_table_not_a_crash():
     assert all(v.verdict == I for v in result)
 
 
+def test_the_counts_list_networks_by_falling_e_share_with_the_baseline_last():
+    runs = pd.DataFrame({"network": ["unbounded", "10:90", "100:0", "80:20", "80:20", "10:90"],
+                         "dataset": ["a", "a", "b", "a", "b", "b"], "status": "finished",
+                         "outcome": "trained", "target_rate": [1.0, 2.0, 1.0, 5.0, 1.0, 1.0]})
+    # "100:0" < "10:90" < "80:20" as text: the table read 100:0, 10:90, 20:80, ... before
+    assert list(report.outcome_counts(runs, "network")["network"]) == [
+        "100:0", "80:20", "10:90", "unbounded"]
+    by_data = report.outcome_counts(runs, ["dataset", "network"])
+    assert list(zip(by_data["dataset"], by_data["network"])) == [
+        ("a", "80:20"), ("a", "10:90"), ("a", "unbounded"),
+        ("b", "100:0"), ("b", "80:20"), ("b", "10:90")]
+    by_rate = report.outcome_counts(runs, ["network", "target_rate"])
+    assert list(zip(by_rate["network"], by_rate["target_rate"])) == [
+        ("100:0", 1.0), ("80:20", 1.0), ("80:20", 5.0), ("10:90", 1.0), ("10:90", 2.0),
+        ("unbounded", 1.0)]
+
+
 def test_the_counts_give_the_runs_with_each_warning_and_the_verdicts_ignore_them():
     runs = table("ratio", "holds")
     marked = runs.copy()
