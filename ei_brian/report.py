@@ -448,7 +448,11 @@ def outcome_counts(runs, by):
     finished = np.asarray(_status(runs) == "finished")
     outcome = np.where(finished, _outcome(runs), "")
     frame = runs.assign(_finished=finished, _outcome=outcome)
-    groups = frame.groupby(by, dropna=False, sort=True) if by else [((), frame)]
+    if "network" in by:  # ratios by falling E share, the baseline last, as in the other tables
+        frame["network"] = pd.Categorical(frame["network"], ordered=True,
+                                          categories=_order(frame["network"].dropna()))
+    groups = (frame.groupby(by, dropna=False, sort=True, observed=True) if by
+              else [((), frame)])
     for keys, part in groups:
         keys = keys if isinstance(keys, tuple) else (keys,)
         row = dict(zip(by, keys))
@@ -458,22 +462,7 @@ def outcome_counts(runs, by):
         if "warnings" in part:
             row["warnings"] = _warning_counts(part["warnings"])
         rows.append(row)
-    if "network" in by:  # ratios by falling E share, the baseline last, as in the other tables
-        rank = {name: k for k, name in enumerate(_order(row["network"] for row in rows))}
-        position = by.index("network")
-        # the columns before "network" keep their order (groupby's), then the network's rank,
-        # then the columns after it in groupby's order
-        rows = [row for _, row in sorted(enumerate(rows), key=lambda item: (
-            tuple(_sort_key(item[1][column]) for column in by[:position])
-            + (rank[item[1]["network"]], item[0])))]
     return pd.DataFrame(rows)
-
-
-def _sort_key(value):
-    """A sort key for one cell of a condition: numbers by value, then text, NaN last."""
-    if isinstance(value, (int, float, np.number)) and not isinstance(value, bool):
-        return (0, float(value), "") if value == value else (2, 0.0, "")
-    return (1, 0.0, str(value))
 
 
 def _warning_counts(cells):
