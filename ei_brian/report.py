@@ -1382,6 +1382,7 @@ def _h4_table(noise_runs, failures):
                    "peak test accuracy": cell["peak_test_acc"].mean(),
                    "retention": mean, "retention 95 % low": low, "retention 95 % high": high,
                    "share trained": trained / (trained + failed),
+                   "finished": trained + failed,
                    "difference to 100:0": math.nan, "difference 95 % low": math.nan,
                    "difference 95 % high": math.nan, "difference p": math.nan,
                    "trains more often than 100:0 (Fisher p)": math.nan,
@@ -1414,6 +1415,49 @@ def _h4_table(noise_runs, failures):
     return table, etas
 
 
+def _h4_reference(row, table):
+    """The 100:0 row of ``table`` at ``row``'s noise level, or None where 100:0 has no
+    finished run there."""
+    match = table[(table["network"] == "100:0")
+                  & (table["update noise"] == row["update noise"])]
+    return match.iloc[0] if len(match) else None
+
+
+def _h4_difference_text(row, table):
+    """``eta 3: +0.25 (+0.19 to +0.32)``, or why there is no difference to give."""
+    head = f"eta {row['update noise']:g}: "
+    if np.isfinite(row["difference to 100:0"]):
+        return head + (f"{row['difference to 100:0']:+.2f} ({row['difference 95 % low']:+.2f} "
+                       f"to {row['difference 95 % high']:+.2f})")
+    theirs = _h4_reference(row, table)
+    if theirs is None:
+        return head + "no 100:0 run yet"
+    short = [f"{int(n)} trained {name}" for name, n in ((row["network"], row["n"]),
+                                                         ("100:0", theirs["n"]))
+             if n < H4_MIN_SEEDS]
+    return head + (f"not compared: only {' and '.join(short)} runs with a retention "
+                   f"({H4_MIN_SEEDS} a side needed)")
+
+
+def _h4_share_text(row, table):
+    """``eta 3: 80:20 5/5, 100:0 0/5 (80:20 more often: one-sided Fisher p = 0.004)``: both
+    shares of runs that train, and the test in the direction the shares point."""
+    def share(r):
+        return f"{int(round(r['share trained'] * r['finished']))}/{int(r['finished'])}"
+    head = f"eta {row['update noise']:g}: {row['network']} {share(row)}"
+    theirs = _h4_reference(row, table)
+    if theirs is None:
+        return head + ", no 100:0 run yet"
+    head += f", 100:0 {share(theirs)}"
+    if row["share trained"] > theirs["share trained"]:
+        return head + (f" ({row['network']} more often: one-sided Fisher p = "
+                       f"{row['trains more often than 100:0 (Fisher p)']:.3g})")
+    if row["share trained"] < theirs["share trained"]:
+        return head + (f" ({row['network']} less often: one-sided Fisher p = "
+                       f"{row['trains less often than 100:0 (Fisher p)']:.3g})")
+    return head + " (the same share)"
+
+
 def _h4_decide(table):
     if not len(table):
         return INCONCLUSIVE, "no finished run.", "no runs"
@@ -1429,15 +1473,13 @@ def _h4_decide(table):
     below = ours[(ours["difference 95 % high"] < 0)
                  | (ours["trains less often than 100:0 (Fisher p)"] < ALPHA)][
         "update noise"].tolist()
-    diffs = ", ".join(f"eta {r['update noise']:g}: {r['difference to 100:0']:+.2f} "
-                      f"({r['difference 95 % low']:+.2f} to {r['difference 95 % high']:+.2f})"
-                      for _, r in ours.iterrows())
-    key = (f"r(80:20) = {lowest['retention']:.2f} at eta {lowest['update noise']:g}; "
-           f"r(80:20) - r(100:0): {diffs}")
-    key += "; share trained " + ", ".join(
-        f"eta {r['update noise']:g}: 80:20 {r['share trained']:.2f} (trains more often than "
-        f"100:0: Fisher p = {r['trains more often than 100:0 (Fisher p)']:.3g})"
-        for _, r in ours.iterrows())
+    kept = (f"{lowest['retention']:.2f}" if np.isfinite(lowest["retention"])
+            else "n/a (no trained run)")
+    key = (f"r(80:20) = {kept} at eta "
+           f"{lowest['update noise']:g}; r(80:20) - r(100:0): "
+           + ", ".join(_h4_difference_text(r, table) for _, r in ours.iterrows())
+           + "; runs that train: "
+           + ", ".join(_h4_share_text(r, table) for _, r in ours.iterrows()))
     if lowest["share trained"] < H4_HALF:
         return NOT_SUPPORTED, (f"only {lowest['share trained']:.0%} of the 80:20 runs train at "
                                f"the lowest noise level (eta {lowest['update noise']:g}): it does "
@@ -1510,11 +1552,18 @@ def verdict_h4(noise_runs):
     silent, saturated = _n_failed(finished[finished["network"].isin(["80:20", "100:0"])])
     counts = outcome_counts(noise_runs, ["network", "update_noise"])
     levels = sorted(noise_runs["update_noise"].astype(float).unique())
-    eta_text = "; ".join(f"{name} {_eta50_text(value, levels)}" for name, value in etas.items())
+    def eta_of(name, value):
+        noisy = table[(table["network"] == name) & (table["update noise"] > 0)]
+        if np.isnan(value) and len(noisy) and not (noisy["n"] > 0).any():
+            return f"{name} n/a (none of its runs trains under noise)"
+        return f"{name} {_eta50_text(value, levels)}"
+    eta_text = "; ".join(eta_of(name, value) for name, value in etas.items())
     beside = table[(table["network"] == "50:50") & (table["update noise"] > 0)]
-    beside_text = ("; 50:50 - 100:0: " + ", ".join(
-        f"eta {r['update noise']:g}: {r['difference to 100:0']:+.2f}" for _, r in
-        beside.iterrows())) if len(beside) else ""
+    beside_text = ("; beside, r(50:50) - r(100:0): " + ", ".join(
+        _h4_difference_text(r, table) for _, r in beside.iterrows())
+        + "; runs that train: " + ", ".join(_h4_share_text(r, table)
+                                            for _, r in beside.iterrows())) \
+        if len(beside) else ""
     test = (f"{note}; chance = 1 / n_classes. {key}{beside_text}. eta50 (mean r = "
             f"{H4_HALF:g}): {eta_text}.")
     reading = (f"Weight updates were perturbed by relative noise of increasing size. "

@@ -316,7 +316,7 @@ def test_h4_table_eta50_and_beside():
     assert float(rows.loc[("80:20", 30.0), "eta50"]) == pytest.approx(30, rel=0.1)
     assert rows.loc[("100:0", 3.0), "eta50"] == rows.loc[("100:0", 30.0), "eta50"]
     assert rows.loc[("50:50", 10.0), "difference to 100:0"] > 0
-    assert "50:50 - 100:0" in result.test
+    assert "r(50:50) - r(100:0)" in result.test
     assert verdict("H4", "fails").table.set_index(["network", "update noise"]).loc[
         ("80:20", 10.0), "difference 95 % high"] < 0
 
@@ -561,6 +561,41 @@ def test_h4_counts_runs_that_fail_under_noise_as_less_robust():
     assert report.verdict_h4(swapped).verdict == N
     # three seeds a side cannot show it (Fisher p = 0.05)
     assert report.verdict_h4(runs[runs["seed"] < 3]).verdict == I
+
+
+def test_h4_says_which_side_trains_and_where_a_side_has_no_runs_instead_of_printing_nan():
+    """The H4 lines once read "eta 30: +nan (+nan to +nan)" and "80:20 0.00 (trains more
+    often than 100:0: Fisher p = nan)" where 100:0 had no run yet and 80:20 trained less."""
+    rows = []
+    for s in range(5):
+        for level in (0.0, 3.0, 10.0, 30.0):
+            rows.append(cases.run("80:20", s, 0.80 - 0.01 * level if level < 30 else 0.1,
+                                  study="update_noise", update_noise=level,
+                                  outcome="trained" if level < 30 else "saturated"))
+            if level < 30:  # 100:0 not yet run at eta 30
+                fails = level == 3.0
+                rows.append(cases.run("100:0", s, 0.3 if fails else 0.7, study="update_noise",
+                                      update_noise=level,
+                                      outcome="saturated" if fails else "trained"))
+        # 50:50 trains less often than 100:0 at eta 10
+        for level in (0.0, 10.0):
+            rows.append(cases.run("50:50", s, 0.75 if level == 0 or s == 0 else 0.1,
+                                  study="update_noise", update_noise=level,
+                                  outcome="trained" if level == 0 or s == 0 else "saturated"))
+    result = report.verdict_h4(pd.DataFrame(rows))
+    text = " ".join([result.reason, result.test, result.sensitivity, result.reading])
+    assert "nan" not in text.lower(), text
+    assert "eta 3: not compared: only 0 trained 100:0 runs with a retention" in result.test
+    assert "eta 3: 80:20 5/5, 100:0 0/5 (80:20 more often: one-sided Fisher p = 0.00397)" \
+        in result.test
+    assert "eta 10: 80:20 5/5, 100:0 5/5 (the same share)" in result.test
+    assert "eta 30: 80:20 0/5, no 100:0 run yet" in result.test
+    assert "eta 30: no 100:0 run yet" in result.test
+    assert "eta 10: 50:50 1/5, 100:0 5/5 (50:50 less often: one-sided Fisher p = 0.0238)" \
+        in result.test
+    assert "not compared: only 1 trained 50:50 runs with a retention" in result.test
+    # eta 10 compares retention with 5 seeds a side: a number, not "not compared"
+    assert "eta 10: +" in result.test or "eta 10: -" in result.test
 
 
 def test_a_study_with_no_finished_run_is_a_missing_table_not_a_crash():
