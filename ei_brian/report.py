@@ -1514,7 +1514,8 @@ def verdict_h4(noise_runs):
     Rule: chance-corrected retention ``r = (acc - chance) / (acc0 - chance)`` of each trained
     noisy run against the noise-free run of the same network and seed (:func:`retention`);
     per network and noise level the mean r with a 95 % t-interval over seeds; ``eta50``, the
-    level that halves retention (:func:`eta50`). The difference r(80:20) - r(100:0) per level
+    level that halves retention (:func:`eta50`; over every run, those that end silent or
+    saturated under noise at their accuracy, as in figure 3 (b)). The difference r(80:20) - r(100:0) per level
     by Welch's t (>= 3 seeds a side).
 
     A run that ends silent or saturated under noise has failed to train: beside retention
@@ -1536,28 +1537,30 @@ def verdict_h4(noise_runs):
     column, note = accuracy_measure(noise_runs)
     rule = (f"r = (acc - chance) / (acc0 - chance), acc0 the noise-free run of the same network "
             f"and seed; mean r per network and level with a 95 % t-interval; eta50 = level where "
-            f"mean r falls to {H4_HALF:g} (log-linear interpolation). 80:20 is more robust than "
-            "100:0 at a level where r(80:20) - r(100:0) has a Welch 95 % interval above 0 or "
+            f"mean r falls to {H4_HALF:g} (log-linear interpolation; runs that end silent or "
+            "saturated under noise counted at their accuracy, as in figure 3 (b)). 80:20 is "
+            "more robust than 100:0 at a level where r(80:20) - r(100:0) has a Welch 95 % interval above 0 or "
             "where its runs train (neither silent nor saturated) more often (Fisher's exact "
             f"test, one-sided p < {ALPHA}); less robust where the reverse holds. Supported if at "
             f"the lowest nonzero level at least half the 80:20 runs train with mean r >= "
             f"{H4_HALF:g} and 80:20 is more robust at some level, less robust at none; not "
             "supported if 80:20 does not stay trainable at the lowest level or 100:0 is more "
             "robust at some level and less at none; inconclusive otherwise.")
-    table, etas = _h4_table(noise_runs, failures=False)
+    table, _ = _h4_table(noise_runs, failures=False)
     verdict, reason, key = _h4_decide(table)
-    table_in, _ = _h4_table(noise_runs, failures=True)
+    # eta50 reads every run, as figure 3 (b) does: a level where every run ends saturated has
+    # no trained run to average, and skipping it would put eta50 beyond the levels where the
+    # network no longer trains at all
+    table_in, etas = _h4_table(noise_runs, failures=True)
     verdict_in, _, key_in = _h4_decide(table_in)
     finished = _finished(noise_runs)
     silent, saturated = _n_failed(finished[finished["network"].isin(["80:20", "100:0"])])
     counts = outcome_counts(noise_runs, ["network", "update_noise"])
     levels = sorted(noise_runs["update_noise"].astype(float).unique())
-    def eta_of(name, value):
-        noisy = table[(table["network"] == name) & (table["update noise"] > 0)]
-        if np.isnan(value) and len(noisy) and not (noisy["n"] > 0).any():
-            return f"{name} n/a (none of its runs trains under noise)"
-        return f"{name} {_eta50_text(value, levels)}"
-    eta_text = "; ".join(eta_of(name, value) for name, value in etas.items())
+    if len(table):
+        table["eta50"] = [_eta50_text(etas.get(name, math.nan), levels)
+                          for name in table["network"]]
+    eta_text = "; ".join(f"{name} {_eta50_text(value, levels)}" for name, value in etas.items())
     beside = table[(table["network"] == "50:50") & (table["update noise"] > 0)]
     beside_text = ("; beside, r(50:50) - r(100:0): " + ", ".join(
         _h4_difference_text(r, table) for _, r in beside.iterrows())

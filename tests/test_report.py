@@ -596,6 +596,12 @@ def test_h4_says_which_side_trains_and_where_a_side_has_no_runs_instead_of_print
     assert "not compared: only 1 trained 50:50 runs with a retention" in result.test
     # eta 10 compares retention with 5 seeds a side: a number, not "not compared"
     assert "eta 10: +" in result.test or "eta 10: -" in result.test
+    # eta50 counts the saturated runs at eta 30 (retention 0), as figure 3 (b) does: between
+    # 10 (r = 0.6 / 0.7) and 30, not "> 30" from the trained runs alone
+    halfway = 10 ** (1 + (1 - 0.5 / (0.6 / 0.7)) * math.log10(3))
+    assert f"80:20 {halfway:.3g}" in result.test.split("eta50")[-1], result.test
+    table = result.table.set_index(["network", "update noise"])
+    assert table.loc[("80:20", 3.0), "eta50"] == f"{halfway:.3g}"
 
 
 def test_a_study_with_no_finished_run_is_a_missing_table_not_a_crash():
