@@ -1515,8 +1515,8 @@ def verdict_h4(noise_runs):
     noisy run against the noise-free run of the same network and seed (:func:`retention`);
     per network and noise level the mean r with a 95 % t-interval over seeds; ``eta50``, the
     level that halves retention (:func:`eta50`; over every run, those that end silent or
-    saturated under noise at their accuracy, as in figure 3 (b)). The difference r(80:20) - r(100:0) per level
-    by Welch's t (>= 3 seeds a side).
+    saturated under noise at their accuracy, as in figure 3 (b)). The difference
+    r(80:20) - r(100:0) per level by Welch's t (>= 3 seeds a side).
 
     A run that ends silent or saturated under noise has failed to train: beside retention
     (trained runs), each level compares the share of runs that train, 80:20 against 100:0, by
@@ -1539,7 +1539,8 @@ def verdict_h4(noise_runs):
             f"and seed; mean r per network and level with a 95 % t-interval; eta50 = level where "
             f"mean r falls to {H4_HALF:g} (log-linear interpolation; runs that end silent or "
             "saturated under noise counted at their accuracy, as in figure 3 (b)). 80:20 is "
-            "more robust than 100:0 at a level where r(80:20) - r(100:0) has a Welch 95 % interval above 0 or "
+            "more robust than 100:0 at a level where r(80:20) - r(100:0) has a Welch 95 % "
+            "interval above 0 or "
             "where its runs train (neither silent nor saturated) more often (Fisher's exact "
             f"test, one-sided p < {ALPHA}); less robust where the reverse holds. Supported if at "
             f"the lowest nonzero level at least half the 80:20 runs train with mean r >= "
