@@ -28,6 +28,9 @@ Brian2 wrote it):
 - the program writes only the monitors' arrays and ends at once (:meth:`CompiledNetwork._results_code`);
 - the simulation loop reads the CPU clock once at its end, not at every time step
   (:func:`_drop_per_step_clock`);
+- a pathway without delays adds its spikes' effects straight from the source's spikes, in runs
+  of consecutive synapses, not through Brian2's spike queue, in the same order
+  (:func:`_direct_synaptic_events`);
 - with ``$EI_BRIAN_SERVE`` set, a process goes on to serve further runs, each given on its
   standard input (:func:`_add_server_loop`). A CompiledNetwork keeps one such process per part
   of the minibatch and ends them in :meth:`~CompiledNetwork.close`; with ``serve=False`` every
@@ -140,6 +143,160 @@ def _drop_per_step_clock(directory):
     with open(path, "w") as f:
         f.write(source)
     return True
+
+
+#: how Brian2 2.9's synapses template starts the loop over a pathway's spiking synapses
+_PEEK = re.compile(r"^(?P<indent>[ \t]*)std::vector<int> \*_spiking_synapses = "
+                   r"(?P<path>\w+)\.peek\(\);\n"
+                   r"[ \t]*const int _num_spiking_synapses = _spiking_synapses->size\(\);\n",
+                   re.MULTILINE)
+_LOOP_HEAD = re.compile(r"\s*\{\s*for\(int _spiking_synapse_idx=0;\s*"
+                        r"_spiking_synapse_idx<_num_spiking_synapses;\s*"
+                        r"_spiking_synapse_idx\+\+\)\s*\{\s*"
+                        r"const size_t _idx = \(\*_spiking_synapses\)\[_spiking_synapse_idx\];\s*"
+                        r"const size_t _vectorisation_idx = _idx;\n")
+_PUSH = re.compile(r"^(?P<indent>[ \t]*)(?P<path>\w+)\.push\("
+                   r"_ptr_array_(?P<space>\w+__spikespace), "
+                   r"_ptr_array_(?P=space)\[_num_spikespace-1\]\);\n", re.MULTILINE)
+#: a pathway whose every delay is 0 (one slot in its queue, Brian2's "scalar delay")
+_DIRECT = "({path}.queue[0]->scalar_delay && {path}.queue[0]->queue.size() == 1)"
+
+
+def _matching_brace(text, opening):
+    """The index of the ``}`` that closes the ``{`` at ``opening``."""
+    depth = 0
+    for k in range(opening, len(text)):
+        if text[k] == "{":
+            depth += 1
+        elif text[k] == "}":
+            depth -= 1
+            if depth == 0:
+                return k
+    raise ValueError("unbalanced braces")
+
+
+def _direct_synaptic_events(directory):
+    """Let each pathway whose delays are all 0 add its spikes' effects straight from the source's
+    spikes, in runs of consecutive synapses and targets, instead of through Brian2's spike queue.
+
+    Brian2's code copies the synapse indices of every spiking neuron into the pathway's queue
+    (``push``), copies the queue again (``peek``) and then visits the synapses one by one, each
+    with its target read from an index array. With no delays the queue holds exactly the synapses
+    of this step's spikes, in the order of the spikes and, per spike, of the synapses; here the
+    pathway's code visits them in that same order (so every target receives the same additions
+    in the same order, bit for bit), from the source's spike space and the queue's own lists of
+    each neuron's synapses. The synapses of a neuron that form a run of consecutive indices with
+    consecutive targets (a dense network: all of them, but a neuron's own target) are visited
+    in one loop over the run, which the compiler vectorizes. The run lists are made once per
+    process (the synapses do not change). A pathway with delays keeps Brian2's queue: each
+    step's code checks. Returns the number of pathways changed (a file in another form is left
+    as Brian2 wrote it)."""
+    folder = os.path.join(directory, "code_objects")
+    changed = 0
+    for name in sorted(os.listdir(folder)):
+        if not name.endswith("_push_spikes.cpp") or name.startswith("before_run_"):
+            continue
+        push_path = os.path.join(folder, name)
+        pre_path = os.path.join(folder, name[:-len("_push_spikes.cpp")] + "_codeobject.cpp")
+        if not os.path.exists(pre_path):
+            continue
+        with open(push_path) as f:
+            push = f.read()
+        with open(pre_path) as f:
+            pre = f.read()
+        pushes = list(_PUSH.finditer(push))
+        peeks = list(_PEEK.finditer(pre))
+        if len(pushes) != 1 or len(peeks) != 1 or pushes[0]["path"] != peeks[0]["path"]:
+            continue
+        path, space = pushes[0]["path"], pushes[0]["space"]
+        peek = peeks[0]
+        head = _LOOP_HEAD.match(pre, peek.end())
+        if head is None:
+            continue
+        # the loop's block: from the { before ``for`` to its } (the loop's body is inside)
+        block_open = pre.index("{", peek.end())
+        body_open = pre.index("{", pre.index("_spiking_synapse_idx++)", peek.end()))
+        body_close = _matching_brace(pre, body_open)
+        block_close = _matching_brace(pre, block_open)
+        body = pre[head.end():body_close]
+        post_line = re.compile(r"^([ \t]*)const int32_t _postsynaptic_idx = "
+                               r"_ptr_array_\w+__synaptic_post\[_idx\];$", re.MULTILINE)
+        if len(post_line.findall(body)) != 1 or "_spiking_synapse" in body:
+            continue
+        run_body = post_line.sub(r"\1const int32_t _postsynaptic_idx = _ei_p0 + _ei_k;", body)
+        post_array = re.search(r"_ptr_array_(\w+__synaptic_post)\[_idx\]", body).group(1)
+        direct = _DIRECT.format(path=path)
+        indent = peek["indent"]
+        new_loop = f"""if ({direct})
+{indent}{{
+{indent}    // ei_brian: no delays, so the synapses of this step's spikes in the queue's order,
+{indent}    // straight from the source's spikes (see ei_brian/runner.py, _direct_synaptic_events)
+{indent}    CSpikeQueue &_ei_queue = *{path}.queue[0];
+{indent}    static std::vector<int32_t> _ei_first, _ei_start, _ei_target, _ei_length;
+{indent}    static size_t _ei_synapses = (size_t)-1;
+{indent}    const int32_t *_ei_post = _array_{post_array};
+{indent}    if (_ei_synapses != _num_postsynaptic_idx
+{indent}        || _ei_first.size() != _ei_queue.synapses.size() + 1)
+{indent}    {{
+{indent}        _ei_first.assign(1, 0); _ei_start.clear(); _ei_target.clear(); _ei_length.clear();
+{indent}        for (size_t _ei_n = 0; _ei_n < _ei_queue.synapses.size(); _ei_n++)
+{indent}        {{
+{indent}            const std::vector<int> &_ei_list = _ei_queue.synapses[_ei_n];
+{indent}            for (size_t _ei_j = 0; _ei_j < _ei_list.size(); _ei_j++)
+{indent}            {{
+{indent}                const int32_t _ei_s = _ei_list[_ei_j];
+{indent}                const size_t _ei_r = _ei_length.size();
+{indent}                if (_ei_j > 0 && _ei_r > (size_t)_ei_first.back()
+{indent}                    && _ei_s == _ei_start[_ei_r - 1] + _ei_length[_ei_r - 1]
+{indent}                    && _ei_post[_ei_s] == _ei_target[_ei_r - 1] + _ei_length[_ei_r - 1])
+{indent}                    _ei_length[_ei_r - 1]++;
+{indent}                else
+{indent}                {{
+{indent}                    _ei_start.push_back(_ei_s);
+{indent}                    _ei_target.push_back(_ei_post[_ei_s]);
+{indent}                    _ei_length.push_back(1);
+{indent}                }}
+{indent}            }}
+{indent}            _ei_first.push_back((int32_t)_ei_length.size());
+{indent}        }}
+{indent}        _ei_synapses = _num_postsynaptic_idx;
+{indent}    }}
+{indent}    const int32_t *_ei_spikes = _array_{space};
+{indent}    const int _ei_count = _ei_spikes[_num__array_{space} - 1];
+{indent}    for (int _ei_i = 0; _ei_i < _ei_count; _ei_i++)
+{indent}    {{
+{indent}        const int32_t _ei_n = _ei_spikes[_ei_i] - _ei_queue.source_start;
+{indent}        if (_ei_n < 0 || _ei_spikes[_ei_i] >= _ei_queue.source_end) continue;
+{indent}        for (int32_t _ei_r = _ei_first[_ei_n]; _ei_r < _ei_first[_ei_n + 1]; _ei_r++)
+{indent}        {{
+{indent}            const size_t _ei_s0 = _ei_start[_ei_r];
+{indent}            const int32_t _ei_p0 = _ei_target[_ei_r];
+{indent}            const int32_t _ei_len = _ei_length[_ei_r];
+{indent}            #pragma GCC ivdep
+{indent}            for (int32_t _ei_k = 0; _ei_k < _ei_len; _ei_k++)
+{indent}            {{
+{indent}                const size_t _idx = _ei_s0 + _ei_k;
+{indent}                const size_t _vectorisation_idx = _idx;
+{run_body}
+{indent}            }}
+{indent}        }}
+{indent}    }}
+{indent}}}
+{indent}else
+{indent}{{
+{indent}{pre[peek.start() + len(indent):peek.end()]}{pre[peek.end():block_close + 1]}
+{indent}}}
+"""
+        pre = pre[:peek.start()] + indent + new_loop + pre[block_close + 1:]
+        push_indent = pushes[0]["indent"]
+        push = (push[:pushes[0].start()] + f"{push_indent}if (!{direct})\n"
+                + push[pushes[0].start():])
+        with open(pre_path, "w") as f:
+            f.write(pre)
+        with open(push_path, "w") as f:
+            f.write(push)
+        changed += 1
+    return changed
 
 
 _WRITES_BEGIN = "// ei_brian: write the monitors' arrays only, then end (no _write_arrays())"
@@ -414,6 +571,7 @@ class CompiledNetwork:
                 device.insert_code("before_end", self._results_code())
                 device.build(directory=staging, compile=False, run=False)
             _drop_per_step_clock(staging)
+            _direct_synaptic_events(staging)
             self.serves = _add_server_loop(staging, self._reset_code)
             self.digest = source_digest(staging)
             self.directory = os.path.join(self.cache_dir, self.digest)

@@ -10,8 +10,9 @@ import pytest
 from conftest import active_weights, random_input, small_config
 from ei_brian import gradients
 from ei_brian.network import membrane_noise_drive
+from ei_brian import runner
 from ei_brian.runner import (CompiledNetwork, CompiledRunError, _drop_per_step_clock,
-                              source_digest)
+                              _direct_synaptic_events, source_digest)
 
 pytestmark = pytest.mark.compiled
 
@@ -148,6 +149,46 @@ def test_runs_served_by_one_process_equal_runs_in_new_processes(options):
         assert np.array_equal(served.hidden_spikes, fresh.hidden_spikes)
         assert served.readout.tobytes() == fresh.readout.tobytes()
         assert served.potentials.tobytes() == fresh.potentials.tobytes()
+
+
+@pytest.mark.parametrize("options", [{}, {"connectivity": 0.3, "input_connectivity": 0.5}])
+def test_pathways_without_delays_add_what_brians_spike_queue_adds(options, monkeypatch):
+    """Each pathway adds its spikes' effects straight from the source's spikes (dense: in runs of
+    consecutive synapses, which a neuron's missing self-synapse breaks; sparse: runs of any
+    length) and records what Brian2's own spike queue gives, bit for bit."""
+    from ei_brian.structure import draw_structure
+    config = small_config(**options)
+    structure = draw_structure(config, 0) if options else None
+    weights = [active_weights(config, seed=k) for k in range(2)]
+    if structure is not None:
+        weights = [structure.apply(w) for w in weights]
+    recorded = {}
+    for direct in (True, False):
+        if not direct:
+            monkeypatch.setattr(runner, "_direct_synaptic_events", lambda directory: 0)
+        with CompiledNetwork(config, samples_per_run=6, spike_capacity=2000,
+                             record_potentials=True, verbose=False,
+                             structure=structure) as network:
+            folder = os.path.join(network.directory, "code_objects")
+            changed = [name for name in os.listdir(folder) if name.endswith("_pre_codeobject.cpp")
+                       and "ei_brian: no delays" in open(os.path.join(folder, name)).read()]
+            assert len(changed) == (4 if direct else 0)  # input, E, I to hidden; E to readout
+            recorded[direct] = [network.run(weights[k], random_input(config, n, seed=k))
+                                for k, n in enumerate((6, 4))]
+    assert recorded[True][0].hidden_spikes.sum() > 20
+    for new, queued in zip(recorded[True], recorded[False]):
+        assert np.array_equal(new.hidden_spikes, queued.hidden_spikes)
+        assert new.readout.tobytes() == queued.readout.tobytes()
+        assert new.potentials.tobytes() == queued.potentials.tobytes()
+
+
+def test_code_in_another_form_keeps_brians_spike_queue(tmp_path):
+    folder = tmp_path / "code_objects"
+    folder.mkdir()
+    (folder / "a_pre_push_spikes.cpp").write_text("void f() { a_pre.push(spikes, n); }\n")
+    (folder / "a_pre_codeobject.cpp").write_text("void g() { /* another template */ }\n")
+    assert _direct_synaptic_events(str(tmp_path)) == 0
+    assert (folder / "a_pre_codeobject.cpp").read_text() == "void g() { /* another template */ }\n"
 
 
 def test_a_minibatch_split_over_processes_equals_one_process():
