@@ -11,7 +11,13 @@ weights, and the compilation are left out), the samples per second, the split of
 (the compiled Brian2 runs of training, the evaluation, the gradients, the update, the
 encoding), and whether both sides wrote the same ``metrics.csv`` and weights bit for bit.
 
-    python benchmarks/bench_core.py --baseline d79c9ae [--repeats 3] [--epochs 2]
+    python benchmarks/bench_core.py --baseline d79c9ae [--repeats 3] [--epochs 2] [--study]
+
+``--study`` trains as one run of the ratio study at the standard scale does instead (80:20 at its
+tuned cell: ``--init target-rate --target-rate 2 --lr 0.005 --lr-schedule cosine
+--stop-saturated --validation-samples 2000``; ``--epochs 20`` for the whole run): the networks
+of a study fire faster than the default one after a few epochs (E about 40 Hz), which makes the
+compiled runs a larger part of the time.
 
 ``--baseline`` names a commit (a worktree of it is made in a temporary folder and removed after)
 or ``--baseline-tree`` an existing checkout. Both sides share one compiled-network cache
@@ -37,7 +43,12 @@ LABELS = {"brian2_train": "Brian2 runs (training)", "evaluation": "evaluation (a
           "other": "other"}
 
 
-def child(tree, out_dir, train_samples, test_samples, epochs):
+#: the settings of a standard ratio-study run (80:20 at its tuned cell), for --study
+STUDY = dict(init="target-rate", target_rate_exc=2.0, learning_rate=0.005, lr_schedule="cosine",
+             stop_saturated=True, validation_samples=2000)
+
+
+def child(tree, out_dir, train_samples, test_samples, epochs, study=False):
     """Train in this process with ``ei_brian`` imported from ``tree``; print a JSON line."""
     sys.path.insert(0, tree)
     import numpy as np
@@ -85,8 +96,13 @@ def child(tree, out_dir, train_samples, test_samples, epochs):
         return original_row(epoch, *args, **kwargs)
     training._row = row
 
+    settings = dict(STUDY) if study else {}
+    if study:
+        from brian2 import Hz
+        settings["target_rate_exc"] = settings["target_rate_exc"] * Hz
     rows = training.train(NetworkConfig(), TrainConfig(train_samples=train_samples,
-                                                       test_samples=test_samples, epochs=epochs),
+                                                       test_samples=test_samples, epochs=epochs,
+                                                       **settings),
                           out_dir=out_dir, progress=False, threads=1)
     epoch_parts = []
     for epoch in range(1, epochs + 1):
@@ -116,7 +132,8 @@ def run_side(tree, args, work):
                                                      os.path.join(ROOT, ".cache", "brian2")))
     command = [sys.executable, os.path.abspath(__file__), "--child", tree, "--out", out_dir,
                "--train-samples", str(args.train_samples), "--test-samples",
-               str(args.test_samples), "--epochs", str(args.epochs)]
+               str(args.test_samples), "--epochs", str(args.epochs)] + (["--study"] if args.study
+                                                                         else [])
     result = subprocess.run(command, env=environment, stdout=subprocess.PIPE, text=True,
                             check=True)
     measured = json.loads(result.stdout.strip().splitlines()[-1])
@@ -135,11 +152,14 @@ def main(argv=None):
     parser.add_argument("--epochs", type=int, default=2, help="training epochs per run")
     parser.add_argument("--train-samples", type=int, default=10000)
     parser.add_argument("--test-samples", type=int, default=5000)
+    parser.add_argument("--study", action="store_true",
+                        help="train as a standard ratio-study run does (see the module's text)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--out", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
-        child(args.child, args.out, args.train_samples, args.test_samples, args.epochs)
+        child(args.child, args.out, args.train_samples, args.test_samples, args.epochs,
+              args.study)
         return 0
     if bool(args.baseline) == bool(args.baseline_tree):
         parser.error("name one of --baseline COMMIT or --baseline-tree DIR")
@@ -162,7 +182,8 @@ def main(argv=None):
                  "this": f"this tree ({head}{' + changes' if dirty else ''})"}
         print(f"{args.repeats} runs per side, alternating; each: {args.epochs} epochs of "
               f"{args.train_samples} training samples, {args.test_samples} test samples, "
-              "default network, 1 thread")
+              + ("a standard ratio-study run's settings" if args.study else "default network")
+              + ", 1 thread")
         results = {side: [] for side in sides}
         for repeat in range(args.repeats):
             for side, tree in sides.items():
