@@ -186,7 +186,7 @@ def _direct_synaptic_events(directory):
     pathway's code visits them in that same order (so every target receives the same additions
     in the same order, bit for bit), from the source's spike space and the queue's own lists of
     each neuron's synapses. The synapses of a neuron that form a run of consecutive indices with
-    consecutive targets (a dense network: all of them, but a neuron's own target) are visited
+    consecutive targets (in a dense network, all of a neuron's synapses: one run) are visited
     in one loop over the run, which the compiler vectorizes. The run lists are made once per
     process (the synapses do not change). A pathway with delays keeps Brian2's queue: each
     step's code checks. Returns the number of pathways changed (a file in another form is left

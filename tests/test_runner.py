@@ -153,9 +153,9 @@ def test_runs_served_by_one_process_equal_runs_in_new_processes(options):
 
 @pytest.mark.parametrize("options", [{}, {"connectivity": 0.3, "input_connectivity": 0.5}])
 def test_pathways_without_delays_add_what_brians_spike_queue_adds(options, monkeypatch):
-    """Each pathway adds its spikes' effects straight from the source's spikes (dense: in runs of
-    consecutive synapses, which a neuron's missing self-synapse breaks; sparse: runs of any
-    length) and records what Brian2's own spike queue gives, bit for bit."""
+    """Each pathway adds its spikes' effects straight from the source's spikes, in runs of
+    consecutive synapses (dense: one run a neuron, its whole row; sparse: runs of any length),
+    and records what Brian2's own spike queue gives, bit for bit."""
     from ei_brian.structure import draw_structure
     config = small_config(**options)
     structure = draw_structure(config, 0) if options else None
