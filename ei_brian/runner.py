@@ -214,10 +214,13 @@ def _direct_synaptic_events(directory):
         if head is None:
             continue
         # the loop's block: from the { before ``for`` to its } (the loop's body is inside)
-        block_open = pre.index("{", peek.end())
-        body_open = pre.index("{", pre.index("_spiking_synapse_idx++)", peek.end()))
-        body_close = _matching_brace(pre, body_open)
-        block_close = _matching_brace(pre, block_open)
+        try:
+            block_open = pre.index("{", peek.end())
+            body_open = pre.index("{", pre.index("_spiking_synapse_idx++)", peek.end()))
+            body_close = _matching_brace(pre, body_open)
+            block_close = _matching_brace(pre, block_open)
+        except ValueError:  # not the form this knows
+            continue
         body = pre[head.end():body_close]
         post_line = re.compile(r"^([ \t]*)const int32_t _postsynaptic_idx = "
                                r"_ptr_array_\w+__synaptic_post\[_idx\];$", re.MULTILINE)

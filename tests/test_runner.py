@@ -189,6 +189,19 @@ def test_code_in_another_form_keeps_brians_spike_queue(tmp_path):
     (folder / "a_pre_codeobject.cpp").write_text("void g() { /* another template */ }\n")
     assert _direct_synaptic_events(str(tmp_path)) == 0
     assert (folder / "a_pre_codeobject.cpp").read_text() == "void g() { /* another template */ }\n"
+    # the template's start, but a loop whose braces do not close
+    (folder / "a_pre_push_spikes.cpp").write_text(
+        "    a_pre.push(_ptr_array_x__spikespace, _ptr_array_x__spikespace[_num_spikespace-1]);\n")
+    broken = ("    std::vector<int> *_spiking_synapses = a_pre.peek();\n"
+              "    const int _num_spiking_synapses = _spiking_synapses->size();\n"
+              "    {\n        for(int _spiking_synapse_idx=0;\n"
+              "            _spiking_synapse_idx<_num_spiking_synapses;\n"
+              "            _spiking_synapse_idx++)\n        {\n"
+              "            const size_t _idx = (*_spiking_synapses)[_spiking_synapse_idx];\n"
+              "            const size_t _vectorisation_idx = _idx;\n")
+    (folder / "a_pre_codeobject.cpp").write_text(broken)
+    assert _direct_synaptic_events(str(tmp_path)) == 0
+    assert (folder / "a_pre_codeobject.cpp").read_text() == broken
 
 
 def test_a_minibatch_split_over_processes_equals_one_process():
