@@ -43,11 +43,6 @@ LABELS = {"brian2_train": "Brian2 runs (training)", "evaluation": "evaluation (a
           "other": "other"}
 
 
-#: the settings of a standard ratio-study run (80:20 at its tuned cell), for --study
-STUDY = dict(init="target-rate", target_rate_exc=2.0, learning_rate=0.005, lr_schedule="cosine",
-             stop_saturated=True, validation_samples=2000)
-
-
 def child(tree, out_dir, train_samples, test_samples, epochs, study=False):
     """Train in this process with ``ei_brian`` imported from ``tree``; print a JSON line."""
     sys.path.insert(0, tree)
@@ -96,10 +91,11 @@ def child(tree, out_dir, train_samples, test_samples, epochs, study=False):
         return original_row(epoch, *args, **kwargs)
     training._row = row
 
-    settings = dict(STUDY) if study else {}
-    if study:
-        from brian2 import Hz
-        settings["target_rate_exc"] = settings["target_rate_exc"] * Hz
+    from brian2 import Hz
+    # a standard ratio-study run's settings (80:20 at its tuned cell)
+    settings = dict(init="target-rate", target_rate_exc=2.0 * Hz, learning_rate=0.005,
+                    lr_schedule="cosine", stop_saturated=True,
+                    validation_samples=2000) if study else {}
     rows = training.train(NetworkConfig(), TrainConfig(train_samples=train_samples,
                                                        test_samples=test_samples, epochs=epochs,
                                                        **settings),

@@ -249,7 +249,7 @@ def _direct_synaptic_events(directory):
 {indent}            {{
 {indent}                const int32_t _ei_s = _ei_list[_ei_j];
 {indent}                const size_t _ei_r = _ei_length.size();
-{indent}                if (_ei_j > 0 && _ei_r > (size_t)_ei_first.back()
+{indent}                if (_ei_r > (size_t)_ei_first.back()  // a run of this neuron's
 {indent}                    && _ei_s == _ei_start[_ei_r - 1] + _ei_length[_ei_r - 1]
 {indent}                    && _ei_post[_ei_s] == _ei_target[_ei_r - 1] + _ei_length[_ei_r - 1])
 {indent}                    _ei_length[_ei_r - 1]++;
