@@ -254,6 +254,60 @@ def code_commit():
     return _CODE_COMMIT[0]
 
 
+_MACHINE = []
+
+
+def machine_description():
+    """The processor and the BLAS kernel that run the code, e.g. ``AMD EPYC (family 25 model 17,
+    AVX-512), OpenBLAS 0.3.30 SkylakeX``; read once per process.
+
+    A run's last bits depend on them: OpenBLAS picks its kernel for the processor when it loads,
+    and Brian2 compiles the network for the processor it finds (``-march=native``), so the same
+    commit and command can give slightly different numbers on another machine. A run's
+    ``result.json`` records the machines of its sessions (``trained_on``) and a study's runs table
+    names them, so that a report can say which runs a bit-for-bit check on one machine covers."""
+    if not _MACHINE:
+        import platform
+        cpu, family, model, flags = "", "", "", set()
+        try:
+            with open("/proc/cpuinfo") as f:
+                for line in f:
+                    key, _, value = line.partition(":")
+                    key, value = key.strip(), value.strip()
+                    if key == "model name" and not cpu:
+                        cpu = value
+                    elif key == "cpu family" and not family:
+                        family = value
+                    elif key == "model" and not model:
+                        model = value
+                    elif key == "flags" and not flags:
+                        flags = set(value.split())
+                    elif not line.strip() and cpu:
+                        break  # the first processor's block is enough
+        except OSError:
+            pass
+        cpu = cpu or platform.processor() or platform.machine() or "unknown processor"
+        isa = ("AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags
+               else "AVX" if "avx" in flags else "")
+        details = ", ".join(part for part in (
+            f"family {family} model {model}" if family and model else "", isa) if part)
+        blas = "BLAS unknown"
+        try:
+            import threadpoolctl
+            libraries = [library for library in threadpoolctl.threadpool_info()
+                         if library.get("user_api") == "blas"]
+            if libraries:
+                library = libraries[0]
+                name = {"openblas": "OpenBLAS", "mkl": "MKL", "blis": "BLIS"}.get(
+                    library.get("internal_api"), library.get("internal_api", "BLAS"))
+                blas = " ".join(str(part) for part in (name, library.get("version"),
+                                                        library.get("architecture")) if part)
+        except Exception:  # provenance must never stop a run
+            pass
+        _MACHINE.append(f"{cpu}{f' ({details})' if details else ''}, {blas}")
+    return _MACHINE[0]
+
+
 def _config_record(net_config, train_config, argv=None):
     """The ``config.json`` record of a run: format, version, the two configurations, the command."""
     return {"format": RUN_FORMAT, "format_version": RUN_FORMAT_VERSION,
@@ -326,12 +380,14 @@ def _filled(cls, values):
         return None
 
 
-def _save_epoch(out_dir, weights, optimizer, rng, rows, wall_seconds, commits=()):
+def _save_epoch(out_dir, weights, optimizer, rng, rows, wall_seconds, commits=(),
+                machines=()):
     """metrics.csv, weights.npz and checkpoint.npz of the latest epoch, each written atomically.
 
     The checkpoint goes last: a run killed before it resumes from the previous epoch and rewrites
     the other two files. It also keeps the commits of the code of the sessions so far
-    (``git_commits``, see :func:`code_commit`).
+    (``git_commits``, see :func:`code_commit`) and their machines (``machines``, see
+    :func:`machine_description`).
     """
     atomic_write_text(os.path.join(out_dir, "metrics.csv"), _metrics_text(rows))
     atomic_savez(os.path.join(out_dir, "weights.npz"), **weights)
@@ -340,4 +396,5 @@ def _save_epoch(out_dir, weights, optimizer, rng, rows, wall_seconds, commits=()
                  epoch=np.array(rows[-1]["epoch"]),
                  rng_state=np.array(json.dumps(rng.bit_generator.state)),
                  metrics=np.array(json.dumps(rows)), wall_seconds=np.array(wall_seconds),
-                 git_commits=np.array(json.dumps(list(commits))))
+                 git_commits=np.array(json.dumps(list(commits))),
+                 machines=np.array(json.dumps(list(machines))))

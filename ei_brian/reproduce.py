@@ -19,6 +19,7 @@ The spike-timing study runs on the Spiking Heidelberg Digits where their files a
 (``ei-brian data where shd``) and on the generated SHD-like stand-in
 (:mod:`ei_brian.datasets.shd_like`) where they are not.
 """
+import collections
 import contextlib
 import datetime
 import json
@@ -694,6 +695,26 @@ def _run_commits(tables):
     return commits
 
 
+def _run_machines(tables):
+    """``"<machine> (n runs); ..."``: the machines that trained the finished runs (the
+    ``trained_on`` column, :func:`ei_brian.io.machine_description`), most runs first; a run
+    resumed on another machine counts under each."""
+    counts = collections.Counter()
+    for name, table in tables.items():
+        if "/" in name or table is None or "status" not in table:
+            continue
+        finished = table[table["status"] == "finished"]
+        column = finished["trained_on"] if "trained_on" in finished else [""] * len(finished)
+        for value in column:
+            machines = [m for m in value.split("; ") if m] if isinstance(value, str) else []
+            for machine in machines or ["not recorded (trained before runs recorded it)"]:
+                counts[machine] += 1
+    if not counts:
+        return "no finished run yet"
+    return "; ".join(f"{machine} ({n} run{'s' if n != 1 else ''})"
+                     for machine, n in counts.most_common())
+
+
 def _read_records(out):
     import csv
     try:
@@ -791,6 +812,8 @@ def write_report(out, studies, context, figures=None, failures=()):
               "| runs trained at commit(s) | "
               + (", ".join(f"`{commit}`" for commit in trained_by) or "none recorded") + " |",
               f"| the code that trained the runs | {_training_code_summary(code_check)} |",
+              f"| runs trained on | {_run_machines(tables)} (the last bits of a run can "
+              "depend on the processor and its BLAS kernel) |",
               f"| rules ({', '.join(RULE_FILES)}) last changed at | "
               f"`{context.get('rules_commit', 'unknown')}`{_rules_changes(context)} |",
               f"| machine | {context['cores']} cores, {context['machine']}, Python "

@@ -52,6 +52,7 @@ from ei_brian.io import (
     atomic_write_text,
     code_commit,
     load_npz,
+    machine_description,
     save_probe_spikes,
 )
 from ei_brian.network import membrane_noise_drive
@@ -525,6 +526,7 @@ def _train(net_config, train_config, out_dir, resume, data_dir, cache_dir, progr
 def _train_loop(trainer, out_dir, checkpoint_path, resuming, progress, say, session_start):
     net_config, train_config = trainer.net_config, trainer.train_config
     commits = [code_commit()]  # this session's code, read as it starts
+    machines = [machine_description()]  # and the machine it runs on
     data = trainer.data
     wall_before = 0.0
     probe = _probe_samples(data.y_test, train_config.n_probe,
@@ -543,6 +545,8 @@ def _train_loop(trainer, out_dir, checkpoint_path, resuming, progress, say, sess
         wall_before = float(checkpoint["wall_seconds"]) if "wall_seconds" in checkpoint else 0.0
         before = json.loads(str(checkpoint["git_commits"])) if "git_commits" in checkpoint else []
         commits = list(dict.fromkeys(before + commits))  # the earlier sessions' first
+        before = json.loads(str(checkpoint["machines"])) if "machines" in checkpoint else []
+        machines = list(dict.fromkeys(before + machines))
         say(f"resuming after epoch {first_epoch - 1}")
     else:
         if trainer.structure is not None:
@@ -579,7 +583,7 @@ def _train_loop(trainer, out_dir, checkpoint_path, resuming, progress, say, sess
                          on_validation=_validate(trainer, weights)))
         say(_describe(rows[-1]))
         _announce(rows, announced, say, dt)
-        _save_epoch(out_dir, weights, optimizer, rng, rows, wall(), commits)
+        _save_epoch(out_dir, weights, optimizer, rng, rows, wall(), commits, machines)
         first_epoch = 1
 
     batch = train_config.batch_size
@@ -628,7 +632,7 @@ def _train_loop(trainer, out_dir, checkpoint_path, resuming, progress, say, sess
         if lost:  # weights.npz and the checkpoint keep the last weights that are numbers
             atomic_write_text(os.path.join(out_dir, "metrics.csv"), _metrics_text(rows))
         else:
-            _save_epoch(out_dir, weights, optimizer, rng, rows, wall(), commits)
+            _save_epoch(out_dir, weights, optimizer, rng, rows, wall(), commits, machines)
         stopped = _stop_reason(train_config, rows, dt)
     last_epoch = rows[-1]["epoch"]
     stopped = stopped if last_epoch < train_config.epochs else None
@@ -649,7 +653,8 @@ def _train_loop(trainer, out_dir, checkpoint_path, resuming, progress, say, sess
     result.update({"finished": True, "epochs": train_config.epochs,
                    "stopped_early": bool(stopped), "stop_reason": stopped,
                    "warnings": outcome.run_warnings(rows, dt), "wall_seconds": wall(),
-                   "git_commit": " ".join(commit for commit in commits if commit)})
+                   "git_commit": " ".join(commit for commit in commits if commit),
+                   "trained_on": "; ".join(machines)})
     atomic_write_json(os.path.join(out_dir, RESULT_FILE), _jsonable(result))
     say(f"peak test accuracy {result['peak_test_acc']:.4f} at epoch {result['peak_epoch']}"
         + (f"; validation chose epoch {result['val_epoch']} (test accuracy "

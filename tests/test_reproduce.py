@@ -299,3 +299,30 @@ def test_the_papers_scale_waits_for_the_ratio_studys_tuning(tmp_path):
     tables_say({"80:20": committed["80:20"], "unbounded": committed["unbounded"]})
     assert full_scale_waits(sweeps) == ""
     assert len(pd.read_csv(out / "ratio" / "runs.csv")) == 75
+
+
+def test_machine_description_names_the_processor_and_the_blas_kernel():
+    import threadpoolctl
+
+    from ei_brian.io import machine_description
+    text = machine_description()
+    blas = [lib for lib in threadpoolctl.threadpool_info() if lib["user_api"] == "blas"][0]
+    assert str(blas["version"]) in text and str(blas["architecture"]) in text
+    assert text.split(",")[0].strip() and text == machine_description()
+
+
+def test_report_names_the_machines_that_trained_the_runs():
+    import math
+
+    import pandas as pd
+
+    from ei_brian.reproduce import _run_machines
+    tables = {"ratio": pd.DataFrame({"status": ["finished", "finished", "finished", "new"],
+                                     "trained_on": ["A, OpenBLAS X", "A, OpenBLAS X; B, OpenBLAS Y",
+                                                    math.nan, ""]}),
+              "recipe": pd.DataFrame({"status": ["finished"]}),  # tables from before the column
+              "ratio/vanrossum": None}
+    unrecorded = "not recorded (trained before runs recorded it)"
+    assert _run_machines(tables) == (f"A, OpenBLAS X (2 runs); {unrecorded} (2 runs); "
+                                     "B, OpenBLAS Y (1 run)")
+    assert _run_machines({}) == "no finished run yet"

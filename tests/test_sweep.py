@@ -283,7 +283,7 @@ def test_the_speed_is_measured_on_a_sweeps_own_tables_with_its_runs_sizes(tmp_pa
 def test_runs_in_pieces_and_from_the_tables_alone(tmp_path, capsys):
     import shutil
 
-    from ei_brian.io import code_commit
+    from ei_brian.io import code_commit, machine_description
     from ei_brian.sweep import _run_cost, sweeps_speed
     sweep = spec({"seed": [0, 1, 2]}, epochs=1, validation_samples=50, lr_schedule="cosine")
     loaded = load_spec(sweep)
@@ -307,6 +307,7 @@ def test_runs_in_pieces_and_from_the_tables_alone(tmp_path, capsys):
         assert row["learning_rate"] == "0.005" and row["lr_schedule"] == "cosine"
         assert row["n_classes"] == "10" and row["validation_samples"] == "50"
         assert row["trained_at"] == code_commit()  # the code that trained it (git checkouts)
+        assert row["trained_on"] == machine_description()  # and the machine
     # a fresh clone holds the tables, not the run folders: the finished runs stay finished,
     # and the speed they were trained at is still measured, on the tables
     measured, how = sweeps_speed([(loaded, out)])

@@ -136,9 +136,14 @@ def test_killed_run_resumes_from_its_checkpoint_and_ends_where_an_uninterrupted_
     from ei_brian import io
     first = io.code_commit()
     monkeypatch.setattr(io, "_CODE_COMMIT", ["r" * 40])
+    # and on another machine: the run names both, the first session's first
+    here = io.machine_description()
+    monkeypatch.setattr(io, "_MACHINE", ["Another CPU (AVX2), OpenBLAS 0.3.30 Haswell"])
     assert main(["train", *args, "--out", killed, "--resume"]) == 0
     with open(os.path.join(killed, "result.json")) as f:
-        assert json.load(f)["git_commit"] == " ".join(c for c in (first, "r" * 40) if c)
+        result = json.load(f)
+    assert result["git_commit"] == " ".join(c for c in (first, "r" * 40) if c)
+    assert result["trained_on"] == f"{here}; Another CPU (AVX2), OpenBLAS 0.3.30 Haswell"
     assert [r["test_acc"] for r in read_metrics(killed)] == \
         [r["test_acc"] for r in read_metrics(reference)]
     with np.load(os.path.join(killed, "weights.npz")) as a, \

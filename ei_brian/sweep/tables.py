@@ -24,7 +24,8 @@ RUNS_COLUMNS_AFTER = ("label", "run_dir", "status", "outcome", "stopped_early", 
                       "epochs_done", "epochs", "peak_test_acc", "peak_epoch", "final_test_acc",
                       "val_acc", "val_epoch", "val_test_acc", "rate_exc_initial_hz",
                       "rate_inh_initial_hz", "rate_exc_final_hz", "rate_inh_final_hz",
-                      "rate_exc_max_hz", "wall_seconds", "trained_at", "command", "error")
+                      "rate_exc_max_hz", "wall_seconds", "trained_at", "trained_on", "command",
+                      "error")
 EPOCHS_COLUMNS = ("epoch", "train_loss", "train_acc", "val_acc", "test_acc", "rate_exc_hz",
                   "rate_inh_hz", "silent_frac", "seconds")
 
@@ -80,6 +81,7 @@ def collect(spec, out):
                "rate_exc_max_hz": _number(summary.get("max_rate_exc_hz")),
                "wall_seconds": result.get("wall_seconds", math.nan),
                "trained_at": result.get("git_commit", "") if finished else "",
+               "trained_on": result.get("trained_on", "") if finished else "",
                "command": train_command(run),
                "error": _last_error(os.path.join(run_dir, LOG_FILE)) if status == "failed" else ""}
         for key in ("peak_epoch", "val_epoch"):
@@ -97,7 +99,7 @@ def collect(spec, out):
 #: text columns of the tables (every other column is a number, or empty)
 _TEXT_COLUMNS = {"network", "dataset", "init", "init_distribution", "lr_schedule",
                  "update_noise_kind", "label", "run_dir", "status", "outcome", "warnings",
-                 "command", "error", "ratio", "trained_at"}
+                 "command", "error", "ratio", "trained_at", "trained_on"}
 
 
 def warning_kinds(rows, dt=DEFAULT_DT):
