@@ -1381,7 +1381,7 @@ def _h4_table(noise_runs, failures):
                    "accuracy": acc_mean, "sd": acc_sd,
                    "peak test accuracy": cell["peak_test_acc"].mean(),
                    "retention": mean, "retention 95 % low": low, "retention 95 % high": high,
-                   "share trained": trained / (trained + failed),
+                   "trained": trained, "share trained": trained / (trained + failed),
                    "finished": trained + failed,
                    "difference to 100:0": math.nan, "difference 95 % low": math.nan,
                    "difference 95 % high": math.nan, "difference p": math.nan,
@@ -1443,7 +1443,7 @@ def _h4_share_text(row, table):
     """``eta 3: 80:20 5/5, 100:0 0/5 (80:20 more often: one-sided Fisher p = 0.004)``: both
     shares of runs that train, and the test in the direction the shares point."""
     def share(r):
-        return f"{int(round(r['share trained'] * r['finished']))}/{int(r['finished'])}"
+        return f"{int(r['trained'])}/{int(r['finished'])}"
     head = f"eta {row['update noise']:g}: {row['network']} {share(row)}"
     theirs = _h4_reference(row, table)
     if theirs is None:
