@@ -832,9 +832,9 @@ def write_report(out, studies, context, figures=None, failures=()):
     finished = context.get("n_runs_finished", 0)
     counted = sum(int(item.get("runs_finished") or 0) for item in invocations)
     unlisted = (f"; the invocations above count {counted} of them: the others were trained by "
-                "invocations that did not record themselves (pieces stopped before they could), "
-                "whose time the wall-time row leaves out" if len(invocations) > 1
-                and counted < finished else "")
+                "invocations this record does not list (pieces stopped before they could record "
+                "themselves, or runs kept from an earlier reproduction's tables), whose time the "
+                "wall-time row leaves out" if invocations and counted < finished else "")
     lines += [f"| runs | {finished} finished of "
               f"{context.get('n_runs', 0)}; training time summed over runs "
               f"{_duration(context.get('run_seconds_total'))} "
