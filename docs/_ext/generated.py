@@ -114,7 +114,9 @@ RUN_FOLDER_FILES = {
     "result.json": "written last, when the run has finished: its peak accuracy, rates and wall "
                    "time, its outcome (*trained*, *silent* or *saturated*), its `warnings`, "
                    "whether and why it stopped early (`stopped_early`, `stop_reason`), and with "
-                   "`--validation-samples` the epoch they choose and its test accuracy",
+                   "`--validation-samples` the epoch they choose and its test accuracy; the "
+                   "commits of the code that trained it (`git_commit`) and the machines "
+                   "(`trained_on`: processor and BLAS kernel)",
     ("analysis.csv", "analysis_neurons.csv", "analysis_raster.png", "analysis_rates.png",
      "analysis_van_rossum.png"): "added by `ei-brian analyze` ({doc}`analysis`): the measures, "
                                  "the per-neuron measures and, with figures, the plots",
