@@ -831,7 +831,7 @@ def write_report(out, studies, context, figures=None, failures=()):
             for k, item in enumerate(invocations)) + " |")
     finished = context.get("n_runs_finished", 0)
     counted = sum(int(item.get("runs_finished") or 0) for item in invocations)
-    unlisted = (f"; the invocations above count {counted} of them: the others were trained by "
+    unlisted = (f"; the recorded invocations count {counted} of them: the others were trained by "
                 "invocations this record does not list (pieces stopped before they could record "
                 "themselves, or runs kept from an earlier reproduction's tables), whose time the "
                 "wall-time row leaves out" if invocations and counted < finished else "")
